@@ -1,0 +1,68 @@
+//! The agent's configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use zerotrace_server::parse_duration;
+
+/// Default gRPC address of the agent.
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+/// Default `/metrics` address of the agent.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9101";
+
+/// Configuration of `zerotrace-agent`, from flags or `ZEROTRACE_AGENT_*` variables.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "zerotrace-agent",
+    version,
+    about = "ZeroTrace agent: scans source trees for vulnerable dependencies"
+)]
+pub struct AgentConfig {
+    /// gRPC listen address.
+    #[arg(long, env = "ZEROTRACE_AGENT_LISTEN", default_value = DEFAULT_GRPC_ADDR)]
+    pub listen: SocketAddr,
+    /// Prometheus `/metrics` listen address.
+    #[arg(long, env = "ZEROTRACE_AGENT_METRICS_LISTEN", default_value = DEFAULT_METRICS_ADDR)]
+    pub metrics_listen: SocketAddr,
+    /// Directory holding the agent id and the incremental-scan cache.
+    #[arg(long, env = "ZEROTRACE_AGENT_DATA_DIR", default_value = "./zerotrace-data/agent")]
+    pub data_dir: PathBuf,
+    /// Roots that scans may lie under (repeatable, or comma-separated in the variable).
+    #[arg(
+        long = "allowed-root",
+        env = "ZEROTRACE_AGENT_ALLOWED_ROOTS",
+        value_delimiter = ',',
+        default_value = "."
+    )]
+    pub allowed_roots: Vec<PathBuf>,
+    /// Interval between periodic scans of every allowed root; 0 turns them off.
+    #[arg(long, env = "ZEROTRACE_AGENT_SCAN_INTERVAL", default_value = "0s", value_parser = parse_duration)]
+    pub scan_interval: Duration,
+    /// Enrichment service URL (e.g. http://127.0.0.1:50052); empty for none.
+    #[arg(long, env = "ZEROTRACE_AGENT_ENRICHMENT_URL", default_value = "")]
+    pub enrichment_url: String,
+    /// API service URL (e.g. http://127.0.0.1:50053); empty for none.
+    #[arg(long, env = "ZEROTRACE_AGENT_API_URL", default_value = "")]
+    pub api_url: String,
+    /// Only walk paths matching these globs (relative to the scan root; repeatable).
+    #[arg(long = "include", env = "ZEROTRACE_AGENT_INCLUDE", value_delimiter = ',')]
+    pub include: Vec<String>,
+    /// Skip paths matching these globs (relative to the scan root; repeatable).
+    #[arg(long = "exclude", env = "ZEROTRACE_AGENT_EXCLUDE", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Deepest directory level walked below the root; unlimited when unset.
+    #[arg(long, env = "ZEROTRACE_AGENT_MAX_DEPTH")]
+    pub max_depth: Option<usize>,
+    /// Largest lockfile read, in bytes; larger ones are reported as scan errors.
+    #[arg(long, env = "ZEROTRACE_AGENT_MAX_FILE_SIZE", default_value_t = 64 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// Walker threads; 0 uses every core.
+    #[arg(long, env = "ZEROTRACE_AGENT_WALK_THREADS", default_value_t = 0)]
+    pub walk_threads: usize,
+    /// How often CPU and memory gauges are sampled.
+    #[arg(long, env = "ZEROTRACE_AGENT_RESOURCE_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub resource_interval: Duration,
+    /// How long in-flight calls may finish after SIGTERM.
+    #[arg(long, env = "ZEROTRACE_AGENT_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}

@@ -1,0 +1,37 @@
+//! The enrichment service's configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use zerotrace_server::parse_duration;
+
+/// Default gRPC address of the enrichment service.
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50052";
+/// Default `/metrics` address of the enrichment service.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9102";
+
+/// Configuration of `zerotrace-enrichment`, from flags or `ZEROTRACE_ENRICHMENT_*` variables.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "zerotrace-enrichment",
+    version,
+    about = "ZeroTrace enrichment service: the advisory database"
+)]
+pub struct EnrichmentConfig {
+    /// gRPC listen address.
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_LISTEN", default_value = DEFAULT_GRPC_ADDR)]
+    pub listen: SocketAddr,
+    /// Prometheus `/metrics` listen address.
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_METRICS_LISTEN", default_value = DEFAULT_METRICS_ADDR)]
+    pub metrics_listen: SocketAddr,
+    /// Directory holding the advisory database.
+    #[arg(
+        long,
+        env = "ZEROTRACE_ENRICHMENT_DATA_DIR",
+        default_value = "./zerotrace-data/enrichment"
+    )]
+    pub data_dir: PathBuf,
+    /// How long in-flight calls may finish after SIGTERM.
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}

@@ -1,0 +1,17 @@
+//! `zerotrace-enrichment`: parse config, serve, shut down.
+
+use std::process::ExitCode;
+use zerotrace_enrichment::EnrichmentConfig;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config: EnrichmentConfig = zerotrace_server::parse_config();
+    zerotrace_telemetry::init_logging();
+    match zerotrace_enrichment::run(config, zerotrace_server::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "enrichment service failed");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! How every ZeroTrace gRPC service is served.
+//!
+//! A service crate builds its own [`Routes`] (its gRPC service with its own
+//! layers) and hands them to [`serve`], which adds tonic-health and gRPC
+//! reflection (v1 and v1alpha: grpcurl 1.8 asks v1alpha), serves `/metrics`,
+//! and on shutdown sets health to NOT_SERVING, drains within a grace timeout
+//! and flushes telemetry last.
+
+mod config;
+
+pub use config::{CONFIG_ERROR_EXIT, parse_config, parse_duration};
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use zerotrace_telemetry::TelemetryGuard;
+
+/// What can stop a service from serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The reflection service could not be built from the descriptor set.
+    #[error("reflection setup failed: {0}")]
+    Reflection(String),
+    /// The gRPC server failed.
+    #[error("grpc server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The metrics endpoint failed.
+    #[error(transparent)]
+    Telemetry(#[from] zerotrace_telemetry::TelemetryError),
+}
+
+/// The two listeners of a service.
+#[derive(Debug)]
+pub struct Listeners {
+    /// gRPC (HTTP/2, plaintext).
+    pub grpc: TcpListener,
+    /// Prometheus `/metrics` (HTTP/1.1).
+    pub metrics: TcpListener,
+}
+
+impl Listeners {
+    /// Binds both addresses.
+    pub async fn bind(grpc: SocketAddr, metrics: SocketAddr) -> Result<Self, ServerError> {
+        Ok(Self {
+            grpc: bind(grpc).await?,
+            metrics: bind(metrics).await?,
+        })
+    }
+
+    /// Returns the bound gRPC address (useful with port 0).
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
+    }
+
+    /// Returns the bound metrics address.
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics.local_addr()
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|error| ServerError::Bind { addr, error })
+}
+
+/// Tunables of [`serve`].
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// How long in-flight calls may run after shutdown starts before they are cut.
+    pub grace: Duration,
+    /// Per-request timeout enforced by the transport, if any.
+    pub request_timeout: Option<Duration>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(10),
+            request_timeout: None,
+        }
+    }
+}
+
+/// Serves `routes` (whose gRPC service is named `service_name`, e.g.
+/// `zerotrace.agent.v1.AgentService`) until `shutdown` resolves, then drains
+/// and flushes `telemetry`.
+pub async fn serve(
+    service_name: &'static str,
+    routes: Routes,
+    listeners: Listeners,
+    telemetry: TelemetryGuard,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, service_name, ServingStatus::Serving).await;
+
+    let reflection_v1 = reflection(service_name)
+        .build_v1()
+        .map_err(|e| ServerError::Reflection(e.to_string()))?;
+    let reflection_v1alpha = reflection(service_name)
+        .build_v1alpha()
+        .map_err(|e| ServerError::Reflection(e.to_string()))?;
+    let routes = routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+
+    let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(timeout) = options.request_timeout {
+        builder = builder.timeout(timeout);
+    }
+    let grpc_addr = listeners.grpc.local_addr().ok();
+    let mut grpc = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
+        TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)),
+        async {
+            let _ = grpc_stopped.await;
+        },
+    ));
+    let metrics = tokio::spawn(zerotrace_telemetry::serve_metrics(
+        listeners.metrics,
+        telemetry.metrics(),
+        async {
+            let _ = metrics_stopped.await;
+        },
+    ));
+    tracing::info!(service = service_name, addr = ?grpc_addr, "serving");
+
+    let result = tokio::select! {
+        finished = &mut grpc => Some(finished),
+        () = shutdown => None,
+    };
+    let result = match result {
+        Some(finished) => flatten(finished),
+        None => {
+            tracing::info!(service = service_name, grace = ?options.grace, "shutting down");
+            set_health(&health, service_name, ServingStatus::NotServing).await;
+            let _ = stop_grpc.send(());
+            match tokio::time::timeout(options.grace, &mut grpc).await {
+                Ok(finished) => flatten(finished),
+                Err(_) => {
+                    tracing::warn!(service = service_name, "grace period over, cutting in-flight calls");
+                    grpc.abort();
+                    Ok(())
+                }
+            }
+        }
+    };
+    let _ = stop_metrics.send(());
+    if let Ok(Err(e)) = metrics.await {
+        tracing::warn!(service = service_name, error = %e, "metrics endpoint failed");
+    }
+    if let Err(e) = telemetry.shutdown(options.grace).await {
+        tracing::warn!(service = service_name, error = %e, "telemetry flush failed");
+    }
+    tracing::info!(service = service_name, "stopped");
+    result
+}
+
+fn flatten(finished: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>) -> Result<(), ServerError> {
+    match finished {
+        Ok(result) => Ok(result?),
+        Err(e) => {
+            tracing::error!(error = %e, "grpc server task failed");
+            Ok(())
+        }
+    }
+}
+
+/// Returns a reflection builder that advertises only this service, health and
+/// reflection itself (the descriptor set holds every ZeroTrace service).
+fn reflection(service_name: &'static str) -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(zerotrace_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+        .with_service_name(service_name)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection")
+}
+
+async fn set_health(health: &HealthReporter, service_name: &str, status: ServingStatus) {
+    // "" is the server's overall health, which `grpc_health_probe` and grpcurl ask by default.
+    health.set_service_status("", status).await;
+    health.set_service_status(service_name, status).await;
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C only where there are no Unix signals).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

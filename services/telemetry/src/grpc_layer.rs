@@ -1,0 +1,266 @@
+//! A tower layer that reports every gRPC call once it has ended: its service,
+//! method, status code and duration.
+//!
+//! The status of a unary error is in the response headers (a trailers-only
+//! response); an OK status, and any status of a streaming call, comes in the
+//! trailers. The layer therefore wraps the response body and reports when the
+//! trailers (or the end of the body, or its drop) are seen.
+
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tower::{Layer, Service};
+
+/// One finished gRPC call.
+#[derive(Debug, Clone)]
+pub struct GrpcCall<'a> {
+    /// The gRPC service, e.g. `zerotrace.api.v1.ApiService`.
+    pub service: &'a str,
+    /// The method, e.g. `ListFindings`.
+    pub method: &'a str,
+    /// The final status code.
+    pub code: tonic_code::Code,
+    /// From request to end of response.
+    pub elapsed: Duration,
+}
+
+/// gRPC status codes by number, without depending on tonic here.
+pub mod tonic_code {
+    /// A gRPC status code.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Code(pub i32);
+
+    impl Code {
+        /// The canonical upper-case name (`OK`, `NOT_FOUND`, ...), the API's `status` label.
+        pub fn name(self) -> &'static str {
+            match self.0 {
+                0 => "OK",
+                1 => "CANCELLED",
+                2 => "UNKNOWN",
+                3 => "INVALID_ARGUMENT",
+                4 => "DEADLINE_EXCEEDED",
+                5 => "NOT_FOUND",
+                6 => "ALREADY_EXISTS",
+                7 => "PERMISSION_DENIED",
+                8 => "RESOURCE_EXHAUSTED",
+                9 => "FAILED_PRECONDITION",
+                10 => "ABORTED",
+                11 => "OUT_OF_RANGE",
+                12 => "UNIMPLEMENTED",
+                13 => "INTERNAL",
+                14 => "UNAVAILABLE",
+                15 => "DATA_LOSS",
+                16 => "UNAUTHENTICATED",
+                _ => "UNKNOWN",
+            }
+        }
+    }
+}
+
+type Recorder = Arc<dyn Fn(&GrpcCall<'_>) + Send + Sync>;
+
+/// Reports each gRPC call to a recorder function.
+#[derive(Clone)]
+pub struct GrpcMetricsLayer {
+    record: Recorder,
+}
+
+impl std::fmt::Debug for GrpcMetricsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcMetricsLayer").finish_non_exhaustive()
+    }
+}
+
+impl GrpcMetricsLayer {
+    /// Returns a layer calling `record` once per finished call.
+    pub fn new(record: impl Fn(&GrpcCall<'_>) + Send + Sync + 'static) -> Self {
+        Self {
+            record: Arc::new(record),
+        }
+    }
+}
+
+impl<S> Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetricsService {
+            inner,
+            record: self.record.clone(),
+        }
+    }
+}
+
+/// The service of [`GrpcMetricsLayer`].
+#[derive(Clone)]
+pub struct GrpcMetricsService<S> {
+    inner: S,
+    record: Recorder,
+}
+
+impl<S> std::fmt::Debug for GrpcMetricsService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcMetricsService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B, RB> Service<Request<B>> for GrpcMetricsService<S>
+where
+    S: Service<Request<B>, Response = Response<RB>>,
+    RB: Body,
+{
+    type Response = Response<ObservedBody<RB>>;
+    type Error = S::Error;
+    type Future = ObservedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let (service, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or(("unknown", "unknown"));
+        let call = CallInfo {
+            service: service.to_string(),
+            method: method.to_string(),
+            started: Instant::now(),
+            record: self.record.clone(),
+            done: false,
+        };
+        ObservedFuture {
+            inner: self.inner.call(request),
+            call: Some(call),
+        }
+    }
+}
+
+struct CallInfo {
+    service: String,
+    method: String,
+    started: Instant,
+    record: Recorder,
+    done: bool,
+}
+
+impl CallInfo {
+    fn finish(&mut self, code: i32) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        (self.record)(&GrpcCall {
+            service: &self.service,
+            method: &self.method,
+            code: tonic_code::Code(code),
+            elapsed: self.started.elapsed(),
+        });
+    }
+}
+
+impl Drop for CallInfo {
+    fn drop(&mut self) {
+        // A body dropped before its trailers: the client went away.
+        self.finish(1);
+    }
+}
+
+fn status_of(headers: &HeaderMap) -> Option<i32> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+pin_project! {
+    /// The response future of [`GrpcMetricsService`].
+    pub struct ObservedFuture<F> {
+        #[pin]
+        inner: F,
+        call: Option<CallInfo>,
+    }
+}
+
+impl<F, RB, E> Future for ObservedFuture<F>
+where
+    F: Future<Output = Result<Response<RB>, E>>,
+{
+    type Output = Result<Response<ObservedBody<RB>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = match this.inner.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        let mut call = this.call.take();
+        match result {
+            Ok(response) => {
+                if let (Some(code), Some(call)) = (status_of(response.headers()), call.as_mut()) {
+                    call.finish(code);
+                }
+                Poll::Ready(Ok(response.map(|body| ObservedBody { inner: body, call })))
+            }
+            Err(e) => {
+                if let Some(call) = call.as_mut() {
+                    call.finish(13);
+                }
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response body of [`GrpcMetricsService`]: reports at its trailers.
+    pub struct ObservedBody<B> {
+        #[pin]
+        inner: B,
+        call: Option<CallInfo>,
+    }
+}
+
+impl<B: Body> Body for ObservedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = this.inner.poll_frame(cx);
+        if let Poll::Ready(ready) = &frame {
+            match ready {
+                Some(Ok(frame)) => {
+                    if let (Some(trailers), Some(call)) = (frame.trailers_ref(), this.call.as_mut()) {
+                        call.finish(status_of(trailers).unwrap_or(0));
+                    }
+                }
+                Some(Err(_)) => {
+                    if let Some(call) = this.call.as_mut() {
+                        call.finish(13);
+                    }
+                }
+                None => {
+                    if let Some(call) = this.call.as_mut() {
+                        call.finish(0);
+                    }
+                }
+            }
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,323 @@
+//! The metric contract (`../shared/METRICS.md`) as typed structs.
+//!
+//! Instrument names carry no unit or `_total` suffix: the Prometheus exporter
+//! (and the collector's) appends them from the unit and kind, and would double
+//! them otherwise. Label values are closed sets, spelled only here.
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, UpDownCounter};
+
+/// Bucket bounds (seconds) of `zerotrace_scan_duration_seconds`: a scan spans
+/// milliseconds (one lockfile) to tens of minutes (a monorepo over NFS).
+pub const SCAN_DURATION_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+];
+
+/// Bucket bounds (seconds) of `zerotrace_enrichment_duration_seconds`: a cached
+/// look-up takes microseconds, a cold batch match up to seconds.
+pub const ENRICHMENT_DURATION_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Bucket bounds (seconds) of `zerotrace_api_request_duration_seconds`. `1.0`
+/// must stay: the latency SLO (p95 < 1 s) is computed from `le="1"`.
+pub const API_DURATION_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// `scan_type` label values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanKind {
+    /// Every lockfile parsed.
+    Full,
+    /// Unchanged lockfiles reused from the fingerprint cache.
+    Incremental,
+    /// A one-shot CLI scan (`zerotrace scan`).
+    Offline,
+}
+
+impl ScanKind {
+    /// Returns the label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            ScanKind::Full => "full",
+            ScanKind::Incremental => "incremental",
+            ScanKind::Offline => "offline",
+        }
+    }
+}
+
+/// `status` label values of scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanOutcome {
+    /// The scan finished and its report was delivered.
+    Success,
+    /// The scan stopped on an error.
+    Failure,
+    /// The scan was stopped on request or by shutdown.
+    Cancelled,
+}
+
+impl ScanOutcome {
+    /// Returns the label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            ScanOutcome::Success => "success",
+            ScanOutcome::Failure => "failure",
+            ScanOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// `severity` label values of found vulnerabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeverityLabel {
+    /// CVSS 9.0–10.0.
+    Critical,
+    /// CVSS 7.0–8.9.
+    High,
+    /// CVSS 4.0–6.9.
+    Medium,
+    /// CVSS 0.1–3.9.
+    Low,
+    /// No score (or a score of 0).
+    Unknown,
+}
+
+impl SeverityLabel {
+    /// Returns the label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            SeverityLabel::Critical => "critical",
+            SeverityLabel::High => "high",
+            SeverityLabel::Medium => "medium",
+            SeverityLabel::Low => "low",
+            SeverityLabel::Unknown => "unknown",
+        }
+    }
+}
+
+/// `status` label values of enrichment requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrichmentStatus {
+    /// Answered.
+    Ok,
+    /// The id or alias is unknown.
+    NotFound,
+    /// The request was malformed or over a limit.
+    Invalid,
+    /// The service failed.
+    Error,
+}
+
+impl EnrichmentStatus {
+    /// Returns the label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            EnrichmentStatus::Ok => "ok",
+            EnrichmentStatus::NotFound => "not_found",
+            EnrichmentStatus::Invalid => "invalid",
+            EnrichmentStatus::Error => "error",
+        }
+    }
+}
+
+/// The agent's instruments.
+#[derive(Debug, Clone)]
+pub struct AgentMetrics {
+    scan_duration: Histogram<f64>,
+    files_scanned: Counter<u64>,
+    vulnerabilities_found: Counter<u64>,
+    cpu_usage: Gauge<f64>,
+    memory_usage: Gauge<u64>,
+}
+
+impl AgentMetrics {
+    /// Creates the agent's instruments on `meter`.
+    pub fn new(meter: &Meter) -> Self {
+        Self {
+            scan_duration: meter
+                .f64_histogram("zerotrace.scan.duration")
+                .with_description("Duration of vulnerability scans")
+                .with_unit("s")
+                .with_boundaries(SCAN_DURATION_BUCKETS.to_vec())
+                .build(),
+            files_scanned: meter
+                .u64_counter("zerotrace.files.scanned")
+                .with_description("Files walked by scans, by kind")
+                .with_unit("{file}")
+                .build(),
+            vulnerabilities_found: meter
+                .u64_counter("zerotrace.vulnerabilities.found")
+                .with_description("Vulnerable package findings reported by scans")
+                .with_unit("{vulnerability}")
+                .build(),
+            cpu_usage: meter
+                .f64_gauge("zerotrace.agent.cpu.usage")
+                .with_description("CPU usage of the agent process, percent of one core")
+                .with_unit("%")
+                .build(),
+            memory_usage: meter
+                .u64_gauge("zerotrace.agent.memory.usage")
+                .with_description("Resident memory of the agent process")
+                .with_unit("By")
+                .build(),
+        }
+    }
+
+    /// Records one finished scan.
+    pub fn record_scan(&self, kind: ScanKind, outcome: ScanOutcome, seconds: f64) {
+        self.scan_duration.record(
+            seconds,
+            &[
+                KeyValue::new("scan_type", kind.label()),
+                KeyValue::new("status", outcome.label()),
+            ],
+        );
+    }
+
+    /// Counts walked files of one kind (`file_type` is a closed label set, e.g. `cargo-lock`).
+    pub fn add_files(&self, file_type: &'static str, count: u64) {
+        self.files_scanned.add(count, &[KeyValue::new("file_type", file_type)]);
+    }
+
+    /// Counts vulnerable-package findings of one severity.
+    pub fn add_vulnerabilities(&self, severity: SeverityLabel, count: u64) {
+        self.vulnerabilities_found.add(
+            count,
+            &[
+                KeyValue::new("severity", severity.label()),
+                KeyValue::new("type", "dependency"),
+            ],
+        );
+    }
+
+    /// Sets the agent process's CPU (percent) and resident memory (bytes).
+    pub fn set_resources(&self, agent_id: &str, cpu_percent: f64, memory_bytes: u64) {
+        let attrs = [KeyValue::new("agent_id", agent_id.to_string())];
+        self.cpu_usage.record(cpu_percent, &attrs);
+        self.memory_usage.record(memory_bytes, &attrs);
+    }
+}
+
+/// The enrichment service's instruments.
+#[derive(Debug, Clone)]
+pub struct EnrichmentMetrics {
+    requests: Counter<u64>,
+    duration: Histogram<f64>,
+    cache_hits: Counter<u64>,
+    cache_misses: Counter<u64>,
+    active_connections: UpDownCounter<i64>,
+}
+
+impl EnrichmentMetrics {
+    /// Creates the enrichment service's instruments on `meter`.
+    ///
+    /// The cache counters and the connection gauge start at zero, so their
+    /// series exist (and a service-down rule can see them vanish) before
+    /// the first request.
+    pub fn new(meter: &Meter) -> Self {
+        let metrics = Self {
+            requests: meter
+                .u64_counter("zerotrace.enrichment.requests")
+                .with_description("Enrichment requests, by outcome")
+                .with_unit("{request}")
+                .build(),
+            duration: meter
+                .f64_histogram("zerotrace.enrichment.duration")
+                .with_description("Enrichment request processing time")
+                .with_unit("s")
+                .with_boundaries(ENRICHMENT_DURATION_BUCKETS.to_vec())
+                .build(),
+            cache_hits: meter
+                .u64_counter("zerotrace.cve.cache.hits")
+                .with_description("Vulnerability and match cache hits")
+                .with_unit("{hit}")
+                .build(),
+            cache_misses: meter
+                .u64_counter("zerotrace.cve.cache.misses")
+                .with_description("Vulnerability and match cache misses")
+                .with_unit("{miss}")
+                .build(),
+            active_connections: meter
+                .i64_up_down_counter("zerotrace.enrichment.active_connections")
+                .with_description("Enrichment requests in flight")
+                .with_unit("{connection}")
+                .build(),
+        };
+        metrics.cache_hits.add(0, &[]);
+        metrics.cache_misses.add(0, &[]);
+        metrics.active_connections.add(0, &[]);
+        metrics
+    }
+
+    /// Records one finished request.
+    pub fn record_request(&self, status: EnrichmentStatus, seconds: f64) {
+        self.requests.add(1, &[KeyValue::new("status", status.label())]);
+        self.duration.record(seconds, &[]);
+    }
+
+    /// Counts cache hits.
+    pub fn cache_hits(&self, count: u64) {
+        self.cache_hits.add(count, &[]);
+    }
+
+    /// Counts cache misses.
+    pub fn cache_misses(&self, count: u64) {
+        self.cache_misses.add(count, &[]);
+    }
+
+    /// Returns the in-flight gauge, for [`crate::InFlightLayer`].
+    pub fn active_connections(&self) -> UpDownCounter<i64> {
+        self.active_connections.clone()
+    }
+}
+
+/// The API service's instruments.
+#[derive(Debug, Clone)]
+pub struct ApiMetrics {
+    requests: Counter<u64>,
+    duration: Histogram<f64>,
+    active_connections: UpDownCounter<i64>,
+}
+
+impl ApiMetrics {
+    /// Creates the API service's instruments on `meter`.
+    pub fn new(meter: &Meter) -> Self {
+        let metrics = Self {
+            requests: meter
+                .u64_counter("zerotrace.api.requests")
+                .with_description("API requests, by gRPC method, service and status code")
+                .with_unit("{request}")
+                .build(),
+            duration: meter
+                .f64_histogram("zerotrace.api.request.duration")
+                .with_description("API request duration")
+                .with_unit("s")
+                .with_boundaries(API_DURATION_BUCKETS.to_vec())
+                .build(),
+            active_connections: meter
+                .i64_up_down_counter("zerotrace.api.active_connections")
+                .with_description("API requests in flight")
+                .with_unit("{connection}")
+                .build(),
+        };
+        metrics.active_connections.add(0, &[]);
+        metrics
+    }
+
+    /// Records one finished request: `method` is the gRPC method, `endpoint`
+    /// the gRPC service, `status` the gRPC code name (`OK`, `NOT_FOUND`, ...).
+    pub fn record_request(&self, method: &str, endpoint: &str, status: &'static str, seconds: f64) {
+        let method = KeyValue::new("method", method.to_string());
+        let endpoint = KeyValue::new("endpoint", endpoint.to_string());
+        self.duration.record(seconds, &[method.clone(), endpoint.clone()]);
+        self.requests
+            .add(1, &[method, endpoint, KeyValue::new("status", status)]);
+    }
+
+    /// Returns the in-flight gauge, for [`crate::InFlightLayer`].
+    pub fn active_connections(&self) -> UpDownCounter<i64> {
+        self.active_connections.clone()
+    }
+}
