@@ -8,6 +8,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub mod version;
+
+pub use version::{Version, VersionError, compare};
+
 /// A package ecosystem, named as the OSV schema names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Ecosystem {
@@ -160,7 +164,10 @@ mod tests {
         for e in Ecosystem::ALL {
             assert_eq!(Ecosystem::from_osv(e.osv_name()), Some(e));
         }
-        assert_eq!(Ecosystem::from_osv("Maven:https://repo1.maven.org"), Some(Ecosystem::Maven));
+        assert_eq!(
+            Ecosystem::from_osv("Maven:https://repo1.maven.org"),
+            Some(Ecosystem::Maven)
+        );
         assert_eq!(Ecosystem::from_osv("pypi"), None);
     }
 
@@ -176,7 +183,10 @@ mod tests {
     #[test]
     fn case_insensitive_registries_lowercase() {
         assert_eq!(Ecosystem::NuGet.normalize_name("Newtonsoft.Json"), "newtonsoft.json");
-        assert_eq!(Ecosystem::Packagist.normalize_name("Symfony/HTTP-Kernel"), "symfony/http-kernel");
+        assert_eq!(
+            Ecosystem::Packagist.normalize_name("Symfony/HTTP-Kernel"),
+            "symfony/http-kernel"
+        );
         assert_eq!(Ecosystem::Npm.normalize_name("@Babel/core"), "@Babel/core");
     }
 }
