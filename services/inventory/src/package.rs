@@ -1,0 +1,211 @@
+//! The types every parser produces.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use zerotrace_ecosystem::Ecosystem;
+
+/// Why a package is in the tree, where the lockfile says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The file does not say.
+    #[default]
+    Unspecified,
+    /// Needed at run time.
+    Runtime,
+    /// Needed only for development or tests.
+    Development,
+    /// An optional dependency (an extra, a feature, `optional: true`).
+    Optional,
+}
+
+/// Where a package comes from. Only [`Source::Registry`] packages are matched
+/// against advisories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The ecosystem's package registry.
+    #[default]
+    Registry,
+    /// A git repository.
+    Git,
+    /// A local directory or file.
+    Path,
+    /// A member of the scanned project's own workspace.
+    Workspace,
+}
+
+/// One package version found in a lockfile or manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Package {
+    /// The ecosystem, serialised as its OSV name.
+    #[serde(serialize_with = "serialize_ecosystem", deserialize_with = "deserialize_ecosystem")]
+    pub ecosystem: Ecosystem,
+    /// Name, normalised with [`Ecosystem::normalize_name`].
+    pub name: String,
+    /// Exact version; empty when the file does not pin one (see `requirement`).
+    pub version: String,
+    /// Path of the lockfile relative to the scan root, with `/` separators.
+    pub path: String,
+    /// Runtime, development or optional.
+    pub scope: Scope,
+    /// Registry, git, path or workspace.
+    pub source: Source,
+    /// The unpinned requirement (e.g. `>=2.0,<3`) when `version` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<String>,
+}
+
+fn serialize_ecosystem<S: serde::Serializer>(e: &Ecosystem, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(e.osv_name())
+}
+
+fn deserialize_ecosystem<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Ecosystem, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map_err(serde::de::Error::custom)
+}
+
+/// A file that could not be read or parsed; the scan went on without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileError {
+    /// Path relative to the scan root, with `/` separators.
+    pub path: String,
+    /// What went wrong, one line.
+    pub message: String,
+}
+
+/// Why a parser rejected a file. One line, meant for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+/// The kind of a walked file: a small closed set, used as the `file_type`
+/// label of `zerotrace_files_scanned_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileType {
+    /// `Cargo.lock`.
+    CargoLock,
+    /// `package-lock.json`, `npm-shrinkwrap.json`.
+    NpmLock,
+    /// `yarn.lock`.
+    YarnLock,
+    /// `pnpm-lock.yaml`.
+    PnpmLock,
+    /// `bun.lock`.
+    BunLock,
+    /// `requirements.txt` and `requirements*.txt`.
+    PipRequirements,
+    /// `poetry.lock`.
+    PoetryLock,
+    /// `Pipfile.lock`.
+    PipfileLock,
+    /// `pdm.lock`.
+    PdmLock,
+    /// `uv.lock`.
+    UvLock,
+    /// `go.mod`.
+    GoMod,
+    /// `pom.xml`.
+    MavenPom,
+    /// `gradle.lockfile`.
+    GradleLock,
+    /// `Gemfile.lock`.
+    GemfileLock,
+    /// `composer.lock`.
+    ComposerLock,
+    /// NuGet `packages.lock.json`.
+    NugetLock,
+    /// `mix.lock`.
+    MixLock,
+    /// `pubspec.lock`.
+    PubspecLock,
+    /// `conan.lock`.
+    ConanLock,
+    /// Any other file.
+    Other,
+}
+
+impl FileType {
+    /// Returns the metric label of the kind (`cargo-lock`, `npm-lock`, ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            FileType::CargoLock => "cargo-lock",
+            FileType::NpmLock => "npm-lock",
+            FileType::YarnLock => "yarn-lock",
+            FileType::PnpmLock => "pnpm-lock",
+            FileType::BunLock => "bun-lock",
+            FileType::PipRequirements => "pip-requirements",
+            FileType::PoetryLock => "poetry-lock",
+            FileType::PipfileLock => "pipfile-lock",
+            FileType::PdmLock => "pdm-lock",
+            FileType::UvLock => "uv-lock",
+            FileType::GoMod => "go-mod",
+            FileType::MavenPom => "maven-pom",
+            FileType::GradleLock => "gradle-lock",
+            FileType::GemfileLock => "gemfile-lock",
+            FileType::ComposerLock => "composer-lock",
+            FileType::NugetLock => "nuget-lock",
+            FileType::MixLock => "mix-lock",
+            FileType::PubspecLock => "pubspec-lock",
+            FileType::ConanLock => "conan-lock",
+            FileType::Other => "other",
+        }
+    }
+
+    /// Returns the kind of a file from its name alone (no content sniffing).
+    pub fn detect(file_name: &str) -> FileType {
+        match file_name {
+            "Cargo.lock" => FileType::CargoLock,
+            "package-lock.json" | "npm-shrinkwrap.json" => FileType::NpmLock,
+            "yarn.lock" => FileType::YarnLock,
+            "pnpm-lock.yaml" => FileType::PnpmLock,
+            "bun.lock" => FileType::BunLock,
+            "poetry.lock" => FileType::PoetryLock,
+            "Pipfile.lock" => FileType::PipfileLock,
+            "pdm.lock" => FileType::PdmLock,
+            "uv.lock" => FileType::UvLock,
+            "go.mod" => FileType::GoMod,
+            "pom.xml" => FileType::MavenPom,
+            "gradle.lockfile" => FileType::GradleLock,
+            "Gemfile.lock" | "gems.locked" => FileType::GemfileLock,
+            "composer.lock" => FileType::ComposerLock,
+            "packages.lock.json" => FileType::NugetLock,
+            "mix.lock" => FileType::MixLock,
+            "pubspec.lock" => FileType::PubspecLock,
+            "conan.lock" => FileType::ConanLock,
+            name if is_requirements_name(name) => FileType::PipRequirements,
+            _ => FileType::Other,
+        }
+    }
+
+    /// Returns whether files of this kind are parsed for packages.
+    pub fn is_lockfile(self) -> bool {
+        self != FileType::Other
+    }
+}
+
+/// `requirements.txt`, `requirements-dev.txt`, `dev-requirements.txt`, `requirements/base.txt` style names.
+fn is_requirements_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".txt") else {
+        return false;
+    };
+    stem == "requirements"
+        || stem.starts_with("requirements-")
+        || stem.starts_with("requirements_")
+        || stem.ends_with("-requirements")
+        || stem.ends_with("_requirements")
+}
+
+/// Serialises as the metric label, so a `BTreeMap<FileType, u64>` becomes a
+/// JSON object keyed by label.
+impl Serialize for FileType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
+impl fmt::Display for FileType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}

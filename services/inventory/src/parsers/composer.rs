@@ -1,0 +1,97 @@
+//! `composer.lock`: `packages` are Runtime, `packages-dev` Development.
+//!
+//! Versions: Composer writes the tag as published, often `v5.4.21`, while
+//! Packagist advisories (FriendsOfPHP, GitHub, OSV) list versions without the
+//! `v`, and Composer's own normalisation drops it too. So a leading `v` is
+//! stripped when a digit follows it (`v5.4.21` → `5.4.21`); branch versions
+//! (`dev-main`, `2.x-dev`) are kept as written.
+//!
+//! Sources: a package whose `dist` or `source` type is `path` is
+//! [`Source::Path`]; one installed from a VCS checkout with no `dist` archive
+//! at all is [`Source::Git`]; everything else is [`Source::Registry`].
+
+use super::ParseInput;
+use super::collect::{Collector, error, json_object, text};
+use crate::{Package, ParseError, Scope, Source};
+use serde::Deserialize;
+use zerotrace_ecosystem::Ecosystem;
+
+const FORMAT: &str = "composer.lock";
+
+#[derive(Debug, Deserialize)]
+struct Lock {
+    #[serde(default)]
+    packages: Option<Vec<Entry>>,
+    #[serde(default, rename = "packages-dev")]
+    packages_dev: Option<Vec<Entry>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Entry {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    source: Option<Origin>,
+    #[serde(default)]
+    dist: Option<Origin>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Origin {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+/// Parses a `composer.lock` file.
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+    let lock: Lock = json_object(FORMAT, text(input))?;
+    let mut out = Collector::new(Ecosystem::Packagist, input.rel_path);
+    let groups = [(lock.packages, Scope::Runtime), (lock.packages_dev, Scope::Development)];
+    for (entries, scope) in groups {
+        for entry in entries.unwrap_or_default() {
+            if entry.name.trim().is_empty() {
+                return Err(error(FORMAT, "package with an empty name"));
+            }
+            let kind = |o: &Option<Origin>| o.as_ref().and_then(|o| o.kind.clone()).unwrap_or_default();
+            let (dist, source) = (kind(&entry.dist), kind(&entry.source));
+            let origin = if dist == "path" || source == "path" {
+                Source::Path
+            } else if entry.dist.is_none() && matches!(source.as_str(), "git" | "hg" | "svn" | "fossil") {
+                Source::Git
+            } else {
+                Source::Registry
+            };
+            out.add(
+                &entry.name,
+                strip_v(entry.version.as_deref().unwrap_or_default()),
+                scope,
+                origin,
+            );
+        }
+    }
+    Ok(out.finish())
+}
+
+/// Drops a leading `v` or `V` followed by a digit.
+fn strip_v(version: &str) -> &str {
+    let version = version.trim();
+    match version.strip_prefix(['v', 'V']) {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+        _ => version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_v_only_before_a_digit() {
+        assert_eq!(strip_v("v5.4.21"), "5.4.21");
+        assert_eq!(strip_v("1.0.0"), "1.0.0");
+        assert_eq!(strip_v("dev-main"), "dev-main");
+        assert_eq!(strip_v("vendor-branch"), "vendor-branch");
+        assert_eq!(strip_v("v"), "v");
+    }
+}

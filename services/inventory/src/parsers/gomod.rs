@@ -1,0 +1,250 @@
+//! `go.mod`: the modules of `require` directives, after `replace`.
+//!
+//! Decisions:
+//! - Every required module is reported, `// indirect` or not, with
+//!   [`Scope::Unspecified`]: since Go 1.17 the file lists the whole build
+//!   list, and it records neither which modules only tests use nor whether a
+//!   direct requirement is for tests. `// indirect` only says the main module
+//!   does not import the module itself, which is no scope.
+//! - Versions are kept as written (`v1.2.3`, pseudo-versions, `+incompatible`).
+//! - `replace old => new vX` renames and re-versions the requirement;
+//!   `replace old vY => ...` applies only to `old` at `vY` and wins over a
+//!   version-less replacement of the same module; `replace old => ./dir`
+//!   keeps the required name and version and marks [`Source::Path`].
+//! - `module`, `go`, `toolchain`, `godebug`, `exclude`, `retract`, `tool` and
+//!   `ignore` add nothing. In particular no `stdlib` package is derived from
+//!   `go` or `toolchain`: since Go 1.21 `go` is the *minimum* language and
+//!   toolchain version and `toolchain` only the minimum toolchain the go
+//!   command switches to, so neither says which Go release actually builds
+//!   the binary (any newer local toolchain is used as is). Reporting the
+//!   minimum as the standard library in use would flag every standard-library
+//!   fix released since, whatever the real toolchain.
+//! - Unknown lowercase directives (future Go versions add some) are skipped
+//!   with their blocks; a block left open or a malformed `require`/`replace`
+//!   line is an error, as it is for the go command.
+
+use super::ParseInput;
+use super::collect::{Collector, error, text};
+use crate::{Package, ParseError, Scope, Source};
+use zerotrace_ecosystem::Ecosystem;
+
+const FORMAT: &str = "go.mod";
+
+/// What a `replace` directive points to.
+#[derive(Debug, Clone)]
+enum Target {
+    Module { path: String, version: String },
+    Dir,
+}
+
+#[derive(Debug)]
+struct Replace {
+    path: String,
+    version: Option<String>,
+    target: Target,
+}
+
+/// Parses a `go.mod` file.
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+    let mut requires: Vec<(String, String)> = Vec::new();
+    let mut replaces: Vec<Replace> = Vec::new();
+    let mut block: Option<(String, usize)> = None;
+
+    for (i, raw) in text(input).lines().enumerate() {
+        let line_no = i + 1;
+        let tokens = lex(raw).map_err(|m| error(FORMAT, format!("line {line_no}: {m}")))?;
+        let Some(first) = tokens.first() else { continue };
+        if let Some((verb, _)) = &block {
+            if tokens.len() == 1 && first == ")" {
+                block = None;
+                continue;
+            }
+            let verb = verb.clone();
+            directive(&verb, &tokens, line_no, &mut requires, &mut replaces)?;
+            continue;
+        }
+        let args = tokens.get(1..).unwrap_or_default();
+        match args {
+            [open] if open == "(" => {
+                check_verb(first, line_no)?;
+                block = Some((first.clone(), line_no));
+            }
+            [open, close] if open == "(" && close == ")" => check_verb(first, line_no)?,
+            _ => directive(first, args, line_no, &mut requires, &mut replaces)?,
+        }
+    }
+    if let Some((verb, line_no)) = block {
+        return Err(error(FORMAT, format!("line {line_no}: {verb} block is never closed")));
+    }
+
+    let mut out = Collector::new(Ecosystem::Go, input.rel_path);
+    for (path, version) in &requires {
+        let exact = replaces
+            .iter()
+            .rev()
+            .find(|r| &r.path == path && r.version.as_ref() == Some(version));
+        let any = replaces.iter().rev().find(|r| &r.path == path && r.version.is_none());
+        match exact.or(any).map(|r| &r.target) {
+            None => out.add(path, version, Scope::Unspecified, Source::Registry),
+            Some(Target::Module { path, version }) => out.add(path, version, Scope::Unspecified, Source::Registry),
+            Some(Target::Dir) => out.add(path, version, Scope::Unspecified, Source::Path),
+        }
+    }
+    Ok(out.finish())
+}
+
+fn check_verb(verb: &str, line_no: usize) -> Result<(), ParseError> {
+    if verb.chars().all(|c| c.is_ascii_lowercase()) && !verb.is_empty() {
+        Ok(())
+    } else {
+        Err(error(FORMAT, format!("line {line_no}: unknown directive {verb:?}")))
+    }
+}
+
+/// Handles one directive: `args` excludes the verb.
+fn directive(
+    verb: &str,
+    args: &[String],
+    line_no: usize,
+    requires: &mut Vec<(String, String)>,
+    replaces: &mut Vec<Replace>,
+) -> Result<(), ParseError> {
+    match verb {
+        "require" => match args {
+            [path, version] if is_word(path) && is_word(version) => {
+                requires.push((path.clone(), version.clone()));
+                Ok(())
+            }
+            _ => Err(error(
+                FORMAT,
+                format!("line {line_no}: expected `require module/path version`"),
+            )),
+        },
+        "replace" => {
+            let usage = || {
+                error(
+                    FORMAT,
+                    format!("line {line_no}: expected `replace module [version] => module version` or `=> ./dir`"),
+                )
+            };
+            let arrow = args.iter().position(|a| a == "=>").ok_or_else(usage)?;
+            let (left, right) = (
+                args.get(..arrow).unwrap_or_default(),
+                args.get(arrow + 1..).unwrap_or_default(),
+            );
+            let (path, version) = match left {
+                [p] if is_word(p) => (p.clone(), None),
+                [p, v] if is_word(p) && is_word(v) => (p.clone(), Some(v.clone())),
+                _ => return Err(usage()),
+            };
+            let target = match right {
+                [dir] if is_word(dir) => Target::Dir,
+                [p, v] if is_word(p) && is_word(v) => Target::Module {
+                    path: p.clone(),
+                    version: v.clone(),
+                },
+                _ => return Err(usage()),
+            };
+            replaces.push(Replace { path, version, target });
+            Ok(())
+        }
+        "module" | "go" | "toolchain" | "godebug" | "exclude" | "retract" | "tool" | "ignore" => Ok(()),
+        other => check_verb(other, line_no),
+    }
+}
+
+/// A module path or version: not empty and not punctuation.
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s != "(" && s != ")" && s != "=>"
+}
+
+/// Splits one line into tokens, dropping a `//` comment. `(`, `)` and `=>`
+/// are tokens of their own; `"..."` and `` `...` `` strings are unquoted.
+fn lex(line: &str) -> Result<Vec<String>, String> {
+    let mut tokens = Vec::new();
+    let mut chars = line.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '/' if line_rest_starts_comment(&mut chars.clone()) => break,
+            '(' | ')' => {
+                chars.next();
+                tokens.push(c.to_string());
+            }
+            '"' => {
+                chars.next();
+                let mut s = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("unterminated quoted string".into()),
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some('n') => s.push('\n'),
+                            Some('t') => s.push('\t'),
+                            Some(other) => s.push(other),
+                            None => return Err("unterminated quoted string".into()),
+                        },
+                        Some(other) => s.push(other),
+                    }
+                }
+                tokens.push(s);
+            }
+            '`' => {
+                chars.next();
+                let mut s = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("unterminated raw string".into()),
+                        Some('`') => break,
+                        Some(other) => s.push(other),
+                    }
+                }
+                tokens.push(s);
+            }
+            '=' if chars.clone().nth(1) == Some('>') => {
+                chars.next();
+                chars.next();
+                tokens.push("=>".into());
+            }
+            _ => {
+                let mut s = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace()
+                        || matches!(c, '(' | ')' | '"' | '`')
+                        || (c == '=' && chars.clone().nth(1) == Some('>'))
+                        || (c == '/' && line_rest_starts_comment(&mut chars.clone()))
+                    {
+                        break;
+                    }
+                    s.push(c);
+                    chars.next();
+                }
+                tokens.push(s);
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+fn line_rest_starts_comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    chars.next() == Some('/') && chars.next() == Some('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexes_quotes_comments_and_arrows() {
+        assert_eq!(
+            lex(r#"require "example.com/a b" v1.0.0 // indirect"#).unwrap(),
+            vec!["require", "example.com/a b", "v1.0.0"]
+        );
+        assert_eq!(lex("replace a=>b v1").unwrap(), vec!["replace", "a", "=>", "b", "v1"]);
+        assert_eq!(lex("require (").unwrap(), vec!["require", "("]);
+        assert_eq!(lex("  // only a comment").unwrap(), Vec::<String>::new());
+        assert!(lex("require \"oops").is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! `yarn.lock`, both formats.
+//!
+//! - Classic (yarn 1, `# yarn lockfile v1`): its own indentation format.
+//!   Each entry starts with an unindented line of comma-separated, possibly
+//!   quoted specifiers (`"@babel/core@^7.0.0", "@babel/core@^7.1.0":`) and
+//!   has indented `version "…"` and `resolved "…"` fields. An alias
+//!   `name@npm:other@^1` is reported as `other`.
+//! - Berry (yarn 2+): YAML with `__metadata`; each entry's `resolution`
+//!   (`name@npm:1.2.3`) is authoritative. `patch:` locators are unwrapped to
+//!   the npm package they patch; `workspace:` entries are
+//!   [`Source::Workspace`] (the root `workspace:.` is skipped); git
+//!   locators are [`Source::Git`]; `file:`, `link:`, `portal:`, `exec:` and
+//!   tarball URLs are [`Source::Path`].
+//!
+//! yarn.lock does not record whether a package is a dev dependency.
+
+use crate::parsers::ParseInput;
+use crate::parsers::collect::{Collector, error};
+use crate::parsers::textutil::{self, Scalar};
+use crate::{Package, ParseError, Scope, Source};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use zerotrace_ecosystem::Ecosystem;
+
+const FORMAT: &str = "yarn.lock";
+
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+    let mut out = Collector::new(Ecosystem::Npm, input.rel_path);
+    let is_berry = input
+        .contents
+        .lines()
+        .any(|l| l.starts_with("__metadata:") || l.starts_with("\"__metadata\":"));
+    if is_berry {
+        parse_berry(input.contents, &mut out)?;
+    } else {
+        parse_classic(input.contents, &mut out)?;
+    }
+    Ok(out.finish())
+}
+
+fn unquote(s: &str) -> &str {
+    let s = s.trim();
+    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+}
+
+fn is_git(spec: &str) -> bool {
+    const GIT: [&str; 6] = ["git+", "git:", "github:", "gitlab:", "bitbucket:", "ssh://"];
+    GIT.iter().any(|p| spec.starts_with(p))
+        || spec.contains(".git#")
+        || spec.ends_with(".git")
+        || spec.contains("#commit=")
+        || spec.starts_with("https://codeload.github.com/")
+        || (spec.starts_with("https://github.com/") && !spec.ends_with(".tgz"))
+}
+
+fn is_path(spec: &str) -> bool {
+    ["file:", "link:", "portal:", "exec:", "./", "../", "/"]
+        .iter()
+        .any(|p| spec.starts_with(p))
+}
+
+struct ClassicEntry {
+    specifier: String,
+    version: Option<String>,
+    resolved: Option<String>,
+    line: usize,
+}
+
+fn parse_classic(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseError> {
+    let mut current: Option<ClassicEntry> = None;
+    for (n, raw) in contents.lines().enumerate() {
+        let line_no = n + 1;
+        let line = raw.trim_end();
+        if line.trim_start().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent == 0 {
+            if let Some(entry) = current.take() {
+                add_classic(entry, out)?;
+            }
+            let Some(header) = line.strip_suffix(':') else {
+                return Err(error(
+                    FORMAT,
+                    format!("line {line_no}: expected an entry like `name@range:`"),
+                ));
+            };
+            let first = split_specifiers(header).into_iter().next().unwrap_or_default();
+            current = Some(ClassicEntry {
+                specifier: first,
+                version: None,
+                resolved: None,
+                line: line_no,
+            });
+        } else if indent == 2 {
+            let Some(entry) = current.as_mut() else {
+                return Err(error(FORMAT, format!("line {line_no}: field outside an entry")));
+            };
+            let body = line.trim_start();
+            let (key, value) = match body.find([' ', ':']) {
+                Some(i) => (body.get(..i).unwrap_or(""), body.get(i + 1..).unwrap_or("")),
+                None => (body, ""),
+            };
+            match unquote(key) {
+                "version" => entry.version = Some(unquote(value).to_string()),
+                "resolved" => entry.resolved = Some(unquote(value).to_string()),
+                _ => {}
+            }
+        }
+    }
+    if let Some(entry) = current.take() {
+        add_classic(entry, out)?;
+    }
+    Ok(())
+}
+
+/// Splits `a@1, "b@2"` into unquoted specifiers; commas inside quotes stay.
+fn split_specifiers(header: &str) -> Vec<String> {
+    let mut specs = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in header.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => specs.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    specs.push(cur);
+    specs
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn add_classic(entry: ClassicEntry, out: &mut Collector<'_>) -> Result<(), ParseError> {
+    let Some((mut name, range)) = textutil::split_at_name(&entry.specifier) else {
+        return Err(error(
+            FORMAT,
+            format!("line {}: no version range in {:?}", entry.line, entry.specifier),
+        ));
+    };
+    let Some(version) = entry.version else {
+        return Err(error(
+            FORMAT,
+            format!("line {}: entry {name} has no version", entry.line),
+        ));
+    };
+    let mut range = range;
+    if let Some(alias) = range.strip_prefix("npm:") {
+        match textutil::split_at_name(alias) {
+            Some((real, r)) => {
+                name = real;
+                range = r;
+            }
+            // `name@npm:^1.0.0` is just an explicit registry range.
+            None => range = alias,
+        }
+    }
+    let resolved = entry.resolved.as_deref().unwrap_or("");
+    let source =
+        if is_git(range) || resolved.starts_with("git+") || resolved.starts_with("https://codeload.github.com/") {
+            Source::Git
+        } else if is_path(range) || resolved.starts_with("file:") {
+            Source::Path
+        } else {
+            Source::Registry
+        };
+    out.add(name, &version, Scope::Unspecified, source);
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct BerryEntry {
+    version: Option<Scalar>,
+    resolution: Option<String>,
+}
+
+fn parse_berry(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseError> {
+    let entries: BTreeMap<String, BerryEntry> = textutil::yaml(FORMAT, contents)?;
+    for (key, entry) in &entries {
+        if key == "__metadata" {
+            continue;
+        }
+        let version = entry.version.as_ref().map(|v| v.0.as_str()).unwrap_or("");
+        let Some(resolution) = entry.resolution.as_deref() else {
+            return Err(error(FORMAT, format!("entry {key:?} has no resolution")));
+        };
+        if let Some((name, version, source)) = berry_locator(resolution, version, 0) {
+            out.add(&name, &version, Scope::Unspecified, source);
+        }
+    }
+    Ok(())
+}
+
+/// Resolves a berry locator (`name@protocol:reference`) to name, version and
+/// source; `None` for the root workspace or an unreadable locator.
+fn berry_locator(locator: &str, version: &str, depth: u8) -> Option<(String, String, Source)> {
+    let (name, reference) = textutil::split_at_name(locator)?;
+    if let Some(v) = reference.strip_prefix("npm:") {
+        // `npm:1.2.3`, or an alias that kept the target (`npm:other@1.2.3`).
+        return match textutil::split_at_name(v) {
+            Some((real, v)) if !real.is_empty() => Some((real.to_string(), v.to_string(), Source::Registry)),
+            _ => Some((name.to_string(), v.to_string(), Source::Registry)),
+        };
+    }
+    if let Some(patched) = reference.strip_prefix("patch:") {
+        let inner = patched.split('#').next().unwrap_or(patched);
+        let inner = textutil::percent_decode(inner);
+        if depth < 4 {
+            return berry_locator(&inner, version, depth + 1);
+        }
+        return None;
+    }
+    if let Some(path) = reference.strip_prefix("workspace:") {
+        if path == "." {
+            return None;
+        }
+        return Some((name.to_string(), version.to_string(), Source::Workspace));
+    }
+    let source = if is_git(reference) {
+        Source::Git
+    } else if is_path(reference) || reference.starts_with("http://") || reference.starts_with("https://") {
+        Source::Path
+    } else {
+        Source::Registry
+    };
+    Some((name.to_string(), version.to_string(), source))
+}
