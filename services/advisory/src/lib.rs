@@ -61,7 +61,7 @@ mod model;
 mod osv;
 mod score;
 mod store;
-mod time;
+pub mod time;
 
 use std::path::PathBuf;
 

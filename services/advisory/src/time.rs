@@ -7,13 +7,13 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An instant as seconds since the Unix epoch plus nanoseconds.
-pub(crate) type Instant = (i64, u32);
+pub type Instant = (i64, u32);
 
 /// Parses an RFC 3339 timestamp (`2024-01-02T03:04:05.678Z`, `+01:00`
 /// offsets, a space instead of `T`, a missing fraction) into an [`Instant`].
 ///
 /// Returns `None` for anything else, including out-of-range fields.
-pub(crate) fn parse_rfc3339(s: &str) -> Option<Instant> {
+pub fn parse_rfc3339(s: &str) -> Option<Instant> {
     let b = s.trim().as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let digits = b.get(from..from + len)?;
@@ -83,7 +83,7 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<Instant> {
 }
 
 /// Returns the current time as seconds since the Unix epoch.
-pub(crate) fn now_unix() -> u64 {
+pub fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -17,15 +17,39 @@ pub enum AgentError {
         /// Why.
         source: std::io::Error,
     },
-    /// A method a later issue implements.
-    #[error("{0} is not implemented yet")]
-    Unimplemented(&'static str),
+    /// A configuration value is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// A needed upstream service is not configured.
+    #[error("{0}")]
+    NotConfigured(&'static str),
+    /// An upstream service answered with an error.
+    #[error("upstream call failed: {}: {}", .0.code(), .0.message())]
+    Upstream(tonic::Status),
+    /// The request is malformed.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The scan root lies outside the allowed roots.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// No scan with this id.
+    #[error("no scan with id {0:?}")]
+    NotFound(String),
+    /// The root is being scanned already.
+    #[error("{0}")]
+    AlreadyRunning(String),
+    /// The lockfile walk failed.
+    #[error(transparent)]
+    Inventory(#[from] zerotrace_inventory::InventoryError),
 }
 
 impl From<AgentError> for tonic::Status {
     fn from(error: AgentError) -> Self {
         match error {
-            AgentError::Unimplemented(_) => tonic::Status::unimplemented(error.to_string()),
+            AgentError::InvalidArgument(m) => tonic::Status::invalid_argument(m),
+            AgentError::PermissionDenied(m) => tonic::Status::permission_denied(m),
+            AgentError::NotFound(_) => tonic::Status::not_found(error.to_string()),
+            AgentError::AlreadyRunning(m) => tonic::Status::already_exists(m),
             other => {
                 tracing::error!(error = %other, "agent request failed");
                 tonic::Status::internal("internal error")

@@ -8,17 +8,25 @@
 mod config;
 mod error;
 mod identity;
+mod resources;
+mod scan;
 mod service;
+mod upstream;
 
 pub use config::{AgentConfig, DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR};
 pub use error::AgentError;
 pub use service::Agent;
 
+use scan::Scanner;
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 use tonic::service::Routes;
+use upstream::Upstream;
+use zerotrace_inventory::WalkOptions;
 use zerotrace_proto::agent::v1::agent_service_server::AgentServiceServer;
 use zerotrace_server::{Listeners, ServeOptions};
-use zerotrace_telemetry::{AgentMetrics, Service};
+use zerotrace_telemetry::{AgentMetrics, GrpcMetricsLayer, Service};
 
 /// The full gRPC name of the service, as health and reflection report it.
 pub const SERVICE_NAME: &str = "zerotrace.agent.v1.AgentService";
@@ -44,18 +52,99 @@ pub async fn serve(
     telemetry_config
         .resource_attributes
         .push(("zerotrace.agent.id".to_string(), agent_id.clone()));
+    telemetry_config.service_name_from_env = config.service_name_from_env;
     let telemetry = zerotrace_telemetry::init(&telemetry_config)?;
-    let _metrics = AgentMetrics::new(&telemetry.meter());
+    let metrics = AgentMetrics::new(&telemetry.meter());
+    let tracer = telemetry.tracer();
+
+    let upstream = Arc::new(Upstream::new(
+        &agent_id,
+        &config.data_dir,
+        &config.enrichment_url,
+        &config.api_url,
+        &tracer,
+    )?);
+    let walk = WalkOptions {
+        include: config.include.clone(),
+        exclude: config.exclude.clone(),
+        max_depth: config.max_depth,
+        max_file_size: config.max_file_size,
+        threads: config.walk_threads,
+        ..WalkOptions::default()
+    };
+    let scanner = Arc::new(Scanner::new(
+        agent_id.clone(),
+        config.data_dir.clone(),
+        config.allowed_roots.clone(),
+        walk,
+        metrics.clone(),
+        tracer.clone(),
+        upstream.clone(),
+    ));
+
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(resources::sample(
+        metrics.clone(),
+        agent_id.clone(),
+        config.resource_interval,
+    ));
+    if upstream.has_api() {
+        background.spawn(heartbeats(upstream.clone(), HEARTBEAT_INTERVAL));
+    }
+    if !config.scan_interval.is_zero() {
+        background.spawn(scan::periodic(scanner.clone(), config.scan_interval));
+    }
+
     let agent = Agent {
         agent_id,
-        allowed_roots: config.allowed_roots.clone(),
         scan_interval: config.scan_interval,
+        scanner,
+        upstream,
     };
-    let routes = Routes::new(AgentServiceServer::new(agent));
+    let layer = GrpcMetricsLayer::new(|_| {}).with_tracer(tracer);
+    let router = Routes::new(AgentServiceServer::new(agent))
+        .into_axum_router()
+        .layer(layer);
     let options = ServeOptions {
         grace: config.shutdown_grace,
         ..ServeOptions::default()
     };
-    zerotrace_server::serve(SERVICE_NAME, routes, listeners, telemetry, options, shutdown).await?;
+    let result = zerotrace_server::serve(
+        SERVICE_NAME,
+        Routes::from(router),
+        listeners,
+        telemetry,
+        options,
+        shutdown,
+    )
+    .await;
+    background.shutdown().await;
+    result?;
     Ok(())
+}
+
+/// How often a registered agent says it is alive.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+
+async fn heartbeats(upstream: Arc<Upstream>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        ticker.tick().await;
+        match upstream.heartbeat().await {
+            Ok(()) => {
+                if failing {
+                    tracing::info!("api reachable again");
+                }
+                failing = false;
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "heartbeat failed");
+                }
+                failing = true;
+            }
+        }
+    }
 }

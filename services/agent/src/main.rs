@@ -5,7 +5,8 @@ use zerotrace_agent::AgentConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config: AgentConfig = zerotrace_server::parse_config();
+    let mut config: AgentConfig = zerotrace_server::parse_config();
+    config.service_name_from_env = true;
     zerotrace_telemetry::init_logging();
     match zerotrace_agent::run(config, zerotrace_server::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

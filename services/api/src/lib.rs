@@ -1,25 +1,37 @@
 //! The API service: the system of record for agents, scan reports and
 //! findings, behind `zerotrace.api.v1.ApiService`.
 //!
-//! [`run`] is what `zerotrace-api` and `zerotrace up` call; tests call
-//! [`serve`] with listeners bound to port 0.
+//! Storage is SQLite in the data directory by default, or PostgreSQL with
+//! `--database-url` ([`store`]). [`run`] is what `zerotrace-api` and
+//! `zerotrace up` call; tests call [`serve`] with listeners bound to port 0.
 
 mod config;
 mod error;
+mod guard;
+mod rate;
 mod service;
+pub mod store;
+mod time;
+mod token;
 
 pub use config::{ApiConfig, DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR};
 pub use error::ApiError;
-pub use service::Api;
+pub use service::{Api, ApiSettings, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StreamStopper, prepare_report};
+pub use token::generate_token;
 
 use std::future::Future;
+use std::io::Write as _;
+use std::path::Path;
 use tonic::service::Routes;
 use zerotrace_proto::api::v1::api_service_server::ApiServiceServer;
 use zerotrace_server::{Listeners, ServeOptions};
-use zerotrace_telemetry::{ApiMetrics, GrpcMetricsLayer, InFlightLayer, Service};
+use zerotrace_telemetry::{ApiMetrics, GrpcMetricsLayer, InFlightLayer, SdkTracer, Service};
 
 /// The full gRPC name of the service, as health and reflection report it.
 pub const SERVICE_NAME: &str = "zerotrace.api.v1.ApiService";
+
+/// File in the data directory holding the generated reader token.
+pub const READER_TOKEN_FILE: &str = "reader_token";
 
 /// Binds the configured addresses and serves until `shutdown` resolves.
 pub async fn run(config: ApiConfig, shutdown: impl Future<Output = ()>) -> Result<(), ApiError> {
@@ -37,27 +49,92 @@ pub async fn serve(
         path: config.data_dir.clone(),
         source,
     })?;
-    let telemetry = zerotrace_telemetry::init(&zerotrace_telemetry::Config::new(Service::Api))?;
+    let reader_token = reader_token(&config)?;
+    let store = store::open(&config.database_url, &config.data_dir).await?;
+    let mut telemetry_config = zerotrace_telemetry::Config::new(Service::Api);
+    telemetry_config.service_name_from_env = config.service_name_from_env;
+    let telemetry = zerotrace_telemetry::init(&telemetry_config)?;
     let metrics = ApiMetrics::new(&telemetry.meter());
-    let routes = routes(Api::default(), &metrics);
+    let (api, streams) = Api::new(store, ApiSettings::from_config(&config, reader_token)).await?;
+    let routes = routes(api, &metrics, Some(telemetry.tracer()));
     let options = ServeOptions {
         grace: config.shutdown_grace,
-        ..ServeOptions::default()
+        // The guard layer in `routes` times unary calls out itself, so that
+        // DEADLINE_EXCEEDED is counted in the API's metrics.
+        request_timeout: None,
+    };
+    if config.print_addr {
+        let addr = |r: std::io::Result<std::net::SocketAddr>| r.map(|a| a.to_string()).unwrap_or_default();
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(
+            stdout,
+            "zerotrace-api listening grpc={} metrics={}",
+            addr(listeners.grpc_addr()),
+            addr(listeners.metrics_addr())
+        );
+        let _ = stdout.flush();
+    }
+    let shutdown = async move {
+        shutdown.await;
+        streams.stop();
     };
     zerotrace_server::serve(SERVICE_NAME, routes, listeners, telemetry, options, shutdown).await?;
     Ok(())
 }
 
-/// Returns the service's routes wrapped in its metric layers.
-pub fn routes(service: Api, metrics: &ApiMetrics) -> Routes {
+/// Returns the reader token: the configured one, else the one in
+/// `<data_dir>/reader_token`, else a new one written there (mode 0600).
+/// Only the file's path is logged.
+fn reader_token(config: &ApiConfig) -> Result<String, ApiError> {
+    if !config.reader_token.trim().is_empty() {
+        return Ok(config.reader_token.trim().to_string());
+    }
+    let path = config.data_dir.join(READER_TOKEN_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        tracing::info!(path = %path.display(), "reader token read from file");
+        return Ok(existing.trim().to_string());
+    }
+    let token = generate_token()?;
+    write_private(&path, &token).map_err(|e| ApiError::Secret(format!("cannot write {}: {e}", path.display())))?;
+    tracing::info!(path = %path.display(), "reader token generated; read calls need it as a Bearer token");
+    Ok(token)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+/// Returns the service's routes wrapped in its layers: in-flight gauge,
+/// request metrics, then the guard (concurrency limit, unary timeout, message
+/// size status), with tonic's own decoding limit set from the settings.
+pub fn routes(service: Api, metrics: &ApiMetrics, tracer: Option<SdkTracer>) -> Routes {
+    let settings = service.settings().clone();
     let recorder = metrics.clone();
+    let observe = GrpcMetricsLayer::new(move |call| {
+        recorder.record_request(call.method, call.service, call.code.name(), call.elapsed.as_secs_f64());
+    });
+    let observe = match tracer {
+        Some(tracer) => observe.with_tracer(tracer),
+        None => observe,
+    };
     let layers = tower::ServiceBuilder::new()
         .layer(InFlightLayer::new(metrics.active_connections()))
-        .layer(GrpcMetricsLayer::new(move |call| {
-            recorder.record_request(call.method, call.service, call.code.name(), call.elapsed.as_secs_f64());
-        }));
-    let router = Routes::new(ApiServiceServer::new(service))
-        .into_axum_router()
-        .layer(layers);
+        .layer(observe)
+        .layer(guard::GuardLayer::new(
+            settings.max_concurrent_requests,
+            settings.request_timeout,
+            settings.max_message_size,
+        ));
+    let server = ApiServiceServer::new(service).max_decoding_message_size(settings.max_message_size);
+    let router = Routes::new(server).into_axum_router().layer(layers);
     Routes::from(router)
 }

@@ -5,7 +5,8 @@ use zerotrace_api::ApiConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config: ApiConfig = zerotrace_server::parse_config();
+    let mut config: ApiConfig = zerotrace_server::parse_config();
+    config.service_name_from_env = true;
     zerotrace_telemetry::init_logging();
     match zerotrace_api::run(config, zerotrace_server::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

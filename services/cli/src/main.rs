@@ -1,7 +1,15 @@
 //! `zerotrace`: the user's front door.
 //!
 //! - `zerotrace up` runs the agent, enrichment and API services in one process.
+//! - `zerotrace inventory PATH` lists the packages of every lockfile under PATH.
+//! - `zerotrace scan PATH` matches them against advisories, offline, in one process.
+//! - `zerotrace db import|info|sync` manages the persistent advisory database.
 
+mod common;
+mod db;
+mod error;
+mod inventory;
+mod scan;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +27,12 @@ struct Cli {
 enum Command {
     /// Run the agent, enrichment and API services in one process.
     Up(up::UpArgs),
+    /// List every package of every lockfile under a directory.
+    Inventory(inventory::InventoryArgs),
+    /// Scan a directory for vulnerable packages, offline.
+    Scan(scan::ScanArgs),
+    /// Manage the persistent advisory database (import, info, sync).
+    Db(db::DbArgs),
 }
 
 fn main() -> ExitCode {
@@ -26,6 +40,9 @@ fn main() -> ExitCode {
     zerotrace_telemetry::init_logging();
     let result = match cli.command {
         Command::Up(args) => up::run(args),
+        Command::Inventory(args) => Ok(inventory::run(args)),
+        Command::Scan(args) => Ok(scan::run(args)),
+        Command::Db(args) => Ok(db::run(args)),
     };
     match result {
         Ok(code) => code,

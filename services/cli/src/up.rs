@@ -63,24 +63,42 @@ pub(crate) fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    // Bind first: with port 0 the agent must be told the ports the kernel chose.
+    let agent_listeners = Listeners::bind(args.agent_listen, args.agent_metrics_listen).await?;
+    let enrichment_listeners = Listeners::bind(args.enrichment_listen, args.enrichment_metrics_listen).await?;
+    let api_listeners = Listeners::bind(args.api_listen, args.api_metrics_listen).await?;
+    let enrichment_addr = enrichment_listeners.grpc_addr().context("enrichment address")?;
+    let api_addr = api_listeners.grpc_addr().context("api address")?;
+
     let dir = |sub: &str| args.data_dir.join(sub).display().to_string();
     let flag = |name: &str, value: String| [format!("--{name}"), value];
     let agent: AgentConfig = service_config(
         "zerotrace-agent",
         &[
             flag("data-dir", dir("agent")),
-            flag("enrichment-url", format!("http://{}", args.enrichment_listen)),
-            flag("api-url", format!("http://{}", args.api_listen)),
+            flag("enrichment-url", format!("http://{enrichment_addr}")),
+            flag("api-url", format!("http://{api_addr}")),
         ]
         .concat(),
     );
     let enrichment: EnrichmentConfig = service_config("zerotrace-enrichment", &flag("data-dir", dir("enrichment")));
-    let api: ApiConfig = service_config("zerotrace-api", &flag("data-dir", dir("api")));
+    // Read calls need a token: the operator's, or one made for this run and printed below.
+    let reader_token = match std::env::var("ZEROTRACE_API_READER_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => token.trim().to_string(),
+        _ => zerotrace_api::generate_token().context("failed to generate the API reader token")?,
+    };
+    let api: ApiConfig = service_config(
+        "zerotrace-api",
+        &[flag("data-dir", dir("api")), flag("reader-token", reader_token.clone())].concat(),
+    );
 
-    let agent_listeners = Listeners::bind(args.agent_listen, args.agent_metrics_listen).await?;
-    let enrichment_listeners = Listeners::bind(args.enrichment_listen, args.enrichment_metrics_listen).await?;
-    let api_listeners = Listeners::bind(args.api_listen, args.api_metrics_listen).await?;
-    print_banner(&args, &agent_listeners, &enrichment_listeners, &api_listeners);
+    print_banner(
+        &args,
+        &agent_listeners,
+        &enrichment_listeners,
+        &api_listeners,
+        &reader_token,
+    );
 
     let (stop, stopped) = watch::channel(false);
     let signal = async move {
@@ -114,7 +132,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn print_banner(args: &UpArgs, agent: &Listeners, enrichment: &Listeners, api: &Listeners) {
+fn print_banner(args: &UpArgs, agent: &Listeners, enrichment: &Listeners, api: &Listeners, reader_token: &str) {
     let addr = |r: std::io::Result<SocketAddr>| r.map(|a| a.to_string()).unwrap_or_else(|_| "?".to_string());
     println!("ZeroTrace is up (data in {})", args.data_dir.display());
     println!(
@@ -135,10 +153,15 @@ fn print_banner(args: &UpArgs, agent: &Listeners, enrichment: &Listeners, api: &
         addr(api.grpc_addr()),
         addr(api.metrics_addr())
     );
+    println!("API reader token: {reader_token}");
     println!("Try: grpcurl -plaintext {} list", addr(agent.grpc_addr()));
     println!(
         "     grpcurl -plaintext {} zerotrace.agent.v1.AgentService/GetAgentInfo",
         addr(agent.grpc_addr())
+    );
+    println!(
+        "     grpcurl -plaintext -H \"authorization: Bearer {reader_token}\" {} zerotrace.api.v1.ApiService/GetSummary",
+        addr(api.grpc_addr())
     );
     println!("Stop with Ctrl-C (SIGINT) or SIGTERM.");
 }

@@ -2,6 +2,8 @@
 //! (port 0, read back from the banner), every service answering health,
 //! reflection, its own methods and `/metrics`, and a clean exit on SIGTERM.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -19,6 +21,7 @@ struct Up {
     child: Child,
     grpc: Vec<String>,
     metrics: Vec<String>,
+    reader_token: String,
 }
 
 impl Drop for Up {
@@ -48,8 +51,12 @@ fn start(data_dir: &std::path::Path) -> Up {
     let stdout = child.stdout.take().expect("stdout");
     let mut grpc = Vec::new();
     let mut metrics = Vec::new();
+    let mut reader_token = String::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("banner line");
+        if let Some(token) = line.strip_prefix("API reader token: ") {
+            reader_token = token.trim().to_string();
+        }
         let words: Vec<&str> = line.split_whitespace().collect();
         if let [_, "gRPC", addr, "metrics", url] = words.as_slice() {
             grpc.push(addr.to_string());
@@ -64,7 +71,13 @@ fn start(data_dir: &std::path::Path) -> Up {
         }
     }
     assert_eq!(grpc.len(), 3, "banner lists three services");
-    Up { child, grpc, metrics }
+    assert!(reader_token.len() >= 32, "banner shows the API reader token");
+    Up {
+        child,
+        grpc,
+        metrics,
+        reader_token,
+    }
 }
 
 async fn channel(addr: &str) -> Channel {
@@ -149,14 +162,19 @@ async fn up_serves_three_services_and_stops_cleanly_on_sigterm() {
         assert_eq!(listed_services(addr).await, want, "reflection of {name}");
     }
 
-    // A method a later issue implements says so, rather than inventing data.
+    // Read calls need the reader token the banner printed.
     let mut api = zerotrace_proto::api::v1::api_service_client::ApiServiceClient::new(channel(&up.grpc[2]).await);
     let err = api
         .list_agents(zerotrace_proto::api::v1::ListAgentsRequest::default())
         .await
-        .expect_err("not yet");
-    assert_eq!(err.code(), tonic::Code::Unimplemented);
-    assert!(err.message().contains("not implemented"), "{}", err.message());
+        .expect_err("no token");
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    let mut request = tonic::Request::new(zerotrace_proto::api::v1::ListAgentsRequest::default());
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", up.reader_token).parse().expect("header"),
+    );
+    api.list_agents(request).await.expect("the banner's token reads");
 
     let prefixes = ["zerotrace_agent_", "zerotrace_enrichment_", "zerotrace_api_"];
     for (addr, prefix) in up.metrics.iter().zip(prefixes) {
@@ -169,7 +187,8 @@ async fn up_serves_three_services_and_stops_cleanly_on_sigterm() {
     }
     // The API call above was counted with its code.
     let api_metrics = http_get(&up.metrics[2], "/metrics");
-    assert!(api_metrics.contains(r#"status="UNIMPLEMENTED""#), "{api_metrics}");
+    assert!(api_metrics.contains(r#"status="UNAUTHENTICATED""#), "{api_metrics}");
+    assert!(api_metrics.contains(r#"status="OK""#), "{api_metrics}");
     assert!(api_metrics.contains(r#"method="ListAgents""#), "{api_metrics}");
 
     drop(api);

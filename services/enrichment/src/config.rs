@@ -31,7 +31,23 @@ pub struct EnrichmentConfig {
         default_value = "./zerotrace-data/enrichment"
     )]
     pub data_dir: PathBuf,
+    /// Advisory sources imported at start, before the service reports SERVING
+    /// (OSV `all.zip` or directory, KEV JSON, EPSS CSV; repeatable).
+    #[arg(long = "import", env = "ZEROTRACE_ENRICHMENT_IMPORT", value_delimiter = ',')]
+    pub import: Vec<PathBuf>,
+    /// Largest number of entries in each cache (vulnerabilities, package matches).
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_CACHE_MAX_ENTRIES", default_value_t = 100_000)]
+    pub cache_max_entries: u64,
+    /// How long a cached entry lives.
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_CACHE_TTL", default_value = "1h", value_parser = parse_duration)]
+    pub cache_ttl: Duration,
+    /// Largest MatchPackages batch; larger ones are INVALID_ARGUMENT.
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_MAX_BATCH_SIZE", default_value_t = 10_000)]
+    pub max_batch_size: u32,
     /// How long in-flight calls may finish after SIGTERM.
     #[arg(long, env = "ZEROTRACE_ENRICHMENT_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// Whether `OTEL_SERVICE_NAME` may rename the service (the binary; not `zerotrace up`).
+    #[arg(skip)]
+    pub service_name_from_env: bool,
 }

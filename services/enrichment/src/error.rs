@@ -17,15 +17,22 @@ pub enum EnrichmentError {
         /// Why.
         source: std::io::Error,
     },
-    /// A method a later issue implements.
-    #[error("{0} is not implemented yet")]
-    Unimplemented(&'static str),
+    /// The advisory database failed to open or import.
+    #[error(transparent)]
+    Database(#[from] zerotrace_advisory::Error),
+    /// The request is malformed or over a limit.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// No advisory has this id or alias.
+    #[error("no advisory with id or alias {0:?}")]
+    NotFound(String),
 }
 
 impl From<EnrichmentError> for tonic::Status {
     fn from(error: EnrichmentError) -> Self {
         match error {
-            EnrichmentError::Unimplemented(_) => tonic::Status::unimplemented(error.to_string()),
+            EnrichmentError::InvalidArgument(message) => tonic::Status::invalid_argument(message),
+            EnrichmentError::NotFound(_) => tonic::Status::not_found(error.to_string()),
             other => {
                 tracing::error!(error = %other, "enrichment request failed");
                 tonic::Status::internal("internal error")

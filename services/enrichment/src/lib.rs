@@ -5,20 +5,26 @@
 //! [`serve`] with listeners bound to port 0.
 
 mod config;
+mod convert;
 mod error;
 mod service;
 
 pub use config::{DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR, EnrichmentConfig};
 pub use error::EnrichmentError;
-pub use service::Enrichment;
+pub use service::{CacheConfig, Enrichment};
 
 use std::future::Future;
 use std::time::Instant;
 use tonic::service::Routes;
+use zerotrace_advisory::Database;
 use zerotrace_proto::enrichment::v1::enrichment_service_server::EnrichmentServiceServer;
 use zerotrace_server::{Listeners, ServeOptions};
+use zerotrace_telemetry::SdkTracer;
 use zerotrace_telemetry::instruments::EnrichmentStatus;
 use zerotrace_telemetry::{EnrichmentMetrics, GrpcMetricsLayer, InFlightLayer, Service};
+
+/// Largest request accepted, in bytes (a batch of the default 10,000 packages fits easily).
+const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 
 /// The full gRPC name of the service, as health and reflection report it.
 pub const SERVICE_NAME: &str = "zerotrace.enrichment.v1.EnrichmentService";
@@ -40,9 +46,17 @@ pub async fn serve(
         path: config.data_dir.clone(),
         source,
     })?;
-    let telemetry = zerotrace_telemetry::init(&zerotrace_telemetry::Config::new(Service::Enrichment))?;
+    let mut telemetry_config = zerotrace_telemetry::Config::new(Service::Enrichment);
+    telemetry_config.service_name_from_env = config.service_name_from_env;
+    let telemetry = zerotrace_telemetry::init(&telemetry_config)?;
     let metrics = EnrichmentMetrics::new(&telemetry.meter());
-    let routes = routes(Enrichment::default(), &metrics);
+    let db = open_database(&config).await?;
+    let cache = CacheConfig {
+        max_entries: config.cache_max_entries,
+        ttl: config.cache_ttl,
+    };
+    let service = Enrichment::new(db, metrics.clone(), cache, config.max_batch_size);
+    let routes = routes(service, &metrics, Some(telemetry.tracer()));
     tracing::info!(elapsed = ?started.elapsed(), "enrichment service ready");
     let options = ServeOptions {
         grace: config.shutdown_grace,
@@ -52,24 +66,61 @@ pub async fn serve(
     Ok(())
 }
 
+/// Opens the database in the data directory and runs the start-up imports.
+async fn open_database(config: &EnrichmentConfig) -> Result<Database, EnrichmentError> {
+    let dir = config.data_dir.clone();
+    let imports = config.import.clone();
+    let task = tokio::task::spawn_blocking(move || -> Result<Database, EnrichmentError> {
+        let db = Database::open(&dir)?;
+        for path in &imports {
+            let report = db.import_path(path)?;
+            tracing::info!(
+                path = %path.display(),
+                imported = report.imported,
+                updated = report.updated,
+                unchanged = report.unchanged,
+                invalid = report.invalid.len(),
+                "advisories imported"
+            );
+            for invalid in report.invalid.iter().take(20) {
+                tracing::warn!(file = %invalid.file, reason = %invalid.reason, "invalid advisory skipped");
+            }
+        }
+        let info = db.info();
+        tracing::info!(
+            advisories = info.advisories,
+            kev = info.kev_entries,
+            epss = info.epss_entries,
+            "advisory database open"
+        );
+        Ok(db)
+    });
+    task.await
+        .map_err(|e| EnrichmentError::InvalidArgument(format!("database task failed: {e}")))?
+}
+
 /// Returns the service's routes wrapped in its metric layers.
-pub fn routes(service: Enrichment, metrics: &EnrichmentMetrics) -> Routes {
+pub fn routes(service: Enrichment, metrics: &EnrichmentMetrics, tracer: Option<SdkTracer>) -> Routes {
     let recorder = metrics.clone();
+    let grpc_layer = GrpcMetricsLayer::new(move |call| {
+        let status = match call.code.name() {
+            "OK" => EnrichmentStatus::Ok,
+            "NOT_FOUND" => EnrichmentStatus::NotFound,
+            "INVALID_ARGUMENT" | "OUT_OF_RANGE" | "FAILED_PRECONDITION" | "RESOURCE_EXHAUSTED" => {
+                EnrichmentStatus::Invalid
+            }
+            _ => EnrichmentStatus::Error,
+        };
+        recorder.record_request(status, call.elapsed.as_secs_f64());
+    });
+    let grpc_layer = match tracer {
+        Some(tracer) => grpc_layer.with_tracer(tracer),
+        None => grpc_layer,
+    };
     let layers = tower::ServiceBuilder::new()
         .layer(InFlightLayer::new(metrics.active_connections()))
-        .layer(GrpcMetricsLayer::new(move |call| {
-            let status = match call.code.name() {
-                "OK" => EnrichmentStatus::Ok,
-                "NOT_FOUND" => EnrichmentStatus::NotFound,
-                "INVALID_ARGUMENT" | "OUT_OF_RANGE" | "FAILED_PRECONDITION" | "RESOURCE_EXHAUSTED" => {
-                    EnrichmentStatus::Invalid
-                }
-                _ => EnrichmentStatus::Error,
-            };
-            recorder.record_request(status, call.elapsed.as_secs_f64());
-        }));
-    let router = Routes::new(EnrichmentServiceServer::new(service))
-        .into_axum_router()
-        .layer(layers);
+        .layer(grpc_layer);
+    let server = EnrichmentServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_SIZE);
+    let router = Routes::new(server).into_axum_router().layer(layers);
     Routes::from(router)
 }

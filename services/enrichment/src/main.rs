@@ -5,7 +5,8 @@ use zerotrace_enrichment::EnrichmentConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config: EnrichmentConfig = zerotrace_server::parse_config();
+    let mut config: EnrichmentConfig = zerotrace_server::parse_config();
+    config.service_name_from_env = true;
     zerotrace_telemetry::init_logging();
     match zerotrace_enrichment::run(config, zerotrace_server::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

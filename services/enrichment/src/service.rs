@@ -1,40 +1,251 @@
-//! The `EnrichmentService` gRPC implementation.
+//! The `EnrichmentService` gRPC implementation: the advisory database behind
+//! two moka caches (vulnerabilities by id, match results by package).
 
-use crate::EnrichmentError;
+use crate::{EnrichmentError, convert};
+use moka::future::Cache;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tonic::{Request, Response, Status};
+use zerotrace_advisory::Database;
+use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::enrichment::v1 as pb;
+use zerotrace_telemetry::EnrichmentMetrics;
+
+/// Largest number of ids in one BatchGetVulnerabilities call.
+const MAX_IDS: usize = 10_000;
+
+/// A package's match result, as cached.
+#[derive(Debug)]
+struct Matched {
+    vulnerabilities: Vec<common::Vulnerability>,
+    warnings: Vec<common::Vulnerability>,
+    unmatched_reason: String,
+}
+
+/// Cache sizing.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheConfig {
+    /// Entries per cache.
+    pub max_entries: u64,
+    /// Time to live of an entry.
+    pub ttl: Duration,
+}
 
 /// The enrichment gRPC service.
-#[derive(Debug, Clone, Default)]
-pub struct Enrichment {}
+#[derive(Clone)]
+pub struct Enrichment {
+    db: Database,
+    metrics: EnrichmentMetrics,
+    vulnerabilities: Cache<String, Option<Arc<common::Vulnerability>>>,
+    matches: Cache<(String, String, String), Arc<Matched>>,
+    /// The database generation the caches were filled from.
+    generation: Arc<AtomicU64>,
+    max_batch_size: u32,
+}
+
+impl std::fmt::Debug for Enrichment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrichment")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Enrichment {
+    /// Returns a service over `db`.
+    pub fn new(db: Database, metrics: EnrichmentMetrics, cache: CacheConfig, max_batch_size: u32) -> Self {
+        Self {
+            generation: Arc::new(AtomicU64::new(db.generation())),
+            db,
+            metrics,
+            vulnerabilities: Cache::builder()
+                .max_capacity(cache.max_entries)
+                .time_to_live(cache.ttl)
+                .build(),
+            matches: Cache::builder()
+                .max_capacity(cache.max_entries)
+                .time_to_live(cache.ttl)
+                .build(),
+            max_batch_size,
+        }
+    }
+
+    /// Drops every cached entry when the database changed since they were cached.
+    fn invalidate_if_stale(&self) {
+        let now = self.db.generation();
+        if self.generation.swap(now, Ordering::AcqRel) != now {
+            self.vulnerabilities.invalidate_all();
+            self.matches.invalidate_all();
+        }
+    }
+
+    async fn lookup(&self, id: &str) -> Option<Arc<common::Vulnerability>> {
+        let key = id.trim().to_string();
+        if let Some(hit) = self.vulnerabilities.get(&key).await {
+            self.metrics.cache_hits(1);
+            return hit;
+        }
+        self.metrics.cache_misses(1);
+        let found = self.db.get(&key).map(|a| Arc::new(convert::vulnerability(&a)));
+        self.vulnerabilities.insert(key, found.clone()).await;
+        found
+    }
+
+    async fn match_one(&self, package: &common::Package) -> Arc<Matched> {
+        let key = (package.ecosystem.clone(), package.name.clone(), package.version.clone());
+        if let Some(hit) = self.matches.get(&key).await {
+            self.metrics.cache_hits(1);
+            return hit;
+        }
+        self.metrics.cache_misses(1);
+        let matched = Arc::new(self.compute_match(package));
+        self.matches.insert(key, matched.clone()).await;
+        matched
+    }
+
+    fn compute_match(&self, package: &common::Package) -> Matched {
+        let source = common::PackageSource::try_from(package.source).unwrap_or(common::PackageSource::Unspecified);
+        if !matches!(
+            source,
+            common::PackageSource::Unspecified | common::PackageSource::Registry
+        ) {
+            return Matched {
+                vulnerabilities: Vec::new(),
+                warnings: Vec::new(),
+                unmatched_reason: format!(
+                    "{} packages are not matched against registry advisories",
+                    source.as_str_name()
+                ),
+            };
+        }
+        if package.version.trim().is_empty() {
+            return Matched {
+                vulnerabilities: Vec::new(),
+                warnings: Vec::new(),
+                unmatched_reason: "no exact version (unpinned requirement)".to_string(),
+            };
+        }
+        let result = self
+            .db
+            .match_package(&package.ecosystem, &package.name, &package.version);
+        Matched {
+            vulnerabilities: result
+                .vulnerabilities
+                .iter()
+                .map(|a| convert::vulnerability(a))
+                .collect(),
+            warnings: result.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
+            unmatched_reason: result.unmatched_reason.unwrap_or_default(),
+        }
+    }
+}
 
 #[tonic::async_trait]
 impl pb::enrichment_service_server::EnrichmentService for Enrichment {
     async fn match_packages(
         &self,
-        _request: Request<pb::MatchPackagesRequest>,
+        request: Request<pb::MatchPackagesRequest>,
     ) -> Result<Response<pb::MatchPackagesResponse>, Status> {
-        Err(EnrichmentError::Unimplemented("MatchPackages (the enrichment issue)").into())
+        let packages = request.into_inner().packages;
+        if packages.len() > self.max_batch_size as usize {
+            return Err(EnrichmentError::InvalidArgument(format!(
+                "{} packages in one request; the limit is {} (max_batch_size)",
+                packages.len(),
+                self.max_batch_size
+            ))
+            .into());
+        }
+        self.invalidate_if_stale();
+        let mut matches = Vec::with_capacity(packages.len());
+        for package in packages {
+            let matched = self.match_one(&package).await;
+            matches.push(pb::PackageMatch {
+                package: Some(package),
+                vulnerabilities: matched.vulnerabilities.clone(),
+                warnings: matched.warnings.clone(),
+                unmatched_reason: matched.unmatched_reason.clone(),
+            });
+        }
+        Ok(Response::new(pb::MatchPackagesResponse { matches }))
     }
 
     async fn get_vulnerability(
         &self,
-        _request: Request<pb::GetVulnerabilityRequest>,
+        request: Request<pb::GetVulnerabilityRequest>,
     ) -> Result<Response<pb::GetVulnerabilityResponse>, Status> {
-        Err(EnrichmentError::Unimplemented("GetVulnerability (the enrichment issue)").into())
+        let id = request.into_inner().id;
+        if id.trim().is_empty() {
+            return Err(EnrichmentError::InvalidArgument("id must not be empty".to_string()).into());
+        }
+        self.invalidate_if_stale();
+        match self.lookup(&id).await {
+            Some(vulnerability) => Ok(Response::new(pb::GetVulnerabilityResponse {
+                vulnerability: Some((*vulnerability).clone()),
+            })),
+            None => Err(EnrichmentError::NotFound(id).into()),
+        }
     }
 
     async fn batch_get_vulnerabilities(
         &self,
-        _request: Request<pb::BatchGetVulnerabilitiesRequest>,
+        request: Request<pb::BatchGetVulnerabilitiesRequest>,
     ) -> Result<Response<pb::BatchGetVulnerabilitiesResponse>, Status> {
-        Err(EnrichmentError::Unimplemented("BatchGetVulnerabilities (the enrichment issue)").into())
+        let ids = request.into_inner().ids;
+        if ids.len() > MAX_IDS {
+            return Err(EnrichmentError::InvalidArgument(format!(
+                "{} ids in one request; the limit is {MAX_IDS}",
+                ids.len()
+            ))
+            .into());
+        }
+        self.invalidate_if_stale();
+        let mut response = pb::BatchGetVulnerabilitiesResponse::default();
+        let mut seen = std::collections::HashSet::new();
+        for id in ids {
+            match self.lookup(&id).await {
+                Some(v) => {
+                    if seen.insert(v.id.clone()) {
+                        response.vulnerabilities.push((*v).clone());
+                    }
+                }
+                None => response.not_found.push(id),
+            }
+        }
+        Ok(Response::new(response))
     }
 
     async fn get_database_info(
         &self,
         _request: Request<pb::GetDatabaseInfoRequest>,
     ) -> Result<Response<pb::GetDatabaseInfoResponse>, Status> {
-        Err(EnrichmentError::Unimplemented("GetDatabaseInfo (the enrichment issue)").into())
+        let info = self.db.info();
+        let mut counts: Vec<pb::EcosystemCount> = info
+            .by_ecosystem
+            .iter()
+            .map(|(ecosystem, c)| pb::EcosystemCount {
+                ecosystem: ecosystem.clone(),
+                source: String::new(),
+                advisories: c.advisories as u64,
+                withdrawn: c.withdrawn as u64,
+            })
+            .collect();
+        counts.extend(info.by_source.iter().map(|(source, c)| pb::EcosystemCount {
+            ecosystem: String::new(),
+            source: source.clone(),
+            advisories: c.advisories as u64,
+            withdrawn: c.withdrawn as u64,
+        }));
+        Ok(Response::new(pb::GetDatabaseInfoResponse {
+            counts,
+            total_advisories: info.advisories as u64,
+            last_import: info.last_import.map(|s| prost_types::Timestamp {
+                seconds: i64::try_from(s).unwrap_or(i64::MAX),
+                nanos: 0,
+            }),
+            kev_entries: info.kev_entries as u64,
+            epss_entries: info.epss_entries as u64,
+            max_batch_size: self.max_batch_size,
+        }))
     }
 }

@@ -209,3 +209,78 @@ impl fmt::Display for FileType {
         f.write_str(self.label())
     }
 }
+
+impl Package {
+    /// Returns the package URL (purl) of a registry package with a version.
+    ///
+    /// `pkg:cargo/serde@1.0.0`, `pkg:npm/%40babel/core@7.0.0`,
+    /// `pkg:maven/org.slf4j/slf4j-api@2.0.9`, `pkg:golang/golang.org/x/net@v0.1.0`.
+    pub fn purl(&self) -> Option<String> {
+        if self.version.is_empty() || self.source != Source::Registry {
+            return None;
+        }
+        let name = match self.ecosystem {
+            Ecosystem::Maven => self.name.replacen(':', "/", 1),
+            _ => self.name.clone(),
+        };
+        Some(format!(
+            "pkg:{}/{}@{}",
+            self.ecosystem.purl_type(),
+            purl_encode(&name),
+            purl_encode(&self.version)
+        ))
+    }
+}
+
+/// Percent-encodes what a purl path or version must not carry literally.
+fn purl_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' | '~' | '/' | '+' => out.push(c),
+            other => {
+                let mut buf = [0u8; 4];
+                for b in other.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod purl_tests {
+    use super::*;
+
+    fn package(ecosystem: Ecosystem, name: &str, version: &str) -> Package {
+        Package {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+            path: "x".into(),
+            scope: Scope::Unspecified,
+            source: Source::Registry,
+            requirement: None,
+        }
+    }
+
+    #[test]
+    fn purls_follow_the_spec_shapes() {
+        assert_eq!(
+            package(Ecosystem::CratesIo, "serde", "1.0.0").purl().as_deref(),
+            Some("pkg:cargo/serde@1.0.0")
+        );
+        assert_eq!(
+            package(Ecosystem::Npm, "@babel/core", "7.0.0").purl().as_deref(),
+            Some("pkg:npm/%40babel/core@7.0.0")
+        );
+        assert_eq!(
+            package(Ecosystem::Maven, "org.slf4j:slf4j-api", "2.0.9")
+                .purl()
+                .as_deref(),
+            Some("pkg:maven/org.slf4j/slf4j-api@2.0.9")
+        );
+        assert_eq!(package(Ecosystem::PyPI, "django", "").purl(), None);
+    }
+}

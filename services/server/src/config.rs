@@ -46,7 +46,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ));
         }
     };
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 10.0 * 365.0 * 86400.0 {
+    if !(0.0..=10.0 * 365.0 * 86400.0).contains(&seconds) {
         return Err(format!("duration {text:?} is out of range"));
     }
     Ok(std::time::Duration::from_secs_f64(seconds))

@@ -1,18 +1,25 @@
-//! A tower layer that reports every gRPC call once it has ended: its service,
-//! method, status code and duration.
+//! Tower layers that observe every gRPC call once it has ended: its service,
+//! method, status code and duration (for metrics), and a span following the
+//! OpenTelemetry RPC conventions, as a server span ([`GrpcMetricsLayer`] with
+//! a tracer) or a client span ([`GrpcClientLayer`]) whose context travels in
+//! the request's `traceparent` header.
 //!
 //! The status of a unary error is in the response headers (a trailers-only
 //! response); an OK status, and any status of a streaming call, comes in the
 //! trailers. The layer therefore wraps the response body and reports when the
 //! trailers (or the end of the body, or its drop) are seen.
 
+use crate::propagation;
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context as Context_, Poll};
 use std::time::{Duration, Instant};
 use tower::{Layer, Service};
 
@@ -59,15 +66,22 @@ pub mod tonic_code {
                 _ => "UNKNOWN",
             }
         }
+
+        /// Returns whether a server span with this code is an error (OpenTelemetry RPC conventions).
+        pub fn is_server_error(self) -> bool {
+            matches!(self.0, 2 | 4 | 12 | 13 | 14 | 15)
+        }
     }
 }
 
 type Recorder = Arc<dyn Fn(&GrpcCall<'_>) + Send + Sync>;
 
-/// Reports each gRPC call to a recorder function.
+/// Reports each gRPC call a server handles to a recorder function, and, with
+/// a tracer, wraps it in a server span whose parent comes from `traceparent`.
 #[derive(Clone)]
 pub struct GrpcMetricsLayer {
     record: Recorder,
+    tracer: Option<SdkTracer>,
 }
 
 impl std::fmt::Debug for GrpcMetricsLayer {
@@ -81,7 +95,14 @@ impl GrpcMetricsLayer {
     pub fn new(record: impl Fn(&GrpcCall<'_>) + Send + Sync + 'static) -> Self {
         Self {
             record: Arc::new(record),
+            tracer: None,
         }
+    }
+
+    /// Also records a server span per call with `tracer`.
+    pub fn with_tracer(mut self, tracer: SdkTracer) -> Self {
+        self.tracer = Some(tracer);
+        self
     }
 }
 
@@ -92,6 +113,7 @@ impl<S> Layer<S> for GrpcMetricsLayer {
         GrpcMetricsService {
             inner,
             record: self.record.clone(),
+            tracer: self.tracer.clone(),
         }
     }
 }
@@ -101,6 +123,7 @@ impl<S> Layer<S> for GrpcMetricsLayer {
 pub struct GrpcMetricsService<S> {
     inner: S,
     record: Recorder,
+    tracer: Option<SdkTracer>,
 }
 
 impl<S> std::fmt::Debug for GrpcMetricsService<S> {
@@ -118,23 +141,103 @@ where
     type Error = S::Error;
     type Future = ObservedFuture<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, cx: &mut Context_<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        let (service, method) = path
-            .trim_start_matches('/')
-            .split_once('/')
-            .unwrap_or(("unknown", "unknown"));
-        let call = CallInfo {
-            service: service.to_string(),
-            method: method.to_string(),
-            started: Instant::now(),
-            record: self.record.clone(),
-            done: false,
+        let (service, method) = rpc_names(request.uri().path());
+        let cx = self.tracer.as_ref().map(|tracer| {
+            let parent = propagation::extract(request.headers());
+            start_span(tracer, SpanKind::Server, &service, &method, &parent)
+        });
+        let call = CallInfo::new(service, method, Some(self.record.clone()), cx.clone());
+        let inner = match &cx {
+            Some(cx) => {
+                let _attached = cx.clone().attach();
+                self.inner.call(request)
+            }
+            None => self.inner.call(request),
         };
+        ObservedFuture {
+            inner,
+            call: Some(call),
+        }
+    }
+}
+
+/// Splits `/zerotrace.api.v1.ApiService/ListFindings` into service and method.
+fn rpc_names(path: &str) -> (String, String) {
+    let (service, method) = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or(("unknown", "unknown"));
+    (service.to_string(), method.to_string())
+}
+
+fn start_span(tracer: &SdkTracer, kind: SpanKind, service: &str, method: &str, parent: &Context) -> Context {
+    let span = tracer
+        .span_builder(format!("{service}/{method}"))
+        .with_kind(kind)
+        .with_attributes([
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", service.to_string()),
+            KeyValue::new("rpc.method", method.to_string()),
+        ])
+        .start_with_context(tracer, parent);
+    parent.with_span(span)
+}
+
+/// Traces each outgoing gRPC call of a client channel: a client span, child
+/// of the caller's current context, whose context is sent as `traceparent`.
+#[derive(Clone, Debug)]
+pub struct GrpcClientLayer {
+    tracer: SdkTracer,
+}
+
+impl GrpcClientLayer {
+    /// Returns a layer tracing with `tracer`.
+    pub fn new(tracer: SdkTracer) -> Self {
+        Self { tracer }
+    }
+}
+
+impl<S> Layer<S> for GrpcClientLayer {
+    type Service = GrpcClientService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcClientService {
+            inner,
+            tracer: self.tracer.clone(),
+        }
+    }
+}
+
+/// The service of [`GrpcClientLayer`].
+#[derive(Clone, Debug)]
+pub struct GrpcClientService<S> {
+    inner: S,
+    tracer: SdkTracer,
+}
+
+impl<S, B, RB> Service<Request<B>> for GrpcClientService<S>
+where
+    S: Service<Request<B>, Response = Response<RB>>,
+    RB: Body,
+{
+    type Response = Response<ObservedBody<RB>>;
+    type Error = S::Error;
+    type Future = ObservedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context_<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let (service, method) = rpc_names(request.uri().path());
+        let cx = start_span(&self.tracer, SpanKind::Client, &service, &method, &Context::current());
+        propagation::inject(&cx, request.headers_mut());
+        let call = CallInfo::new(service, method, None, Some(cx));
         ObservedFuture {
             inner: self.inner.call(request),
             call: Some(call),
@@ -146,22 +249,45 @@ struct CallInfo {
     service: String,
     method: String,
     started: Instant,
-    record: Recorder,
+    record: Option<Recorder>,
+    cx: Option<Context>,
     done: bool,
 }
 
 impl CallInfo {
+    fn new(service: String, method: String, record: Option<Recorder>, cx: Option<Context>) -> Self {
+        Self {
+            service,
+            method,
+            started: Instant::now(),
+            record,
+            cx,
+            done: false,
+        }
+    }
+
     fn finish(&mut self, code: i32) {
         if self.done {
             return;
         }
         self.done = true;
-        (self.record)(&GrpcCall {
-            service: &self.service,
-            method: &self.method,
-            code: tonic_code::Code(code),
-            elapsed: self.started.elapsed(),
-        });
+        let code = tonic_code::Code(code);
+        if let Some(record) = &self.record {
+            record(&GrpcCall {
+                service: &self.service,
+                method: &self.method,
+                code,
+                elapsed: self.started.elapsed(),
+            });
+        }
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code.0)));
+            if code.is_server_error() {
+                span.set_status(Status::error(code.name()));
+            }
+            span.end();
+        }
     }
 }
 
@@ -194,8 +320,9 @@ where
 {
     type Output = Result<Response<ObservedBody<RB>>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context_<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let _attached = this.call.as_ref().and_then(|c| c.cx.clone()).map(Context::attach);
         let result = match this.inner.poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
@@ -231,8 +358,9 @@ impl<B: Body> Body for ObservedBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context_<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
+        let _attached = this.call.as_ref().and_then(|c| c.cx.clone()).map(Context::attach);
         let frame = this.inner.poll_frame(cx);
         if let Poll::Ready(ready) = &frame {
             match ready {

@@ -13,18 +13,23 @@ pub mod instruments;
 mod layer;
 mod logging;
 mod metrics_http;
+mod otlp;
+pub mod propagation;
 
 pub use error::TelemetryError;
-pub use grpc_layer::{GrpcCall, GrpcMetricsLayer, GrpcMetricsService, tonic_code};
+pub use grpc_layer::{GrpcCall, GrpcClientLayer, GrpcClientService, GrpcMetricsLayer, GrpcMetricsService, tonic_code};
 pub use instruments::{AgentMetrics, ApiMetrics, EnrichmentMetrics};
 pub use layer::{InFlightLayer, InFlightService};
 pub use logging::init_logging;
 pub use metrics_http::{MetricsHandle, serve_metrics};
+pub use opentelemetry_sdk::trace::SdkTracer;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use std::time::Duration;
 
 /// Which ZeroTrace service the telemetry is for; it names the resource.
@@ -58,6 +63,10 @@ pub struct Config {
     pub instance_id: String,
     /// Extra resource attributes (the agent adds `zerotrace.agent.id`).
     pub resource_attributes: Vec<(String, String)>,
+    /// Whether `OTEL_SERVICE_NAME` may rename the service. True for the
+    /// service binaries; `zerotrace up` runs three services in one process,
+    /// where one variable cannot name all three.
+    pub service_name_from_env: bool,
 }
 
 impl Config {
@@ -67,6 +76,7 @@ impl Config {
             service,
             instance_id: instance_id(),
             resource_attributes: Vec::new(),
+            service_name_from_env: false,
         }
     }
 }
@@ -76,27 +86,54 @@ impl Config {
 pub struct TelemetryGuard {
     service: Service,
     meter_provider: SdkMeterProvider,
+    tracer_provider: SdkTracerProvider,
     metrics: MetricsHandle,
 }
 
-/// Builds the meter provider of one service: a Prometheus reader for `/metrics`.
+/// Builds the meter and tracer providers of one service: a Prometheus reader
+/// for `/metrics` always, and OTLP push of metrics and traces when the
+/// standard `OTEL_EXPORTER_OTLP_*ENDPOINT` variables ask for it.
 ///
 /// Several services may live in one process (`zerotrace up`): each gets its
-/// own provider and registry, so each `/metrics` shows only its own series.
+/// own providers and registry, so each `/metrics` shows only its own series
+/// and each span carries its own service's resource.
 pub fn init(config: &Config) -> Result<TelemetryGuard, TelemetryError> {
+    let push = otlp::PushSettings::from_env();
+    let resource = resource(config);
+
     let registry = prometheus::Registry::new();
-    let exporter = opentelemetry_prometheus::exporter()
+    let prometheus_reader = opentelemetry_prometheus::exporter()
         .with_registry(registry.clone())
         .scope_info_enabled(false)
         .build()
         .map_err(|e| TelemetryError::Init(format!("prometheus exporter: {e}")))?;
-    let meter_provider = SdkMeterProvider::builder()
-        .with_resource(resource(config))
-        .with_reader(exporter)
-        .build();
+    let mut meters = SdkMeterProvider::builder()
+        .with_resource(resource.clone())
+        .with_reader(prometheus_reader);
+    if push.metrics {
+        let exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .build()
+            .map_err(|e| TelemetryError::Init(format!("otlp metric exporter: {e}")))?;
+        meters = meters.with_periodic_exporter(otlp::LoggedMetricExporter::new(exporter, otlp::metric_interval()));
+    }
+
+    let mut tracers = SdkTracerProvider::builder().with_resource(resource);
+    if push.sdk_disabled {
+        tracers = tracers.with_sampler(Sampler::AlwaysOff);
+    }
+    if push.traces {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+            .map_err(|e| TelemetryError::Init(format!("otlp span exporter: {e}")))?;
+        tracers = tracers.with_batch_exporter(otlp::LoggedSpanExporter::new(exporter, otlp::metric_interval()));
+    }
+    tracing::info!(service = config.service.name(), "{}", push.describe());
     Ok(TelemetryGuard {
         service: config.service,
-        meter_provider,
+        meter_provider: meters.build(),
+        tracer_provider: tracers.build(),
         metrics: MetricsHandle::new(registry),
     })
 }
@@ -105,6 +142,11 @@ impl TelemetryGuard {
     /// Returns the meter that the contract's instruments are created on.
     pub fn meter(&self) -> Meter {
         self.meter_provider.meter("zerotrace")
+    }
+
+    /// Returns the tracer of this service's spans.
+    pub fn tracer(&self) -> SdkTracer {
+        self.tracer_provider.tracer("zerotrace")
     }
 
     /// Returns a handle that renders this service's `/metrics`.
@@ -117,10 +159,19 @@ impl TelemetryGuard {
         self.service
     }
 
-    /// Flushes and shuts the providers down, giving up after `timeout`.
+    /// Flushes pending spans, then metrics, and shuts the providers down,
+    /// giving up after `timeout` in all.
     pub async fn shutdown(self, timeout: Duration) -> Result<(), TelemetryError> {
-        let provider = self.meter_provider;
-        let task = tokio::task::spawn_blocking(move || provider.shutdown_with_timeout(timeout));
+        let (tracers, meters) = (self.tracer_provider, self.meter_provider);
+        let task = tokio::task::spawn_blocking(move || {
+            let deadline = std::time::Instant::now() + timeout;
+            let traces = tracers.shutdown_with_timeout(timeout);
+            let metrics = meters.shutdown_with_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+            match (traces, metrics) {
+                (Ok(()), Ok(())) => Ok(()),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        });
         match tokio::time::timeout(timeout, task).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(TelemetryError::Shutdown(e.to_string())),
@@ -141,8 +192,13 @@ fn resource(config: &Config) -> Resource {
             .iter()
             .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
     );
-    Resource::builder_empty()
-        .with_service_name(config.service.name())
+    // `Resource::builder()` reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME;
+    // ours override them except where the service name may come from the environment.
+    let env_name = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|n| config.service_name_from_env && !n.is_empty());
+    Resource::builder()
+        .with_service_name(env_name.unwrap_or_else(|| config.service.name().to_string()))
         .with_attributes(attributes)
         .build()
 }

@@ -1,0 +1,452 @@
+//! Scans: walk and parse (inventory), match (enrichment), report (API).
+//!
+//! A scan is one trace: a root span `scan` with the phases `walk`, `match`
+//! and `report` as children; the enrichment and API calls are client spans
+//! under them, and their servers' spans under those.
+
+use crate::AgentError;
+use crate::upstream::Upstream;
+use opentelemetry::trace::{FutureExt as _, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
+use zerotrace_inventory::{FingerprintCache, Inventory, Progress, Source, WalkOptions};
+use zerotrace_proto::agent::v1 as pb;
+use zerotrace_proto::api::v1 as api;
+use zerotrace_proto::common::v1 as common;
+use zerotrace_telemetry::instruments::{ScanKind, ScanOutcome, SeverityLabel};
+use zerotrace_telemetry::{AgentMetrics, SdkTracer};
+
+/// Finished scans kept for GetScanStatus.
+const KEEP_SCANS: usize = 100;
+
+/// One scan's live state.
+#[derive(Debug)]
+pub(crate) struct ScanHandle {
+    pub(crate) id: String,
+    pub(crate) progress: Arc<Progress>,
+    findings: std::sync::atomic::AtomicU64,
+    state: watch::Sender<pb::ScanState>,
+}
+
+impl ScanHandle {
+    /// Returns the state with the live counters.
+    pub(crate) fn snapshot(&self) -> pb::ScanState {
+        let mut state = self.state.borrow().clone();
+        let p = self.progress.snapshot();
+        state.progress = Some(pb::ScanProgress {
+            files_walked: p.files_walked,
+            lockfiles_parsed: p.lockfiles_parsed,
+            packages: p.packages,
+            findings: self.findings.load(std::sync::atomic::Ordering::Relaxed),
+            errors: p.errors,
+        });
+        state
+    }
+
+    /// Returns a receiver that changes when the status does.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<pb::ScanState> {
+        self.state.subscribe()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut pb::ScanState)) {
+        self.state.send_modify(f);
+    }
+}
+
+/// Starts scans and remembers them.
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    agent_id: String,
+    data_dir: PathBuf,
+    allowed_roots: Vec<PathBuf>,
+    walk: WalkOptions,
+    metrics: AgentMetrics,
+    tracer: SdkTracer,
+    upstream: Arc<Upstream>,
+    scans: Mutex<ScanBook>,
+}
+
+#[derive(Debug, Default)]
+struct ScanBook {
+    by_id: HashMap<String, Arc<ScanHandle>>,
+    order: VecDeque<String>,
+    active_roots: HashMap<PathBuf, String>,
+    last: Option<String>,
+}
+
+fn now() -> prost_types::Timestamp {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    prost_types::Timestamp {
+        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+impl Scanner {
+    pub(crate) fn new(
+        agent_id: String,
+        data_dir: PathBuf,
+        allowed_roots: Vec<PathBuf>,
+        walk: WalkOptions,
+        metrics: AgentMetrics,
+        tracer: SdkTracer,
+        upstream: Arc<Upstream>,
+    ) -> Self {
+        Self {
+            agent_id,
+            data_dir,
+            allowed_roots,
+            walk,
+            metrics,
+            tracer,
+            upstream,
+            scans: Mutex::default(),
+        }
+    }
+
+    /// Returns the allowed roots as configured.
+    pub(crate) fn allowed_roots(&self) -> &[PathBuf] {
+        &self.allowed_roots
+    }
+
+    /// Returns the scan with this id.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<ScanHandle>> {
+        self.scans.lock().ok()?.by_id.get(id).cloned()
+    }
+
+    /// Returns the last scan started.
+    pub(crate) fn last(&self) -> Option<Arc<ScanHandle>> {
+        let book = self.scans.lock().ok()?;
+        book.last.as_ref().and_then(|id| book.by_id.get(id)).cloned()
+    }
+
+    /// Resolves `path` and checks it lies under an allowed root.
+    pub(crate) fn authorize(&self, path: &str) -> Result<PathBuf, AgentError> {
+        if path.trim().is_empty() {
+            return Err(AgentError::InvalidArgument("path must not be empty".to_string()));
+        }
+        let root = std::fs::canonicalize(path)
+            .map_err(|e| AgentError::InvalidArgument(format!("cannot scan {path:?}: {e}")))?;
+        let allowed = self
+            .allowed_roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .any(|r| root.starts_with(&r));
+        if !allowed {
+            return Err(AgentError::PermissionDenied(format!(
+                "{} is outside the agent's allowed roots (--allowed-root)",
+                root.display()
+            )));
+        }
+        if !root.is_dir() {
+            return Err(AgentError::InvalidArgument(format!(
+                "{} is not a directory",
+                root.display()
+            )));
+        }
+        Ok(root)
+    }
+
+    /// Starts a scan of an authorized root; at most one scan per root runs at a time.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        root: PathBuf,
+        kind: common::ScanType,
+    ) -> Result<Arc<ScanHandle>, AgentError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let state = pb::ScanState {
+            scan_id: id.clone(),
+            path: root.display().to_string(),
+            scan_type: kind as i32,
+            status: common::ScanStatus::Running as i32,
+            started_at: Some(now()),
+            ..Default::default()
+        };
+        let handle = Arc::new(ScanHandle {
+            id: id.clone(),
+            progress: Arc::new(Progress::default()),
+            findings: Default::default(),
+            state: watch::channel(state).0,
+        });
+        {
+            let mut book = self
+                .scans
+                .lock()
+                .map_err(|_| AgentError::Config("scan book poisoned".to_string()))?;
+            if let Some(running) = book.active_roots.get(&root) {
+                return Err(AgentError::AlreadyRunning(format!(
+                    "{} is being scanned already (scan {running})",
+                    root.display()
+                )));
+            }
+            book.active_roots.insert(root.clone(), id.clone());
+            book.by_id.insert(id.clone(), handle.clone());
+            book.order.push_back(id.clone());
+            book.last = Some(id.clone());
+            while book.order.len() > KEEP_SCANS {
+                if let Some(old) = book.order.pop_front() {
+                    book.by_id.remove(&old);
+                }
+            }
+        }
+        let parent = Context::current();
+        let scanner = self.clone();
+        let task_handle = handle.clone();
+        tokio::spawn(async move {
+            scanner.run(task_handle, root, kind, parent).await;
+        });
+        Ok(handle)
+    }
+
+    async fn run(self: Arc<Self>, handle: Arc<ScanHandle>, root: PathBuf, kind: common::ScanType, parent: Context) {
+        let started = Instant::now();
+        let span = self
+            .tracer
+            .span_builder("scan")
+            .with_attributes([
+                KeyValue::new("zerotrace.scan.id", handle.id.clone()),
+                KeyValue::new("zerotrace.scan.type", kind.as_str_name()),
+                KeyValue::new("zerotrace.agent.id", self.agent_id.clone()),
+            ])
+            .start_with_context(&self.tracer, &parent);
+        let cx = parent.with_span(span);
+        let result = self.phases(&handle, &root, kind).with_context(cx.clone()).await;
+        let label = if kind == common::ScanType::Incremental {
+            ScanKind::Incremental
+        } else {
+            ScanKind::Full
+        };
+        let (status, outcome, message) = match &result {
+            Ok(warning) => (
+                common::ScanStatus::Succeeded,
+                ScanOutcome::Success,
+                warning.clone().unwrap_or_default(),
+            ),
+            Err(e) => (common::ScanStatus::Failed, ScanOutcome::Failure, e.to_string()),
+        };
+        self.metrics
+            .record_scan(label, outcome, started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            tracing::warn!(scan_id = %handle.id, error = %e, "scan failed");
+            cx.span().set_status(opentelemetry::trace::Status::error(e.to_string()));
+        }
+        cx.span().end();
+        handle.update(|s| {
+            s.status = status as i32;
+            s.finished_at = Some(now());
+            s.error_message = message;
+        });
+        if let Ok(mut book) = self.scans.lock() {
+            book.active_roots.remove(&root);
+        }
+        tracing::info!(scan_id = %handle.id, status = status.as_str_name(), elapsed = ?started.elapsed(), "scan finished");
+    }
+
+    /// Runs the phases; `Ok(Some(warning))` is a scan whose report could not be delivered
+    /// for a reason that is not a failure of the scan (no API configured).
+    async fn phases(
+        &self,
+        handle: &Arc<ScanHandle>,
+        root: &Path,
+        kind: common::ScanType,
+    ) -> Result<Option<String>, AgentError> {
+        let inventory = self.walk(handle, root, kind).await?;
+        let packages: Vec<common::Package> = inventory.packages.iter().map(to_proto).collect();
+        let matchable: Vec<common::Package> = packages
+            .iter()
+            .filter(|p| p.source == common::PackageSource::Registry as i32 && !p.version.is_empty())
+            .cloned()
+            .collect();
+
+        let tracer = &self.tracer;
+        let matching = tracer.start("match");
+        let match_cx = Context::current().with_span(matching);
+        let matches = self
+            .upstream
+            .match_packages(matchable)
+            .with_context(match_cx.clone())
+            .await;
+        match_cx.span().end();
+        let matches = matches?;
+
+        let mut findings = Vec::new();
+        let mut by_severity: BTreeMap<&'static str, (SeverityLabel, u64)> = BTreeMap::new();
+        for m in matches {
+            for vulnerability in m.vulnerabilities {
+                let label = severity_label(vulnerability.severity);
+                by_severity.entry(label.label()).or_insert((label, 0)).1 += 1;
+                findings.push(common::Finding {
+                    package: m.package.clone(),
+                    vulnerability: Some(vulnerability),
+                    agent_id: self.agent_id.clone(),
+                    scan_id: handle.id.clone(),
+                    ..Default::default()
+                });
+            }
+        }
+        handle
+            .findings
+            .store(findings.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        for (label, count) in by_severity.into_values() {
+            self.metrics.add_vulnerabilities(label, count);
+        }
+        handle.update(|s| {
+            s.errors = inventory
+                .errors
+                .iter()
+                .map(|e| common::ScanError {
+                    path: e.path.clone(),
+                    message: e.message.clone(),
+                })
+                .collect();
+        });
+
+        if !self.upstream.has_api() {
+            return Ok(Some("report not delivered: no api configured (--api-url)".to_string()));
+        }
+        let state = handle.snapshot();
+        let report = api::ScanReport {
+            scan_id: handle.id.clone(),
+            scan_type: kind as i32,
+            status: common::ScanStatus::Succeeded as i32,
+            root: root.display().to_string(),
+            started_at: state.started_at,
+            finished_at: Some(now()),
+            packages_scanned: packages.len() as u64,
+            files_scanned: inventory.files_walked,
+            findings,
+            errors: state.errors,
+        };
+        let reporting = tracer.start("report");
+        let report_cx = Context::current().with_span(reporting);
+        let delivered = self.upstream.submit(report).with_context(report_cx.clone()).await;
+        report_cx.span().end();
+        delivered?;
+        Ok(None)
+    }
+
+    async fn walk(
+        &self,
+        handle: &Arc<ScanHandle>,
+        root: &Path,
+        kind: common::ScanType,
+    ) -> Result<Inventory, AgentError> {
+        let span = self.tracer.start("walk");
+        let cx = Context::current().with_span(span);
+        let cache_path = self.cache_path(root);
+        let options = self.walk.clone();
+        let progress = handle.progress.clone();
+        let root_owned = root.to_path_buf();
+        let incremental = kind == common::ScanType::Incremental;
+        let result = tokio::task::spawn_blocking(move || -> Result<(Inventory, PathBuf), AgentError> {
+            let cache = if incremental {
+                match FingerprintCache::load(&cache_path) {
+                    Ok(cache) => Some(cache),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "fingerprint cache unreadable, scanning in full");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let inventory = zerotrace_inventory::scan(&root_owned, &options, &progress, cache.as_ref())?;
+            if let Some(new_cache) = &inventory.cache
+                && let Err(e) = new_cache.save(&cache_path)
+            {
+                tracing::warn!(error = %e, "fingerprint cache not saved");
+            }
+            Ok((inventory, cache_path))
+        })
+        .await
+        .map_err(|e| AgentError::Config(format!("walk task failed: {e}")))?;
+        let (inventory, _) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                cx.span().end();
+                return Err(e);
+            }
+        };
+        for (file_type, count) in &inventory.file_types {
+            self.metrics.add_files(file_type.label(), *count);
+        }
+        let span = cx.span();
+        span.set_attribute(KeyValue::new("zerotrace.files_walked", inventory.files_walked as i64));
+        span.set_attribute(KeyValue::new("zerotrace.lockfiles", inventory.lockfiles as i64));
+        span.set_attribute(KeyValue::new("zerotrace.packages", inventory.packages.len() as i64));
+        span.end();
+        Ok(inventory)
+    }
+
+    /// The fingerprint cache of one root: one file per root, named by a hash of its path.
+    fn cache_path(&self, root: &Path) -> PathBuf {
+        let key = zerotrace_inventory::content_hash(root.display().to_string().as_bytes());
+        self.data_dir.join("fingerprints").join(format!("{key:016x}.json"))
+    }
+}
+
+fn severity_label(severity: i32) -> SeverityLabel {
+    match common::Severity::try_from(severity).unwrap_or(common::Severity::Unknown) {
+        common::Severity::Critical => SeverityLabel::Critical,
+        common::Severity::High => SeverityLabel::High,
+        common::Severity::Medium => SeverityLabel::Medium,
+        common::Severity::Low => SeverityLabel::Low,
+        _ => SeverityLabel::Unknown,
+    }
+}
+
+/// Returns the contract's package of an inventory package.
+pub(crate) fn to_proto(p: &zerotrace_inventory::Package) -> common::Package {
+    common::Package {
+        ecosystem: p.ecosystem.osv_name().to_string(),
+        name: p.name.clone(),
+        version: p.version.clone(),
+        purl: p.purl().unwrap_or_default(),
+        source_path: p.path.clone(),
+        scope: match p.scope {
+            zerotrace_inventory::Scope::Unspecified => common::DependencyScope::Unspecified,
+            zerotrace_inventory::Scope::Runtime => common::DependencyScope::Runtime,
+            zerotrace_inventory::Scope::Development => common::DependencyScope::Development,
+            zerotrace_inventory::Scope::Optional => common::DependencyScope::Optional,
+        } as i32,
+        source: match p.source {
+            Source::Registry => common::PackageSource::Registry,
+            Source::Git => common::PackageSource::Git,
+            Source::Path => common::PackageSource::Path,
+            Source::Workspace => common::PackageSource::Workspace,
+        } as i32,
+    }
+}
+
+/// Runs periodic scans of every allowed root: the first full, later ones incremental.
+pub(crate) async fn periodic(scanner: Arc<Scanner>, interval: Duration) {
+    let mut first = true;
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let kind = if first {
+            common::ScanType::Full
+        } else {
+            common::ScanType::Incremental
+        };
+        first = false;
+        for root in scanner.allowed_roots().to_vec() {
+            let Ok(root) = std::fs::canonicalize(&root) else {
+                tracing::warn!(root = %root.display(), "allowed root is missing, not scanned");
+                continue;
+            };
+            match scanner.start(root, kind) {
+                Ok(handle) => tracing::info!(scan_id = %handle.id, "periodic scan started"),
+                Err(AgentError::AlreadyRunning(m)) => tracing::info!("{m}; periodic scan skipped"),
+                Err(e) => tracing::warn!(error = %e, "periodic scan not started"),
+            }
+        }
+    }
+}

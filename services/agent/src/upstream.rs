@@ -1,0 +1,251 @@
+//! The agent's clients of the enrichment and API services: matching in
+//! batches, registration (the token is kept in the data directory, mode
+//! 0600), heartbeats and report delivery with retries.
+//!
+//! Every outgoing call goes through [`GrpcClientLayer`], so it is a client
+//! span whose context reaches the callee as `traceparent`.
+
+use crate::AgentError;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request};
+use zerotrace_proto::api::v1 as api;
+use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
+use zerotrace_proto::common::v1 as common;
+use zerotrace_proto::enrichment::v1 as enrichment;
+use zerotrace_proto::enrichment::v1::enrichment_service_client::EnrichmentServiceClient;
+use zerotrace_telemetry::{GrpcClientLayer, GrpcClientService, SdkTracer};
+
+/// Packages per MatchPackages call (the service's default limit is 10,000).
+const MATCH_BATCH: usize = 1_000;
+/// Largest response accepted from enrichment (a batch with many advisories).
+const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+const TOKEN_FILE: &str = "agent_token";
+
+type Traced = GrpcClientService<Channel>;
+
+/// The enrichment and API clients of one agent.
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    agent_id: String,
+    data_dir: PathBuf,
+    enrichment: Option<EnrichmentServiceClient<Traced>>,
+    api: Option<ApiServiceClient<Traced>>,
+    token: Mutex<Option<String>>,
+    /// Held while registering, so the heartbeat task and a scan never register twice.
+    registering: tokio::sync::Mutex<()>,
+}
+
+fn channel(url: &str, tracer: &SdkTracer) -> Result<Traced, AgentError> {
+    let endpoint = Endpoint::from_shared(url.to_string())
+        .map_err(|e| AgentError::Config(format!("invalid service URL {url:?}: {e}")))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(120));
+    Ok(tower::ServiceBuilder::new()
+        .layer(GrpcClientLayer::new(tracer.clone()))
+        .service(endpoint.connect_lazy()))
+}
+
+impl Upstream {
+    /// Returns clients for the configured URLs (empty = none). Nothing connects until first use.
+    pub(crate) fn new(
+        agent_id: &str,
+        data_dir: &Path,
+        enrichment_url: &str,
+        api_url: &str,
+        tracer: &SdkTracer,
+    ) -> Result<Self, AgentError> {
+        let enrichment = match enrichment_url.trim() {
+            "" => None,
+            url => Some(
+                EnrichmentServiceClient::new(channel(url, tracer)?)
+                    .max_decoding_message_size(MAX_RESPONSE)
+                    .max_encoding_message_size(MAX_RESPONSE),
+            ),
+        };
+        let api = match api_url.trim() {
+            "" => None,
+            url => Some(ApiServiceClient::new(channel(url, tracer)?).max_encoding_message_size(MAX_RESPONSE)),
+        };
+        let token = std::fs::read_to_string(data_dir.join(TOKEN_FILE))
+            .ok()
+            .map(|t| t.trim().to_string());
+        Ok(Self {
+            agent_id: agent_id.to_string(),
+            data_dir: data_dir.to_path_buf(),
+            enrichment,
+            api,
+            token: Mutex::new(token.filter(|t| !t.is_empty())),
+            registering: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Returns whether an API is configured.
+    pub(crate) fn has_api(&self) -> bool {
+        self.api.is_some()
+    }
+
+    /// Returns whether the agent holds an API token.
+    pub(crate) fn is_registered(&self) -> bool {
+        self.token.lock().map(|t| t.is_some()).unwrap_or(false)
+    }
+
+    /// Matches packages in batches; results come back in request order.
+    pub(crate) async fn match_packages(
+        &self,
+        packages: Vec<common::Package>,
+    ) -> Result<Vec<enrichment::PackageMatch>, AgentError> {
+        let Some(client) = &self.enrichment else {
+            return Err(AgentError::NotConfigured(
+                "no enrichment service configured (--enrichment-url): packages cannot be matched",
+            ));
+        };
+        let mut matches = Vec::with_capacity(packages.len());
+        for batch in packages.chunks(MATCH_BATCH) {
+            let request = enrichment::MatchPackagesRequest {
+                packages: batch.to_vec(),
+            };
+            let response = client
+                .clone()
+                .match_packages(request)
+                .await
+                .map_err(AgentError::Upstream)?;
+            matches.extend(response.into_inner().matches);
+        }
+        Ok(matches)
+    }
+
+    /// Registers with the API unless a token is held already.
+    pub(crate) async fn ensure_registered(&self) -> Result<(), AgentError> {
+        let Some(client) = &self.api else { return Ok(()) };
+        if self.is_registered() {
+            return Ok(());
+        }
+        let _registering = self.registering.lock().await;
+        if self.is_registered() {
+            return Ok(());
+        }
+        let request = api::RegisterAgentRequest {
+            hostname: crate::service::hostname(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            agent_id: self.agent_id.clone(),
+        };
+        let response = client
+            .clone()
+            .register_agent(request)
+            .await
+            .map_err(AgentError::Upstream)?
+            .into_inner();
+        if response.agent_id != self.agent_id {
+            tracing::warn!(ours = %self.agent_id, theirs = %response.agent_id, "api assigned another agent id");
+        }
+        self.store_token(&response.token)?;
+        tracing::info!(agent_id = %self.agent_id, "registered with the api");
+        Ok(())
+    }
+
+    fn store_token(&self, token: &str) -> Result<(), AgentError> {
+        let path = self.data_dir.join(TOKEN_FILE);
+        let tmp = self.data_dir.join(format!("{TOKEN_FILE}.tmp"));
+        let io = |source| AgentError::DataDir {
+            path: path.clone(),
+            source,
+        };
+        write_private(&tmp, token).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        if let Ok(mut held) = self.token.lock() {
+            *held = Some(token.to_string());
+        }
+        Ok(())
+    }
+
+    fn forget_token(&self) {
+        if let Ok(mut held) = self.token.lock() {
+            *held = None;
+        }
+        let _ = std::fs::remove_file(self.data_dir.join(TOKEN_FILE));
+    }
+
+    fn authorized<T>(&self, message: T) -> Result<Request<T>, AgentError> {
+        let token = self
+            .token
+            .lock()
+            .ok()
+            .and_then(|t| t.clone())
+            .ok_or(AgentError::NotConfigured("not registered"))?;
+        let mut request = Request::new(message);
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| AgentError::Config("the stored api token is not a valid header value".to_string()))?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+
+    /// Sends a heartbeat; a rejected token is dropped so the next call registers again.
+    pub(crate) async fn heartbeat(&self) -> Result<(), AgentError> {
+        let Some(client) = &self.api else { return Ok(()) };
+        self.ensure_registered().await?;
+        let request = self.authorized(api::HeartbeatRequest {
+            agent_id: self.agent_id.clone(),
+        })?;
+        match client.clone().heartbeat(request).await {
+            Ok(_) => Ok(()),
+            Err(status) if status.code() == Code::Unauthenticated => {
+                tracing::warn!("api rejected the agent token, registering again");
+                self.forget_token();
+                Err(AgentError::Upstream(status))
+            }
+            Err(status) => Err(AgentError::Upstream(status)),
+        }
+    }
+
+    /// Delivers a report, retrying transient failures (the API is idempotent by scan id).
+    pub(crate) async fn submit(&self, report: api::ScanReport) -> Result<api::SubmitScanReportResponse, AgentError> {
+        let Some(client) = &self.api else {
+            return Err(AgentError::NotConfigured(
+                "no api configured (--api-url): the report was not delivered",
+            ));
+        };
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.ensure_registered().await?;
+            let request = self.authorized(api::SubmitScanReportRequest {
+                agent_id: self.agent_id.clone(),
+                report: Some(report.clone()),
+            })?;
+            match client.clone().submit_scan_report(request).await {
+                Ok(response) => return Ok(response.into_inner()),
+                Err(status) if status.code() == Code::Unauthenticated && attempt < 4 => self.forget_token(),
+                Err(status)
+                    if matches!(
+                        status.code(),
+                        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted
+                    ) && attempt < 4 =>
+                {
+                    tracing::warn!(attempt, code = ?status.code(), "report delivery failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(status) => return Err(AgentError::Upstream(status)),
+            }
+        }
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}

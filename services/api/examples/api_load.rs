@@ -1,0 +1,431 @@
+//! Load benchmark of the API (run by `scripts/api-performance-test.sh`).
+//!
+//! In one process, on loopback: a bare tonic echo server (a GetSummary that
+//! returns an empty response: the floor of a unary gRPC call here), then the
+//! real API on SQLite and on PostgreSQL. For each backend it times
+//! SubmitScanReport with 1,000 new findings per report until 100,000 findings
+//! are stored, then ListFindings (first page of 100 by risk, with the total
+//! count, and a later page through a page token) over those 100,000.
+//! Prints a Markdown table: requests/s and p50/p95/p99 latency.
+//!
+//! ```sh
+//! cargo run --release -p zerotrace-api --example api_load -- --backend both
+//! ```
+
+use hdrhistogram::Histogram;
+use std::error::Error;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+use zerotrace_api::ApiConfig;
+use zerotrace_proto::api::v1 as pb;
+use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
+use zerotrace_proto::api::v1::api_service_server::{ApiService, ApiServiceServer};
+use zerotrace_proto::common::v1 as common;
+use zerotrace_server::Listeners;
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+const READER: &str = "bench-reader-token";
+
+struct Options {
+    backend: String,
+    pg_url: String,
+    findings_per_report: usize,
+    stored: usize,
+    lists: usize,
+    echoes: usize,
+    submit_concurrency: usize,
+    list_concurrency: usize,
+}
+
+fn options() -> Result<Options, BoxError> {
+    let mut o = Options {
+        backend: "both".to_string(),
+        pg_url: std::env::var("ZEROTRACE_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string()),
+        findings_per_report: 1000,
+        stored: 100_000,
+        lists: 3000,
+        echoes: 10_000,
+        submit_concurrency: 1,
+        list_concurrency: 2,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--backend" => o.backend = value()?,
+            "--pg-url" => o.pg_url = value()?,
+            "--stored" => o.stored = value()?.parse()?,
+            "--lists" => o.lists = value()?.parse()?,
+            "--echoes" => o.echoes = value()?.parse()?,
+            "--submit-concurrency" => o.submit_concurrency = value()?.parse()?,
+            "--list-concurrency" => o.list_concurrency = value()?.parse()?,
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+    Ok(o)
+}
+
+/// One measured operation.
+struct Stats {
+    name: String,
+    requests: usize,
+    elapsed: Duration,
+    histogram: Histogram<u64>,
+}
+
+impl Stats {
+    fn row(&self, echo_p50: Option<f64>) -> String {
+        let ms = |q: f64| self.histogram.value_at_quantile(q) as f64 / 1000.0;
+        let ratio = echo_p50.map_or("1".to_string(), |e| format!("{:.0}×", ms(0.5) / e));
+        format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            self.name,
+            self.requests,
+            self.requests as f64 / self.elapsed.as_secs_f64(),
+            ms(0.5),
+            ms(0.95),
+            ms(0.99),
+            ratio
+        )
+    }
+}
+
+/// Runs `total` calls of `call(i)` on `concurrency` workers and records each latency.
+async fn measure<F, Fut>(name: &str, total: usize, concurrency: usize, call: F) -> Result<Stats, BoxError>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Status>> + Send,
+{
+    let call = Arc::new(call);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (call, next, histogram) = (call.clone(), next.clone(), histogram.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    return Ok::<(), Status>(());
+                }
+                let t = Instant::now();
+                call(i).await?;
+                let micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+                let _ = histogram.lock().await.record(micros.max(1));
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    let elapsed = started.elapsed();
+    let histogram = histogram.lock().await.clone();
+    Ok(Stats {
+        name: name.to_string(),
+        requests: total,
+        elapsed,
+        histogram,
+    })
+}
+
+/// The anchor: a unary gRPC call that does nothing.
+#[derive(Debug, Default)]
+struct Echo;
+
+type Unimplemented<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl ApiService for Echo {
+    async fn register_agent(&self, _: Request<pb::RegisterAgentRequest>) -> Unimplemented<pb::RegisterAgentResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn heartbeat(&self, _: Request<pb::HeartbeatRequest>) -> Unimplemented<pb::HeartbeatResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn submit_scan_report(
+        &self,
+        _: Request<pb::SubmitScanReportRequest>,
+    ) -> Unimplemented<pb::SubmitScanReportResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn list_scans(&self, _: Request<pb::ListScansRequest>) -> Unimplemented<pb::ListScansResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn get_scan(&self, _: Request<pb::GetScanRequest>) -> Unimplemented<pb::GetScanResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn list_findings(&self, _: Request<pb::ListFindingsRequest>) -> Unimplemented<pb::ListFindingsResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn get_summary(&self, _: Request<pb::GetSummaryRequest>) -> Unimplemented<pb::GetSummaryResponse> {
+        Ok(Response::new(pb::GetSummaryResponse::default()))
+    }
+    async fn list_agents(&self, _: Request<pb::ListAgentsRequest>) -> Unimplemented<pb::ListAgentsResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    type WatchFindingsStream =
+        Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::WatchFindingsResponse, Status>> + Send + 'static>>;
+    async fn watch_findings(&self, _: Request<pb::WatchFindingsRequest>) -> Unimplemented<Self::WatchFindingsStream> {
+        Err(Status::unimplemented("echo"))
+    }
+}
+
+async fn connect(addr: std::net::SocketAddr) -> Result<ApiServiceClient<Channel>, BoxError> {
+    let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
+    Ok(ApiServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+fn authed<T>(message: T, token: &str) -> Result<Request<T>, BoxError> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    Ok(request)
+}
+
+async fn echo(o: &Options) -> Result<Stats, BoxError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(ApiServiceServer::new(Echo))
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async {
+                    let _ = stopped.await;
+                },
+            ),
+    );
+    let client = connect(addr).await?;
+    let stats = measure("echo (bare tonic unary)", o.echoes, o.list_concurrency, move |_| {
+        let mut client = client.clone();
+        async move { client.get_summary(pb::GetSummaryRequest::default()).await.map(|_| ()) }
+    })
+    .await?;
+    let _ = stop.send(());
+    server.await??;
+    Ok(stats)
+}
+
+fn report(agent: usize, seq: usize, n: usize) -> pb::ScanReport {
+    let severities = [
+        common::Severity::Low,
+        common::Severity::Medium,
+        common::Severity::High,
+        common::Severity::Critical,
+    ];
+    let findings = (0..n)
+        .map(|i| common::Finding {
+            package: Some(common::Package {
+                ecosystem: if i % 3 == 0 { "npm" } else { "crates.io" }.to_string(),
+                name: format!("package-{}", i % 500),
+                version: format!("1.{}.{}", seq % 100, i % 10),
+                purl: String::new(),
+                source_path: format!("services/s{}/Cargo.lock", i % 20),
+                scope: common::DependencyScope::Runtime as i32,
+                source: common::PackageSource::Registry as i32,
+            }),
+            vulnerability: Some(common::Vulnerability {
+                id: format!("GHSA-{agent}-{seq}-{i}"),
+                aliases: vec![format!("CVE-2026-{agent}{seq:04}{i:04}")],
+                summary: "A vulnerability in a package".to_string(),
+                details: "Details of the vulnerability, as an advisory would have them.".repeat(4),
+                severity: severities[i % severities.len()] as i32,
+                cvss_score: (i % 100) as f64 / 10.0,
+                epss_score: 0.01,
+                known_exploited: i % 50 == 0,
+                fixed_versions: vec!["9.9.9".to_string()],
+                risk_score: ((i * 7919 + seq * 31) % 10_000) as f64 / 100.0,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    pb::ScanReport {
+        scan_id: format!("bench-{agent}-{seq}"),
+        scan_type: common::ScanType::Incremental as i32,
+        status: common::ScanStatus::Succeeded as i32,
+        root: format!("/srv/repo-{agent}"),
+        started_at: None,
+        finished_at: None,
+        packages_scanned: n as u64 * 4,
+        files_scanned: 20,
+        findings,
+        errors: Vec::new(),
+    }
+}
+
+async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Result<Vec<String>, BoxError> {
+    let dir = tempfile::tempdir()?;
+    let mut config = ApiConfig::with_data_dir(dir.path());
+    config.database_url = database_url.to_string();
+    config.reader_token = READER.to_string();
+    config.rate_limit_per_agent = 0;
+    config.max_concurrent_requests = 1024;
+    let listeners = Listeners::bind("127.0.0.1:0".parse()?, "127.0.0.1:0".parse()?).await?;
+    let addr = listeners.grpc_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(zerotrace_api::serve(config, listeners, async {
+        let _ = stopped.await;
+    }));
+    let mut client = connect(addr).await?;
+
+    let reports = o.stored.div_ceil(o.findings_per_report);
+    let mut agents = Vec::new();
+    for i in 0..o.submit_concurrency.max(1) {
+        let r = client
+            .register_agent(pb::RegisterAgentRequest {
+                hostname: format!("bench-{i}"),
+                version: "bench".to_string(),
+                agent_id: String::new(),
+            })
+            .await?
+            .into_inner();
+        agents.push((r.agent_id, r.token));
+    }
+    // Requests are built before timing: the clock measures the API, not the client.
+    let mut requests = Vec::with_capacity(reports);
+    for seq in 0..reports {
+        let worker = seq % agents.len();
+        let (agent_id, token) = agents.get(worker).ok_or("no agent")?;
+        let request = pb::SubmitScanReportRequest {
+            agent_id: agent_id.clone(),
+            report: Some(report(worker, seq, o.findings_per_report)),
+        };
+        requests.push(Some((request, token.clone())));
+    }
+    let requests = Arc::new(std::sync::Mutex::new(requests));
+    let submit_client = client.clone();
+    let submit = measure(
+        &format!("{label}: SubmitScanReport, {} findings", o.findings_per_report),
+        reports,
+        o.submit_concurrency,
+        move |i| {
+            let taken = requests
+                .lock()
+                .ok()
+                .and_then(|mut r| r.get_mut(i).and_then(Option::take));
+            let mut client = submit_client.clone();
+            async move {
+                let (request, token) = taken.ok_or_else(|| Status::internal("request taken twice"))?;
+                let request = authed(request, &token).map_err(|e| Status::internal(e.to_string()))?;
+                let response = client.submit_scan_report(request).await?.into_inner();
+                if !response.created {
+                    return Err(Status::internal("report not created"));
+                }
+                Ok(())
+            }
+        },
+    )
+    .await?;
+
+    let first = client
+        .list_findings(authed(pb::ListFindingsRequest::default(), READER)?)
+        .await?
+        .into_inner();
+    if (first.total_size as usize) < o.stored {
+        return Err(format!("only {} findings stored", first.total_size).into());
+    }
+    let next = first.next_page_token;
+    let list_client = client.clone();
+    let list_first = measure(
+        &format!(
+            "{label}: ListFindings, first page of 100 by risk + total, over {}",
+            first.total_size
+        ),
+        o.lists,
+        o.list_concurrency,
+        move |_| {
+            let mut client = list_client.clone();
+            async move {
+                let request =
+                    authed(pb::ListFindingsRequest::default(), READER).map_err(|e| Status::internal(e.to_string()))?;
+                let page = client.list_findings(request).await?.into_inner();
+                if page.findings.len() != 100 {
+                    return Err(Status::internal("short page"));
+                }
+                Ok(())
+            }
+        },
+    )
+    .await?;
+    let list_client = client.clone();
+    let list_next = measure(
+        &format!("{label}: ListFindings, next page (page token)"),
+        o.lists,
+        o.list_concurrency,
+        move |_| {
+            let mut client = list_client.clone();
+            let page_token = next.clone();
+            async move {
+                let request = authed(
+                    pb::ListFindingsRequest {
+                        page_token,
+                        ..Default::default()
+                    },
+                    READER,
+                )
+                .map_err(|e| Status::internal(e.to_string()))?;
+                client.list_findings(request).await?;
+                Ok(())
+            }
+        },
+    )
+    .await?;
+    let _ = stop.send(());
+    server.await??;
+    Ok(vec![
+        submit.row(Some(echo_p50)),
+        list_first.row(Some(echo_p50)),
+        list_next.row(Some(echo_p50)),
+    ])
+}
+
+async fn pg_schema(base: &str) -> Result<(sqlx::PgPool, String, String), BoxError> {
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(base)
+        .await?;
+    let name = format!("zt_bench_{}", std::process::id());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+        .execute(&admin)
+        .await?;
+    let url = format!("{base}?options[search_path]={name}");
+    Ok((admin, name, url))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let o = options()?;
+    let echo = echo(&o).await?;
+    let echo_p50 = echo.histogram.value_at_quantile(0.5) as f64 / 1000.0;
+    println!(
+        "| operation | requests | req/s | p50 ms | p95 ms | p99 ms | p50 / echo p50 |\n|---|---|---|---|---|---|---|"
+    );
+    println!("{}", echo.row(None));
+    if o.backend == "sqlite" || o.backend == "both" {
+        for row in api(&o, "SQLite", "", echo_p50).await? {
+            println!("{row}");
+        }
+    }
+    if o.backend == "postgres" || o.backend == "both" {
+        let (admin, schema, url) = pg_schema(&o.pg_url).await?;
+        let rows = api(&o, "PostgreSQL", &url, echo_p50).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+            .execute(&admin)
+            .await?;
+        for row in rows? {
+            println!("{row}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Durable storage of agents, scans and findings: one [`Store`] trait, two
+//! backends with the same behaviour and the same SQL (SQLite, embedded, and
+//! PostgreSQL, for several API replicas).
+//!
+//! Times are microseconds since the Unix epoch, as the server's clock saw
+//! them. Findings and reports are stored as protobuf bytes next to the
+//! columns the queries filter and sort on, so a query returns them whole.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use std::path::Path;
+use std::sync::Arc;
+use zerotrace_proto::api::v1 as pb;
+use zerotrace_proto::common::v1::Finding;
+
+/// Microseconds since the Unix epoch.
+pub type Micros = i64;
+
+/// What the store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database is unreachable or overloaded; the call may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    /// The schema could not be migrated.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored bytes no longer decode.
+    #[error("stored {what} does not decode: {error}")]
+    Corrupt {
+        /// What was read.
+        what: &'static str,
+        /// Why it failed.
+        error: prost::DecodeError,
+    },
+    /// The database URL or data directory is unusable.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(error),
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// A new agent, or new credentials for one.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Its id.
+    pub agent_id: String,
+    /// Host name.
+    pub hostname: String,
+    /// Agent version.
+    pub version: String,
+    /// Hex SHA-256 of its token; the token itself is never stored.
+    pub token_hash: String,
+    /// Registration time.
+    pub now: Micros,
+}
+
+/// An agent as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAgent {
+    /// Its id.
+    pub agent_id: String,
+    /// Host name.
+    pub hostname: String,
+    /// Agent version.
+    pub version: String,
+    /// When it first registered.
+    pub registered_at: Micros,
+    /// Last heartbeat, report or registration.
+    pub last_seen: Micros,
+}
+
+/// One finding of a report, with its identity and the columns queries use.
+#[derive(Debug, Clone)]
+pub struct NewFinding {
+    /// Stable id: a hash of agent, package, version, lockfile and vulnerability.
+    pub id: String,
+    /// The finding as reported (package and vulnerability), without times.
+    pub finding: Finding,
+    /// Aliases of the vulnerability (CVE, GHSA, ...).
+    pub aliases: Vec<String>,
+    /// `finding` encoded.
+    pub data: Vec<u8>,
+}
+
+/// A validated scan report, ready to store in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// The reporting agent.
+    pub agent_id: String,
+    /// The agent's scan id.
+    pub scan_id: String,
+    /// SHA-256 of the whole report: a retry must carry the same.
+    pub content_hash: Vec<u8>,
+    /// `ScanStatus` of the scan.
+    pub status: i32,
+    /// Root that was scanned.
+    pub root: String,
+    /// Report start time, or `received_at` when the report has none.
+    pub started_at: Micros,
+    /// Server time of receipt; also the findings' `last_seen`.
+    pub received_at: Micros,
+    /// The report without its findings, encoded.
+    pub report: Vec<u8>,
+    /// Findings, deduplicated by id.
+    pub findings: Vec<NewFinding>,
+    /// Whether the report resolves the root's findings it no longer has (a successful full scan).
+    pub resolves: bool,
+}
+
+/// The result of storing a report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubmitOutcome {
+    /// Stored now.
+    Stored {
+        /// Findings never seen before for this agent.
+        new_findings: u32,
+        /// Open findings this full scan no longer saw.
+        resolved_findings: u32,
+        /// New and reopened findings, as stored (for WatchFindings).
+        published: Vec<Finding>,
+    },
+    /// The same report was stored before; nothing changed.
+    Duplicate {
+        /// As counted when it was stored.
+        new_findings: u32,
+        /// As counted when it was stored.
+        resolved_findings: u32,
+    },
+    /// The scan id is taken by a report with different content; nothing changed.
+    Conflict,
+}
+
+/// Keyset position in ListScans order (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanCursor {
+    /// Start time of the last scan returned.
+    pub started_at: Micros,
+    /// Its row id.
+    pub seq: i64,
+}
+
+/// Which scans.
+#[derive(Debug, Clone, Default)]
+pub struct ScanQuery {
+    /// Only this agent.
+    pub agent_id: Option<String>,
+    /// Started at or after.
+    pub start: Option<Micros>,
+    /// Started before.
+    pub end: Option<Micros>,
+    /// Only this `ScanStatus`.
+    pub status: Option<i32>,
+    /// Continue after this position.
+    pub after: Option<ScanCursor>,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// A stored scan and its keyset position.
+#[derive(Debug, Clone)]
+pub struct StoredScan {
+    /// The scan.
+    pub scan: pb::Scan,
+    /// Its position.
+    pub cursor: ScanCursor,
+}
+
+/// Order of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingOrder {
+    /// Risk score, highest first.
+    Risk,
+    /// Severity, then risk, highest first.
+    Severity,
+    /// Last seen, newest first.
+    Time,
+}
+
+/// Keyset position in a findings order: the sort keys of the last row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingCursor {
+    /// Risk score.
+    pub risk_score: f64,
+    /// Severity (enum number).
+    pub severity: i64,
+    /// Last seen.
+    pub last_seen: Micros,
+    /// Finding id (the tie-breaker).
+    pub id: String,
+}
+
+/// Validated finding filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingSelector {
+    /// At or above this severity.
+    pub min_severity: Option<i32>,
+    /// Only this ecosystem.
+    pub ecosystem: Option<String>,
+    /// Only this package name.
+    pub package_name: Option<String>,
+    /// This vulnerability id or any of its aliases.
+    pub vulnerability_id: Option<String>,
+    /// Only this agent.
+    pub agent_id: Option<String>,
+    /// Only KEV-listed vulnerabilities.
+    pub known_exploited_only: bool,
+    /// Only findings with a fixed version.
+    pub fix_available_only: bool,
+    /// Include resolved findings.
+    pub include_resolved: bool,
+}
+
+/// Which findings, in which order, from where.
+#[derive(Debug, Clone)]
+pub struct FindingQuery {
+    /// Filter.
+    pub filter: FindingSelector,
+    /// Order.
+    pub order: FindingOrder,
+    /// Continue after this position.
+    pub after: Option<FindingCursor>,
+    /// Page size.
+    pub limit: u32,
+    /// Whether to count all matches (first page only: later pages carry it in their token).
+    pub count_total: bool,
+}
+
+/// A page of findings.
+#[derive(Debug, Clone)]
+pub struct FindingPage {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// Position of the last finding when more follow.
+    pub next: Option<FindingCursor>,
+    /// All matches, when asked.
+    pub total: Option<u64>,
+}
+
+/// Totals for GetSummary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Open findings by severity number.
+    pub by_severity: Vec<(i32, u64)>,
+    /// (ecosystem, package, open findings), most first.
+    pub top_packages: Vec<(String, String, u64)>,
+    /// Agents online, stale, offline.
+    pub agents: [u64; 3],
+    /// Scans stored.
+    pub scans: u64,
+}
+
+/// Durable storage of the API's data. Every write is one transaction and
+/// returns only after commit (SQLite: fsynced WAL; PostgreSQL: synchronous commit).
+#[tonic::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Creates an agent; returns false when the id is taken.
+    async fn create_agent(&self, agent: &NewAgent) -> Result<bool, StoreError>;
+    /// Replaces an agent's token, host and version if `old_token_hash` is its
+    /// current token; returns false otherwise.
+    async fn rotate_agent(&self, agent: &NewAgent, old_token_hash: &str) -> Result<bool, StoreError>;
+    /// Returns whether an agent id is registered.
+    async fn agent_exists(&self, agent_id: &str) -> Result<bool, StoreError>;
+    /// Returns the agent holding the token with this hash.
+    async fn agent_for_token(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+    /// Marks an agent seen at `now`; false when it does not exist.
+    async fn heartbeat(&self, agent_id: &str, now: Micros) -> Result<bool, StoreError>;
+    /// Stores a report, its findings and their resolution in one transaction.
+    async fn submit_report(&self, report: &NewReport) -> Result<SubmitOutcome, StoreError>;
+    /// Lists scans, newest first.
+    async fn list_scans(&self, query: &ScanQuery) -> Result<Vec<StoredScan>, StoreError>;
+    /// Returns one scan.
+    async fn get_scan(&self, agent_id: &str, scan_id: &str) -> Result<Option<pb::Scan>, StoreError>;
+    /// Lists findings.
+    async fn list_findings(&self, query: &FindingQuery) -> Result<FindingPage, StoreError>;
+    /// Counts open findings and agents; agents seen at or after `online_since`
+    /// are online, before `offline_before` offline, stale in between.
+    async fn summary(
+        &self,
+        agent_id: Option<&str>,
+        online_since: Micros,
+        offline_before: Micros,
+        top: u32,
+    ) -> Result<Summary, StoreError>;
+    /// Lists agents by id, after `after`.
+    async fn list_agents(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredAgent>, StoreError>;
+    /// Returns the secret that signs page tokens, created once per database so replicas agree.
+    async fn page_secret(&self) -> Result<Vec<u8>, StoreError>;
+}
+
+/// Opens (and migrates) the store: PostgreSQL when `database_url` starts with
+/// `postgres://` or `postgresql://`, SQLite at `<data_dir>/api.sqlite3` when it is empty.
+pub async fn open(database_url: &str, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    let url = database_url.trim();
+    if url.is_empty() {
+        Ok(Arc::new(SqliteStore::open(&data_dir.join("api.sqlite3")).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(Path::new(path)).await?))
+    } else {
+        Err(StoreError::Config(
+            "--database-url must be empty (SQLite in the data directory), postgres://… or sqlite://PATH".to_string(),
+        ))
+    }
+}

@@ -1,0 +1,737 @@
+//! The SQL both backends run. The statements are written once, with `$N`
+//! placeholders (which SQLite accepts too), and [`sql_store!`] stamps out the
+//! `Store` implementation for each concrete sqlx database type, so the two
+//! backends cannot drift apart.
+
+use super::{FindingCursor, FindingOrder, FindingSelector, ScanQuery};
+
+/// A bound value of a dynamically built statement.
+#[derive(Debug, Clone)]
+pub(super) enum Bind {
+    I64(i64),
+    F64(f64),
+    Text(String),
+}
+
+/// A statement under construction.
+#[derive(Debug, Default)]
+pub(super) struct Sql {
+    pub(super) text: String,
+    pub(super) binds: Vec<Bind>,
+}
+
+impl Sql {
+    pub(super) fn new(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            binds: Vec::new(),
+        }
+    }
+
+    pub(super) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Adds a bind and returns its placeholder.
+    pub(super) fn bind(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+}
+
+/// Findings sort columns, in ORDER BY form.
+pub(super) fn finding_order(order: FindingOrder) -> &'static str {
+    match order {
+        FindingOrder::Risk => " ORDER BY risk_score DESC, id ASC",
+        FindingOrder::Severity => " ORDER BY severity DESC, risk_score DESC, id ASC",
+        FindingOrder::Time => " ORDER BY last_seen DESC, id ASC",
+    }
+}
+
+/// Appends the WHERE clause of a findings filter; `vuln_ids` are the
+/// vulnerability id and every id it is an alias of.
+pub(super) fn finding_where(
+    sql: &mut Sql,
+    filter: &FindingSelector,
+    vuln_ids: &[String],
+    order: FindingOrder,
+    after: Option<&FindingCursor>,
+    counting: bool,
+) {
+    let mut conditions: Vec<String> = Vec::new();
+    if !filter.include_resolved {
+        // A page walks a sort index and stops after `limit` rows; the index on
+        // resolved_at is for counting, and `+ 0` keeps planners from walking it here.
+        conditions.push(
+            if counting {
+                "resolved_at IS NULL"
+            } else {
+                "(resolved_at + 0) IS NULL"
+            }
+            .to_string(),
+        );
+    }
+    if let Some(min) = filter.min_severity {
+        conditions.push(format!("severity >= {}", sql.bind(Bind::I64(i64::from(min)))));
+    }
+    if let Some(ecosystem) = &filter.ecosystem {
+        conditions.push(format!("ecosystem = {}", sql.bind(Bind::Text(ecosystem.clone()))));
+    }
+    if let Some(name) = &filter.package_name {
+        conditions.push(format!("package_name = {}", sql.bind(Bind::Text(name.clone()))));
+    }
+    if filter.vulnerability_id.is_some() {
+        let placeholders: Vec<String> = vuln_ids.iter().map(|id| sql.bind(Bind::Text(id.clone()))).collect();
+        conditions.push(format!("vuln_id IN ({})", placeholders.join(", ")));
+    }
+    if let Some(agent) = &filter.agent_id {
+        conditions.push(format!("agent_id = {}", sql.bind(Bind::Text(agent.clone()))));
+    }
+    if filter.known_exploited_only {
+        conditions.push("kev".to_string());
+    }
+    if filter.fix_available_only {
+        conditions.push("fix_available".to_string());
+    }
+    if let Some(cursor) = after {
+        let id = sql.bind(Bind::Text(cursor.id.clone()));
+        let condition = match order {
+            FindingOrder::Risk => {
+                let risk = sql.bind(Bind::F64(cursor.risk_score));
+                format!("(risk_score < {risk} OR (risk_score = {risk} AND id > {id}))")
+            }
+            FindingOrder::Severity => {
+                let severity = sql.bind(Bind::I64(cursor.severity));
+                let risk = sql.bind(Bind::F64(cursor.risk_score));
+                format!(
+                    "(severity < {severity} OR (severity = {severity} AND \
+                     (risk_score < {risk} OR (risk_score = {risk} AND id > {id}))))"
+                )
+            }
+            FindingOrder::Time => {
+                let seen = sql.bind(Bind::I64(cursor.last_seen));
+                format!("(last_seen < {seen} OR (last_seen = {seen} AND id > {id}))")
+            }
+        };
+        conditions.push(condition);
+    }
+    if !conditions.is_empty() {
+        sql.push(" WHERE ").push(&conditions.join(" AND "));
+    }
+}
+
+/// Appends the WHERE clause of a scans query (with its keyset position).
+pub(super) fn scan_where(sql: &mut Sql, query: &ScanQuery) {
+    let mut conditions: Vec<String> = Vec::new();
+    if let Some(agent) = &query.agent_id {
+        conditions.push(format!("agent_id = {}", sql.bind(Bind::Text(agent.clone()))));
+    }
+    if let Some(start) = query.start {
+        conditions.push(format!("started_at >= {}", sql.bind(Bind::I64(start))));
+    }
+    if let Some(end) = query.end {
+        conditions.push(format!("started_at < {}", sql.bind(Bind::I64(end))));
+    }
+    if let Some(status) = query.status {
+        conditions.push(format!("status = {}", sql.bind(Bind::I64(i64::from(status)))));
+    }
+    if let Some(cursor) = query.after {
+        let started = sql.bind(Bind::I64(cursor.started_at));
+        let seq = sql.bind(Bind::I64(cursor.seq));
+        conditions.push(format!(
+            "(started_at < {started} OR (started_at = {started} AND id < {seq}))"
+        ));
+    }
+    if !conditions.is_empty() {
+        sql.push(" WHERE ").push(&conditions.join(" AND "));
+    }
+}
+
+/// What an existing finding becomes when a report sees it again. Every
+/// right-hand side reads the old row; a report older than the row's last
+/// sighting (a late retry) changes nothing but may not reopen it either.
+pub(super) const FINDING_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET \
+     last_seen = CASE WHEN excluded.last_seen > findings.last_seen THEN excluded.last_seen ELSE findings.last_seen END, \
+     last_scan_id = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.last_scan_id ELSE findings.last_scan_id END, \
+     data = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.data ELSE findings.data END, \
+     severity = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.severity ELSE findings.severity END, \
+     risk_score = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.risk_score ELSE findings.risk_score END, \
+     kev = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.kev ELSE findings.kev END, \
+     fix_available = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.fix_available ELSE findings.fix_available END, \
+     reopened_by = CASE WHEN findings.resolved_at IS NOT NULL AND excluded.last_seen > findings.resolved_at \
+         THEN excluded.last_scan_id ELSE findings.reopened_by END, \
+     resolved_at = CASE WHEN findings.resolved_at IS NOT NULL AND excluded.last_seen > findings.resolved_at \
+         THEN NULL ELSE findings.resolved_at END \
+     RETURNING id, first_scan_id, reopened_by, first_seen, last_seen, resolved_at";
+
+/// Findings per upsert statement: 15 binds each stays far below both
+/// backends' limits on bound parameters (SQLite 32766, PostgreSQL 65535).
+pub(super) const FINDING_CHUNK: usize = 500;
+
+/// Stamps out `Store` for a backend struct with `writer` and `reader` pools of `$db`.
+macro_rules! sql_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            fn apply<'q>(
+                mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                binds: &'q [$crate::store::sql::Bind],
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                for bind in binds {
+                    query = match bind {
+                        $crate::store::sql::Bind::I64(v) => query.bind(*v),
+                        $crate::store::sql::Bind::F64(v) => query.bind(*v),
+                        $crate::store::sql::Bind::Text(v) => query.bind(v.as_str()),
+                    };
+                }
+                query
+            }
+
+            async fn submit_once(
+                &self,
+                report: &$crate::store::NewReport,
+            ) -> Result<$crate::store::SubmitOutcome, sqlx::Error> {
+                use sqlx::Row as _;
+                use $crate::store::SubmitOutcome;
+                let mut tx = self.writer.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO scans (agent_id, scan_id, content_hash, status, started_at, received_at, \
+                     finding_count, new_findings, resolved_findings, report) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8) \
+                     ON CONFLICT (agent_id, scan_id) DO NOTHING RETURNING id",
+                )
+                .bind(&report.agent_id)
+                .bind(&report.scan_id)
+                .bind(&report.content_hash)
+                .bind(i64::from(report.status))
+                .bind(report.started_at)
+                .bind(report.received_at)
+                .bind(report.findings.len() as i64)
+                .bind(&report.report)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = inserted else {
+                    let existing = sqlx::query(
+                        "SELECT content_hash, new_findings, resolved_findings FROM scans \
+                         WHERE agent_id = $1 AND scan_id = $2",
+                    )
+                    .bind(&report.agent_id)
+                    .bind(&report.scan_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.rollback().await?;
+                    let hash: Vec<u8> = existing.try_get("content_hash")?;
+                    if hash != report.content_hash {
+                        return Ok(SubmitOutcome::Conflict);
+                    }
+                    let new_findings: i64 = existing.try_get("new_findings")?;
+                    let resolved_findings: i64 = existing.try_get("resolved_findings")?;
+                    return Ok(SubmitOutcome::Duplicate {
+                        new_findings: u32::try_from(new_findings).unwrap_or(u32::MAX),
+                        resolved_findings: u32::try_from(resolved_findings).unwrap_or(u32::MAX),
+                    });
+                };
+                let seq: i64 = row.try_get("id")?;
+
+                let mut published = Vec::new();
+                let mut new_findings: u32 = 0;
+                for chunk in report.findings.chunks($crate::store::sql::FINDING_CHUNK) {
+                    let mut builder = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "INSERT INTO findings (",
+                        "id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, ",
+                        "kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data",
+                        ") "
+                    ));
+                    builder.push_values(chunk, |mut b, f| {
+                        let package = f.finding.package.as_ref();
+                        let vuln = f.finding.vulnerability.as_ref();
+                        b.push_bind(f.id.as_str())
+                            .push_bind(report.agent_id.as_str())
+                            .push_bind(report.root.as_str())
+                            .push_bind(package.map(|p| p.ecosystem.as_str()).unwrap_or(""))
+                            .push_bind(package.map(|p| p.name.as_str()).unwrap_or(""))
+                            .push_bind(vuln.map(|v| v.id.as_str()).unwrap_or(""))
+                            .push_bind(i64::from(vuln.map(|v| v.severity).unwrap_or(0)))
+                            .push_bind(vuln.map(|v| v.risk_score).unwrap_or(0.0))
+                            .push_bind(vuln.is_some_and(|v| v.known_exploited))
+                            .push_bind(vuln.is_some_and(|v| !v.fixed_versions.is_empty()))
+                            .push_bind(report.received_at)
+                            .push_bind(report.received_at)
+                            .push_bind(report.scan_id.as_str())
+                            .push_bind(report.scan_id.as_str())
+                            .push_bind(f.data.as_slice());
+                    });
+                    builder.push($crate::store::sql::FINDING_UPSERT);
+                    let rows = builder.build().fetch_all(&mut *tx).await?;
+                    let by_id: std::collections::HashMap<&str, &$crate::store::NewFinding> =
+                        chunk.iter().map(|f| (f.id.as_str(), f)).collect();
+                    for row in rows {
+                        let id: String = row.try_get("id")?;
+                        let first_scan: String = row.try_get("first_scan_id")?;
+                        let reopened_by: Option<String> = row.try_get("reopened_by")?;
+                        let resolved_at: Option<i64> = row.try_get("resolved_at")?;
+                        let is_new = first_scan == report.scan_id;
+                        let reopened = resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str());
+                        if is_new {
+                            new_findings += 1;
+                        }
+                        if is_new || reopened {
+                            if let Some(f) = by_id.get(id.as_str()) {
+                                let mut finding = f.finding.clone();
+                                finding.id = id;
+                                finding.agent_id = report.agent_id.clone();
+                                finding.scan_id = report.scan_id.clone();
+                                finding.first_seen = Some($crate::time::timestamp(row.try_get("first_seen")?));
+                                finding.last_seen = Some($crate::time::timestamp(row.try_get("last_seen")?));
+                                published.push(finding);
+                            }
+                        }
+                    }
+                }
+
+                let mut aliases: Vec<(&str, &str)> = report
+                    .findings
+                    .iter()
+                    .filter_map(|f| f.finding.vulnerability.as_ref().map(|v| (v, &f.aliases)))
+                    .flat_map(|(v, aliases)| aliases.iter().map(move |a| (a.as_str(), v.id.as_str())))
+                    .filter(|(alias, id)| !alias.is_empty() && alias != id)
+                    .collect();
+                aliases.sort_unstable();
+                aliases.dedup();
+                for chunk in aliases.chunks(1000) {
+                    let mut builder = sqlx::QueryBuilder::<$db>::new("INSERT INTO vuln_aliases (alias, vuln_id) ");
+                    builder.push_values(chunk, |mut b, (alias, id)| {
+                        b.push_bind(*alias).push_bind(*id);
+                    });
+                    builder.push(" ON CONFLICT (alias, vuln_id) DO NOTHING");
+                    builder.build().execute(&mut *tx).await?;
+                }
+
+                let mut resolved_findings: u32 = 0;
+                if report.resolves {
+                    let done = sqlx::query(
+                        "UPDATE findings SET resolved_at = $1 \
+                         WHERE agent_id = $2 AND root = $3 AND resolved_at IS NULL AND last_seen < $1",
+                    )
+                    .bind(report.received_at)
+                    .bind(&report.agent_id)
+                    .bind(&report.root)
+                    .execute(&mut *tx)
+                    .await?;
+                    resolved_findings = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
+                }
+                sqlx::query("UPDATE scans SET new_findings = $1, resolved_findings = $2 WHERE id = $3")
+                    .bind(i64::from(new_findings))
+                    .bind(i64::from(resolved_findings))
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE agents SET last_seen = $1 WHERE agent_id = $2 AND last_seen < $1")
+                    .bind(report.received_at)
+                    .bind(&report.agent_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(SubmitOutcome::Stored {
+                    new_findings,
+                    resolved_findings,
+                    published,
+                })
+            }
+
+            fn decode_finding(
+                row: &<$db as sqlx::Database>::Row,
+            ) -> Result<zerotrace_proto::common::v1::Finding, $crate::store::StoreError> {
+                use prost::Message as _;
+                use sqlx::Row as _;
+                let data: Vec<u8> = row.try_get("data")?;
+                let mut finding = zerotrace_proto::common::v1::Finding::decode(data.as_slice()).map_err(|error| {
+                    $crate::store::StoreError::Corrupt {
+                        what: "finding",
+                        error,
+                    }
+                })?;
+                finding.id = row.try_get("id")?;
+                finding.agent_id = row.try_get("agent_id")?;
+                finding.scan_id = row.try_get("last_scan_id")?;
+                finding.first_seen = Some($crate::time::timestamp(row.try_get("first_seen")?));
+                finding.last_seen = Some($crate::time::timestamp(row.try_get("last_seen")?));
+                let resolved: Option<i64> = row.try_get("resolved_at")?;
+                finding.resolved_at = resolved.map($crate::time::timestamp);
+                Ok(finding)
+            }
+
+            fn decode_scan(
+                row: &<$db as sqlx::Database>::Row,
+            ) -> Result<$crate::store::StoredScan, $crate::store::StoreError> {
+                use prost::Message as _;
+                use sqlx::Row as _;
+                let data: Vec<u8> = row.try_get("report")?;
+                let report = zerotrace_proto::api::v1::ScanReport::decode(data.as_slice()).map_err(|error| {
+                    $crate::store::StoreError::Corrupt {
+                        what: "scan report",
+                        error,
+                    }
+                })?;
+                let finding_count: i64 = row.try_get("finding_count")?;
+                let received_at: i64 = row.try_get("received_at")?;
+                Ok($crate::store::StoredScan {
+                    scan: zerotrace_proto::api::v1::Scan {
+                        agent_id: row.try_get("agent_id")?,
+                        report: Some(report),
+                        finding_count: u32::try_from(finding_count).unwrap_or(u32::MAX),
+                        received_at: Some($crate::time::timestamp(received_at)),
+                    },
+                    cursor: $crate::store::ScanCursor {
+                        started_at: row.try_get("started_at")?,
+                        seq: row.try_get("id")?,
+                    },
+                })
+            }
+        }
+
+        #[tonic::async_trait]
+        impl $crate::store::Store for $store {
+            async fn create_agent(&self, agent: &$crate::store::NewAgent) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (agent_id) DO NOTHING",
+                )
+                .bind(&agent.agent_id)
+                .bind(&agent.hostname)
+                .bind(&agent.version)
+                .bind(&agent.token_hash)
+                .bind(agent.now)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn rotate_agent(
+                &self,
+                agent: &$crate::store::NewAgent,
+                old_token_hash: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE agents SET hostname = $1, version = $2, token_hash = $3, \
+                     last_seen = CASE WHEN last_seen < $4 THEN $4 ELSE last_seen END \
+                     WHERE agent_id = $5 AND token_hash = $6",
+                )
+                .bind(&agent.hostname)
+                .bind(&agent.version)
+                .bind(&agent.token_hash)
+                .bind(agent.now)
+                .bind(&agent.agent_id)
+                .bind(old_token_hash)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn agent_exists(&self, agent_id: &str) -> Result<bool, $crate::store::StoreError> {
+                let row = sqlx::query("SELECT 1 AS one FROM agents WHERE agent_id = $1")
+                    .bind(agent_id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn agent_for_token(&self, token_hash: &str) -> Result<Option<String>, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT agent_id FROM agents WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                Ok(match row {
+                    Some(row) => Some(row.try_get("agent_id")?),
+                    None => None,
+                })
+            }
+
+            async fn heartbeat(
+                &self,
+                agent_id: &str,
+                now: $crate::store::Micros,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE agents SET last_seen = CASE WHEN last_seen < $1 THEN $1 ELSE last_seen END \
+                     WHERE agent_id = $2",
+                )
+                .bind(now)
+                .bind(agent_id)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn submit_report(
+                &self,
+                report: &$crate::store::NewReport,
+            ) -> Result<$crate::store::SubmitOutcome, $crate::store::StoreError> {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match self.submit_once(report).await {
+                        Ok(outcome) => return Ok(outcome),
+                        // Concurrent reports of one agent may deadlock on PostgreSQL
+                        // (40P01) or fail to serialize (40001): the transaction rolled
+                        // back whole, so running it again is safe.
+                        Err(sqlx::Error::Database(e))
+                            if attempt < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+                        {
+                            tracing::debug!(attempt, "report transaction retried after a conflict");
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+
+            async fn list_scans(
+                &self,
+                query: &$crate::store::ScanQuery,
+            ) -> Result<Vec<$crate::store::StoredScan>, $crate::store::StoreError> {
+                let mut sql = $crate::store::sql::Sql::new(
+                    "SELECT id, agent_id, started_at, received_at, finding_count, report FROM scans",
+                );
+                $crate::store::sql::scan_where(&mut sql, query);
+                let limit = sql.bind($crate::store::sql::Bind::I64(i64::from(query.limit)));
+                sql.push(&format!(" ORDER BY started_at DESC, id DESC LIMIT {limit}"));
+                let rows = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map(Self::decode_scan).collect()
+            }
+
+            async fn get_scan(
+                &self,
+                agent_id: &str,
+                scan_id: &str,
+            ) -> Result<Option<zerotrace_proto::api::v1::Scan>, $crate::store::StoreError> {
+                let row = sqlx::query(
+                    "SELECT id, agent_id, started_at, received_at, finding_count, report FROM scans \
+                     WHERE agent_id = $1 AND scan_id = $2",
+                )
+                .bind(agent_id)
+                .bind(scan_id)
+                .fetch_optional(&self.reader)
+                .await?;
+                Ok(match row {
+                    Some(row) => Some(Self::decode_scan(&row)?.scan),
+                    None => None,
+                })
+            }
+
+            async fn list_findings(
+                &self,
+                query: &$crate::store::FindingQuery,
+            ) -> Result<$crate::store::FindingPage, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let mut vuln_ids = Vec::new();
+                if let Some(id) = &query.filter.vulnerability_id {
+                    let rows = sqlx::query("SELECT vuln_id FROM vuln_aliases WHERE alias = $1")
+                        .bind(id)
+                        .fetch_all(&self.reader)
+                        .await?;
+                    vuln_ids.push(id.clone());
+                    for row in rows {
+                        vuln_ids.push(row.try_get("vuln_id")?);
+                    }
+                }
+                let total = if query.count_total {
+                    let mut sql = $crate::store::sql::Sql::new("SELECT COUNT(*) AS n FROM findings");
+                    $crate::store::sql::finding_where(&mut sql, &query.filter, &vuln_ids, query.order, None, true);
+                    let row = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
+                        .fetch_one(&self.reader)
+                        .await?;
+                    let n: i64 = row.try_get("n")?;
+                    Some(u64::try_from(n).unwrap_or(0))
+                } else {
+                    None
+                };
+                let mut sql = $crate::store::sql::Sql::new(
+                    "SELECT id, agent_id, last_scan_id, first_seen, last_seen, resolved_at, risk_score, severity, data \
+                     FROM findings",
+                );
+                $crate::store::sql::finding_where(
+                    &mut sql,
+                    &query.filter,
+                    &vuln_ids,
+                    query.order,
+                    query.after.as_ref(),
+                    false,
+                );
+                sql.push($crate::store::sql::finding_order(query.order));
+                let limit = sql.bind($crate::store::sql::Bind::I64(i64::from(query.limit) + 1));
+                sql.push(&format!(" LIMIT {limit}"));
+                let rows = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
+                    .fetch_all(&self.reader)
+                    .await?;
+                let more = rows.len() > query.limit as usize;
+                let mut findings = Vec::with_capacity(rows.len());
+                let mut next = None;
+                for row in rows.iter().take(query.limit as usize) {
+                    findings.push(Self::decode_finding(row)?);
+                    if more {
+                        next = Some($crate::store::FindingCursor {
+                            risk_score: row.try_get("risk_score")?,
+                            severity: row.try_get("severity")?,
+                            last_seen: row.try_get("last_seen")?,
+                            id: row.try_get("id")?,
+                        });
+                    }
+                }
+                Ok($crate::store::FindingPage {
+                    findings,
+                    next,
+                    total,
+                })
+            }
+
+            async fn summary(
+                &self,
+                agent_id: Option<&str>,
+                online_since: $crate::store::Micros,
+                offline_before: $crate::store::Micros,
+                top: u32,
+            ) -> Result<$crate::store::Summary, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let agent_filter = if agent_id.is_some() {
+                    " AND agent_id = $1"
+                } else {
+                    ""
+                };
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                let mut summary = $crate::store::Summary::default();
+
+                let text = format!(
+                    "SELECT severity, COUNT(*) AS n FROM findings WHERE resolved_at IS NULL{agent_filter} \
+                     GROUP BY severity ORDER BY severity DESC"
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
+                if let Some(agent) = agent_id {
+                    q = q.bind(agent);
+                }
+                for row in q.fetch_all(&self.reader).await? {
+                    let severity: i64 = row.try_get("severity")?;
+                    summary
+                        .by_severity
+                        .push((i32::try_from(severity).unwrap_or(0), count(row.try_get("n")?)));
+                }
+
+                let limit = if agent_id.is_some() { "$2" } else { "$1" };
+                let text = format!(
+                    "SELECT ecosystem, package_name, COUNT(*) AS n FROM findings \
+                     WHERE resolved_at IS NULL{agent_filter} GROUP BY ecosystem, package_name \
+                     ORDER BY n DESC, ecosystem ASC, package_name ASC LIMIT {limit}"
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
+                if let Some(agent) = agent_id {
+                    q = q.bind(agent);
+                }
+                for row in q.bind(i64::from(top)).fetch_all(&self.reader).await? {
+                    summary.top_packages.push((
+                        row.try_get("ecosystem")?,
+                        row.try_get("package_name")?,
+                        count(row.try_get("n")?),
+                    ));
+                }
+
+                let (online, offline) = if agent_id.is_some() {
+                    ("$2", "$3")
+                } else {
+                    ("$1", "$2")
+                };
+                let where_agent = if agent_id.is_some() {
+                    " WHERE agent_id = $1"
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "SELECT COUNT(CASE WHEN last_seen >= {online} THEN 1 END) AS online, \
+                     COUNT(CASE WHEN last_seen < {online} AND last_seen >= {offline} THEN 1 END) AS stale, \
+                     COUNT(CASE WHEN last_seen < {offline} THEN 1 END) AS offline FROM agents{where_agent}"
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
+                if let Some(agent) = agent_id {
+                    q = q.bind(agent);
+                }
+                let row = q
+                    .bind(online_since)
+                    .bind(offline_before)
+                    .fetch_one(&self.reader)
+                    .await?;
+                summary.agents = [
+                    count(row.try_get("online")?),
+                    count(row.try_get("stale")?),
+                    count(row.try_get("offline")?),
+                ];
+
+                let text = format!("SELECT COUNT(*) AS n FROM scans{where_agent}");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
+                if let Some(agent) = agent_id {
+                    q = q.bind(agent);
+                }
+                let row = q.fetch_one(&self.reader).await?;
+                summary.scans = count(row.try_get("n")?);
+                Ok(summary)
+            }
+
+            async fn list_agents(
+                &self,
+                after: Option<&str>,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::StoredAgent>, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let rows = match after {
+                    Some(after) => {
+                        sqlx::query(
+                            "SELECT agent_id, hostname, version, registered_at, last_seen FROM agents \
+                             WHERE agent_id > $1 ORDER BY agent_id ASC LIMIT $2",
+                        )
+                        .bind(after)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.reader)
+                        .await?
+                    }
+                    None => {
+                        sqlx::query(
+                            "SELECT agent_id, hostname, version, registered_at, last_seen FROM agents \
+                             ORDER BY agent_id ASC LIMIT $1",
+                        )
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.reader)
+                        .await?
+                    }
+                };
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::StoredAgent {
+                            agent_id: row.try_get("agent_id")?,
+                            hostname: row.try_get("hostname")?,
+                            version: row.try_get("version")?,
+                            registered_at: row.try_get("registered_at")?,
+                            last_seen: row.try_get("last_seen")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn page_secret(&self) -> Result<Vec<u8>, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let fresh = $crate::token::random_bytes::<32>().map_err(|e| {
+                    $crate::store::StoreError::Config(format!("no randomness for the page secret: {e}"))
+                })?;
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('page_secret', $1) ON CONFLICT (key) DO NOTHING")
+                    .bind(fresh.as_slice())
+                    .execute(&self.writer)
+                    .await?;
+                let row = sqlx::query("SELECT value FROM meta WHERE key = 'page_secret'")
+                    .fetch_one(&self.writer)
+                    .await?;
+                Ok(row.try_get("value")?)
+            }
+        }
+    };
+}
+
+pub(super) use sql_store;

@@ -1,0 +1,914 @@
+//! The API over real gRPC: a server on 127.0.0.1:0 (SQLite in a temporary
+//! directory), auth, idempotency, the bad-input table, paging, WatchFindings,
+//! limits and the metric series.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+use zerotrace_api::ApiConfig;
+use zerotrace_proto::api::v1 as pb;
+use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
+use zerotrace_proto::common::v1::{ScanType, Severity};
+use zerotrace_server::Listeners;
+
+const READER: &str = "reader-secret-token";
+
+struct Server {
+    grpc: SocketAddr,
+    metrics: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), zerotrace_api::ApiError>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(tweak: impl FnOnce(&mut ApiConfig)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ApiConfig::with_data_dir(dir.path());
+        config.reader_token = READER.to_string();
+        tweak(&mut config);
+        let listeners = Listeners::bind("127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let grpc = listeners.grpc_addr().unwrap();
+        let metrics = listeners.metrics_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(zerotrace_api::serve(config, listeners, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            grpc,
+            metrics,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
+    }
+
+    async fn client(&self) -> ApiServiceClient<Channel> {
+        ApiServiceClient::new(
+            Channel::from_shared(format!("http://{}", self.grpc))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        )
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+            .await
+            .expect("server stops")
+            .unwrap()
+            .unwrap();
+    }
+
+    async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(self.metrics).await.unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut body = String::new();
+        stream.read_to_string(&mut body).await.unwrap();
+        body
+    }
+}
+
+fn authed<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+async fn register(client: &mut ApiServiceClient<Channel>, host: &str) -> (String, String) {
+    let response = client
+        .register_agent(pb::RegisterAgentRequest {
+            hostname: host.to_string(),
+            version: "1.0.0".to_string(),
+            agent_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!response.agent_id.is_empty());
+    assert!(response.token.len() >= 43);
+    (response.agent_id, response.token)
+}
+
+fn submit_request(agent_id: &str, report: pb::ScanReport) -> pb::SubmitScanReportRequest {
+    pb::SubmitScanReportRequest {
+        agent_id: agent_id.to_string(),
+        report: Some(report),
+    }
+}
+
+#[tokio::test]
+async fn calls_need_the_right_token() {
+    let server = Server::start(|_| {}).await;
+    let mut client = server.client().await;
+    let (a, a_token) = register(&mut client, "a").await;
+    let (b, b_token) = register(&mut client, "b").await;
+
+    let code = |r: Result<tonic::Response<_>, tonic::Status>| r.map(|_: tonic::Response<()>| ()).unwrap_err().code();
+    let list = |token: Option<&str>| {
+        let request = match token {
+            Some(t) => authed(pb::ListAgentsRequest::default(), t),
+            None => Request::new(pb::ListAgentsRequest::default()),
+        };
+        let mut client = client.clone();
+        async move { client.list_agents(request).await.map(|_| tonic::Response::new(())) }
+    };
+    assert_eq!(code(list(None).await), Code::Unauthenticated);
+    assert_eq!(code(list(Some("wrong")).await), Code::Unauthenticated);
+    assert_eq!(
+        code(list(Some(&a_token)).await),
+        Code::Unauthenticated,
+        "an agent token does not read"
+    );
+    let agents = client
+        .list_agents(authed(pb::ListAgentsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner()
+        .agents;
+    assert_eq!(agents.len(), 2);
+    assert!(agents.iter().all(|x| x.status == pb::AgentStatus::Online as i32));
+
+    let beat = |agent: &str, token: Option<&str>| {
+        let message = pb::HeartbeatRequest {
+            agent_id: agent.to_string(),
+        };
+        let request = match token {
+            Some(t) => authed(message, t),
+            None => Request::new(message),
+        };
+        let mut client = client.clone();
+        async move { client.heartbeat(request).await.map(|_| tonic::Response::new(())) }
+    };
+    assert!(beat(&a, Some(&a_token)).await.is_ok());
+    assert_eq!(code(beat(&a, None).await), Code::Unauthenticated);
+    assert_eq!(code(beat(&a, Some("forged")).await), Code::Unauthenticated);
+    assert_eq!(
+        code(beat(&a, Some(READER)).await),
+        Code::Unauthenticated,
+        "the reader token does not write"
+    );
+    assert_eq!(
+        code(beat(&a, Some(&b_token)).await),
+        Code::PermissionDenied,
+        "b writing as a"
+    );
+    let err = client
+        .clone()
+        .submit_scan_report(authed(
+            submit_request(&a, report("s", ScanType::Full, vec![])),
+            &b_token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // Re-registering an id needs that agent's current token; the old token dies.
+    let again = |token: Option<&str>| {
+        let message = pb::RegisterAgentRequest {
+            hostname: "a2".to_string(),
+            version: "2".to_string(),
+            agent_id: a.clone(),
+        };
+        let request = match token {
+            Some(t) => authed(message, t),
+            None => Request::new(message),
+        };
+        let mut client = client.clone();
+        async move { client.register_agent(request).await }
+    };
+    assert_eq!(again(None).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(again(Some(&b_token)).await.unwrap_err().code(), Code::PermissionDenied);
+    let renewed = again(Some(&a_token)).await.unwrap().into_inner();
+    assert_eq!(renewed.agent_id, a);
+    assert_eq!(code(beat(&a, Some(&a_token)).await), Code::Unauthenticated);
+    assert!(beat(&a, Some(&renewed.token)).await.is_ok());
+    let _ = b;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn registration_token_guards_new_agents() {
+    let server = Server::start(|c| c.registration_token = "let-me-in".to_string()).await;
+    let mut client = server.client().await;
+    let request = pb::RegisterAgentRequest {
+        hostname: "h".to_string(),
+        ..Default::default()
+    };
+    let err = client.register_agent(request.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let err = client
+        .register_agent(authed(request.clone(), "nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let ok = client
+        .register_agent(authed(request, "let-me-in"))
+        .await
+        .unwrap()
+        .into_inner();
+    // Its id is then taken, even for the registration token.
+    let err = client
+        .register_agent(authed(
+            pb::RegisterAgentRequest {
+                agent_id: ok.agent_id.clone(),
+                ..Default::default()
+            },
+            "let-me-in",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn resubmitting_a_report_stores_nothing_twice() {
+    let server = Server::start(|_| {}).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    let request = submit_request(&agent, report("scan-1", ScanType::Full, findings("I", 30)));
+    let first = client
+        .submit_scan_report(authed(request.clone(), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (first.created, first.new_findings, first.scan_id.as_str()),
+        (true, 30, "scan-1")
+    );
+    let retry = client
+        .submit_scan_report(authed(request, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (retry.created, retry.new_findings, retry.resolved_findings),
+        (false, 30, 0)
+    );
+    let listed = client
+        .list_findings(authed(pb::ListFindingsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.total_size, 30);
+    let scan = client
+        .get_scan(authed(
+            pb::GetScanRequest {
+                agent_id: agent.clone(),
+                scan_id: "scan-1".to_string(),
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .scan
+        .unwrap();
+    assert_eq!(scan.finding_count, 30);
+    assert_eq!(scan.agent_id, agent);
+    let scans = client
+        .list_scans(authed(pb::ListScansRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(scans.scans.len(), 1);
+    let summary = client
+        .get_summary(authed(pb::GetSummaryRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((summary.open_findings, summary.scans), (30, 1));
+    assert_eq!(summary.by_severity.len(), 6);
+    assert_eq!(summary.agents.iter().map(|a| a.count).sum::<u64>(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_right_status_and_changes_nothing() {
+    let server = Server::start(|c| {
+        c.max_findings_per_report = 500;
+        c.max_message_size = 1024 * 1024;
+    })
+    .await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    client
+        .submit_scan_report(authed(
+            submit_request(&agent, report("taken", ScanType::Full, findings("T", 20))),
+            &token,
+        ))
+        .await
+        .unwrap();
+    let page = client
+        .list_findings(authed(
+            pb::ListFindingsRequest {
+                page_size: 5,
+                ..Default::default()
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let real_token = page.next_page_token.clone();
+    assert!(!real_token.is_empty());
+    let scans_token = {
+        client
+            .submit_scan_report(authed(
+                submit_request(&agent, report("other", ScanType::Incremental, vec![])),
+                &token,
+            ))
+            .await
+            .unwrap();
+        client
+            .list_scans(authed(
+                pb::ListScansRequest {
+                    page_size: 1,
+                    ..Default::default()
+                },
+                READER,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .next_page_token
+    };
+    assert!(!scans_token.is_empty());
+    let before = summary(&mut client).await;
+
+    let good = || report("fresh", ScanType::Full, findings("G", 3));
+    let with = |f: &dyn Fn(&mut pb::ScanReport)| {
+        let mut r = good();
+        f(&mut r);
+        submit_request(&agent, r)
+    };
+    let submits: Vec<(&str, pb::SubmitScanReportRequest, Code)> = vec![
+        ("empty agent_id", submit_request("", good()), Code::InvalidArgument),
+        (
+            "missing report",
+            pb::SubmitScanReportRequest {
+                agent_id: agent.clone(),
+                report: None,
+            },
+            Code::InvalidArgument,
+        ),
+        ("empty scan_id", with(&|r| r.scan_id.clear()), Code::InvalidArgument),
+        (
+            "scan_id with a newline",
+            with(&|r| r.scan_id = "a\nb".into()),
+            Code::InvalidArgument,
+        ),
+        (
+            "huge scan_id",
+            with(&|r| r.scan_id = "x".repeat(300)),
+            Code::InvalidArgument,
+        ),
+        ("unknown scan_type", with(&|r| r.scan_type = 99), Code::InvalidArgument),
+        (
+            "unspecified scan_type",
+            with(&|r| r.scan_type = 0),
+            Code::InvalidArgument,
+        ),
+        ("unknown status", with(&|r| r.status = 42), Code::InvalidArgument),
+        (
+            "unknown severity",
+            with(&|r| r.findings[1].vulnerability.as_mut().unwrap().severity = 77),
+            Code::InvalidArgument,
+        ),
+        (
+            "unknown dependency scope",
+            with(&|r| r.findings[1].package.as_mut().unwrap().scope = -3),
+            Code::InvalidArgument,
+        ),
+        (
+            "finding without package",
+            with(&|r| r.findings[2].package = None),
+            Code::InvalidArgument,
+        ),
+        (
+            "empty vulnerability id",
+            with(&|r| r.findings[0].vulnerability.as_mut().unwrap().id.clear()),
+            Code::InvalidArgument,
+        ),
+        (
+            "NaN risk score",
+            with(&|r| r.findings[0].vulnerability.as_mut().unwrap().risk_score = f64::NAN),
+            Code::InvalidArgument,
+        ),
+        (
+            "invalid started_at",
+            with(&|r| r.started_at = Some(prost_types::Timestamp { seconds: 1, nanos: -5 })),
+            Code::InvalidArgument,
+        ),
+        (
+            "duplicate scan id, different content",
+            submit_request(&agent, report("taken", ScanType::Full, findings("T", 19))),
+            Code::AlreadyExists,
+        ),
+        (
+            "too many findings",
+            submit_request(&agent, report("many", ScanType::Full, findings("M", 501))),
+            Code::ResourceExhausted,
+        ),
+        (
+            "oversized message",
+            with(&|r| r.findings[0].vulnerability.as_mut().unwrap().details = "x".repeat(2 * 1024 * 1024)),
+            Code::ResourceExhausted,
+        ),
+    ];
+    for (name, request, want) in submits {
+        let err = client
+            .submit_scan_report(authed(request, &token))
+            .await
+            .expect_err(name);
+        assert_eq!(err.code(), want, "{name}: {}", err.message());
+        if name == "too many findings" {
+            assert!(err.message().contains("500"), "{name}: {}", err.message());
+        }
+        if name == "oversized message" {
+            assert!(err.message().contains("1048576"), "{name}: {}", err.message());
+        }
+    }
+
+    let mut tampered = real_token.clone().into_bytes();
+    let at = tampered.len() / 2;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let list =
+        |page_size: i32, page_token: &str, filter: Option<pb::FindingFilter>, sort: i32| pb::ListFindingsRequest {
+            filter,
+            sort,
+            page_size,
+            page_token: page_token.to_string(),
+        };
+    let kev = Some(pb::FindingFilter {
+        known_exploited_only: true,
+        ..Default::default()
+    });
+    let lists: Vec<(&str, pb::ListFindingsRequest)> = vec![
+        ("negative page_size", list(-1, "", None, 0)),
+        ("huge page_size", list(1_000_000, "", None, 0)),
+        ("forged page_token", list(5, "Zm9yZ2VkLXRva2Vu", None, 0)),
+        ("garbage page_token", list(5, "not base64 !!", None, 0)),
+        ("tampered page_token", list(5, &tampered, None, 0)),
+        ("page_token of another filter", list(5, &real_token, kev, 0)),
+        (
+            "page_token of another sort",
+            list(5, &real_token, None, pb::FindingSort::Time as i32),
+        ),
+        ("page_token of another list", list(5, &scans_token, None, 0)),
+        ("unknown sort", list(5, "", None, 9)),
+        (
+            "unknown min_severity",
+            list(
+                5,
+                "",
+                Some(pb::FindingFilter {
+                    min_severity: 99,
+                    ..Default::default()
+                }),
+                0,
+            ),
+        ),
+    ];
+    for (name, request) in lists {
+        let err = client.list_findings(authed(request, READER)).await.expect_err(name);
+        assert_eq!(err.code(), Code::InvalidArgument, "{name}: {}", err.message());
+    }
+
+    let others: Vec<(&str, Code, tonic::Status)> = vec![
+        (
+            "ListScans unknown status",
+            Code::InvalidArgument,
+            client
+                .list_scans(authed(
+                    pb::ListScansRequest {
+                        status: 99,
+                        ..Default::default()
+                    },
+                    READER,
+                ))
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "ListScans start after end",
+            Code::InvalidArgument,
+            client
+                .list_scans(authed(
+                    pb::ListScansRequest {
+                        start_time: Some(prost_types::Timestamp { seconds: 10, nanos: 0 }),
+                        end_time: Some(prost_types::Timestamp { seconds: 5, nanos: 0 }),
+                        ..Default::default()
+                    },
+                    READER,
+                ))
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "ListScans findings page_token",
+            Code::InvalidArgument,
+            client
+                .list_scans(authed(
+                    pb::ListScansRequest {
+                        page_token: real_token.clone(),
+                        ..Default::default()
+                    },
+                    READER,
+                ))
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "GetScan empty ids",
+            Code::InvalidArgument,
+            client
+                .get_scan(authed(pb::GetScanRequest::default(), READER))
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "GetScan unknown",
+            Code::NotFound,
+            client
+                .get_scan(authed(
+                    pb::GetScanRequest {
+                        agent_id: agent.clone(),
+                        scan_id: "nope".into(),
+                    },
+                    READER,
+                ))
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "Heartbeat empty agent_id",
+            Code::InvalidArgument,
+            client
+                .heartbeat(authed(pb::HeartbeatRequest::default(), &token))
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "RegisterAgent control characters",
+            Code::InvalidArgument,
+            client
+                .register_agent(pb::RegisterAgentRequest {
+                    agent_id: "bad\u{7}id".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "ListAgents negative page_size",
+            Code::InvalidArgument,
+            client
+                .list_agents(authed(
+                    pb::ListAgentsRequest {
+                        page_size: -5,
+                        page_token: String::new(),
+                    },
+                    READER,
+                ))
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "ListAgents forged page_token",
+            Code::InvalidArgument,
+            client
+                .list_agents(authed(
+                    pb::ListAgentsRequest {
+                        page_size: 1,
+                        page_token: "AAAA".into(),
+                    },
+                    READER,
+                ))
+                .await
+                .unwrap_err(),
+        ),
+    ];
+    for (name, want, status) in others {
+        assert_eq!(status.code(), want, "{name}: {}", status.message());
+    }
+
+    assert_eq!(summary(&mut client).await, before, "bad input changed nothing");
+    server.stop().await;
+}
+
+async fn summary(client: &mut ApiServiceClient<Channel>) -> pb::GetSummaryResponse {
+    client
+        .get_summary(authed(pb::GetSummaryRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn findings_page_with_opaque_tokens() {
+    let server = Server::start(|_| {}).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    client
+        .submit_scan_report(authed(
+            submit_request(&agent, report("s", ScanType::Full, findings("P", 250))),
+            &token,
+        ))
+        .await
+        .unwrap();
+    for sort in [pb::FindingSort::Risk, pb::FindingSort::Severity, pb::FindingSort::Time] {
+        let mut ids = HashSet::new();
+        let mut page_token = String::new();
+        let mut pages = 0;
+        loop {
+            let page = client
+                .list_findings(authed(
+                    pb::ListFindingsRequest {
+                        filter: Some(pb::FindingFilter {
+                            agent_id: agent.clone(),
+                            ..Default::default()
+                        }),
+                        sort: sort as i32,
+                        page_size: 100,
+                        page_token: page_token.clone(),
+                    },
+                    READER,
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            pages += 1;
+            assert_eq!(page.total_size, 250);
+            for f in page.findings {
+                assert!(ids.insert(f.id.clone()), "{sort:?}: {} twice", f.id);
+                assert!(f.first_seen.is_some() && f.vulnerability.is_some() && f.package.is_some());
+            }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        assert_eq!((pages, ids.len()), (3, 250), "{sort:?}");
+    }
+    let kev = client
+        .list_findings(authed(
+            pb::ListFindingsRequest {
+                filter: Some(pb::FindingFilter {
+                    known_exploited_only: true,
+                    min_severity: Severity::Unknown as i32,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(kev.total_size, 36);
+    assert!(
+        kev.findings
+            .iter()
+            .all(|f| f.vulnerability.as_ref().unwrap().known_exploited)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn watch_streams_new_matching_findings_and_outlives_the_unary_timeout() {
+    let server = Server::start(|c| c.request_timeout = Duration::from_millis(300)).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    let err = client
+        .watch_findings(pb::WatchFindingsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let mut stream = client
+        .watch_findings(authed(
+            pb::WatchFindingsRequest {
+                filter: Some(pb::FindingFilter {
+                    min_severity: Severity::Critical as i32,
+                    ..Default::default()
+                }),
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let all = findings("W", 20);
+    let critical = all
+        .iter()
+        .filter(|f| f.vulnerability.as_ref().unwrap().severity == Severity::Critical as i32)
+        .count();
+    client
+        .submit_scan_report(authed(
+            submit_request(&agent, report("s", ScanType::Full, all.clone())),
+            &token,
+        ))
+        .await
+        .unwrap();
+    for _ in 0..critical {
+        let got = tokio::time::timeout(Duration::from_secs(5), stream.message())
+            .await
+            .expect("a finding arrives")
+            .unwrap()
+            .unwrap()
+            .finding
+            .unwrap();
+        assert_eq!(got.vulnerability.unwrap().severity, Severity::Critical as i32);
+        assert_eq!(got.agent_id, agent);
+        assert!(got.first_seen.is_some());
+    }
+    // A retry publishes nothing new.
+    client
+        .submit_scan_report(authed(submit_request(&agent, report("s", ScanType::Full, all)), &token))
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), stream.message())
+            .await
+            .is_err()
+    );
+    // Shutdown ends the stream.
+    let stopping = tokio::spawn(server.stop());
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("stream ends");
+    assert!(
+        matches!(end, Ok(None)) || end.as_ref().is_err_and(|s| s.code() == Code::Unavailable),
+        "{end:?}"
+    );
+    stopping.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_slow_watcher_is_cut_off_with_resource_exhausted() {
+    let server = Server::start(|c| c.watch_buffer = 2).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    // A client that reads nothing: small HTTP/2 windows fill at once.
+    let slow_channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.grpc))
+        .unwrap()
+        .initial_stream_window_size(Some(65_535))
+        .initial_connection_window_size(Some(65_535))
+        .connect()
+        .await
+        .unwrap();
+    let mut slow = ApiServiceClient::new(slow_channel)
+        .watch_findings(authed(pb::WatchFindingsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner();
+    for i in 0..12 {
+        let mut fs = findings(&format!("O{i}"), 100);
+        for f in &mut fs {
+            f.vulnerability.as_mut().unwrap().details = "d".repeat(2000);
+        }
+        // Writers never wait for the watcher.
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            client.submit_scan_report(authed(
+                submit_request(&agent, report(&format!("o{i}"), ScanType::Incremental, fs)),
+                &token,
+            )),
+        )
+        .await
+        .expect("a slow watcher does not block writers")
+        .unwrap();
+    }
+    let mut received = 0;
+    let status = loop {
+        match tokio::time::timeout(Duration::from_secs(10), slow.message())
+            .await
+            .expect("stream moves")
+        {
+            Ok(Some(_)) => received += 1,
+            Ok(None) => panic!("stream ended without an error after {received} findings"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("ListFindings"), "{}", status.message());
+    assert!(received < 1200, "{received}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn agents_are_rate_limited() {
+    let server = Server::start(|c| c.rate_limit_per_agent = 5).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    let (other, other_token) = register(&mut client, "b").await;
+    let mut refused = 0;
+    for _ in 0..30 {
+        match client
+            .heartbeat(authed(
+                pb::HeartbeatRequest {
+                    agent_id: agent.clone(),
+                },
+                &token,
+            ))
+            .await
+        {
+            Ok(_) => {}
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted);
+                assert!(status.message().contains("rate limit"), "{}", status.message());
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 15, "burst is 10, refused {refused} of 30");
+    // Another agent has its own budget.
+    client
+        .heartbeat(authed(pb::HeartbeatRequest { agent_id: other }, &other_token))
+        .await
+        .unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn slow_unary_calls_time_out() {
+    let server = Server::start(|c| c.request_timeout = Duration::from_millis(1)).await;
+    let mut client = server.client().await;
+    let (agent, token) = match client
+        .register_agent(pb::RegisterAgentRequest {
+            hostname: "h".into(),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(r) => {
+            let r = r.into_inner();
+            (r.agent_id, r.token)
+        }
+        Err(status) => {
+            assert_eq!(status.code(), Code::DeadlineExceeded);
+            server.stop().await;
+            return;
+        }
+    };
+    let err = client
+        .submit_scan_report(authed(
+            submit_request(&agent, report("big", ScanType::Full, findings("D", 3000))),
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    let metrics = server.scrape().await;
+    assert!(metrics.contains(r#"status="DEADLINE_EXCEEDED""#), "{metrics}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_follow_the_contract() {
+    let server = Server::start(|_| {}).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    client
+        .submit_scan_report(authed(
+            submit_request(&agent, report("m", ScanType::Full, findings("M", 5))),
+            &token,
+        ))
+        .await
+        .unwrap();
+    let _ = client.list_agents(pb::ListAgentsRequest::default()).await;
+    let body = server.scrape().await;
+    for want in [
+        r#"zerotrace_api_requests_total{endpoint="zerotrace.api.v1.ApiService",method="SubmitScanReport",status="OK""#,
+        r#"zerotrace_api_requests_total{endpoint="zerotrace.api.v1.ApiService",method="ListAgents",status="UNAUTHENTICATED""#,
+        r#"zerotrace_api_requests_total{endpoint="zerotrace.api.v1.ApiService",method="RegisterAgent",status="OK""#,
+        r#"zerotrace_api_request_duration_seconds_bucket{endpoint="zerotrace.api.v1.ApiService",method="SubmitScanReport""#,
+        "zerotrace_api_active_connections",
+    ] {
+        assert!(body.contains(want), "missing {want} in\n{body}");
+    }
+    assert!(!body.contains(&token), "tokens never reach metrics");
+    server.stop().await;
+}

@@ -1,0 +1,593 @@
+//! One store suite, run against both backends: SQLite in a temporary
+//! directory and PostgreSQL in a fresh schema (dropped afterwards).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use futures_util::FutureExt as _;
+use std::collections::HashSet;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use zerotrace_api::prepare_report;
+use zerotrace_api::store::{
+    self, FindingOrder, FindingQuery, FindingSelector, NewAgent, ScanQuery, Store, SubmitOutcome,
+};
+use zerotrace_proto::common::v1::{ScanStatus, ScanType, Severity};
+
+const SECOND: i64 = 1_000_000;
+const T0: i64 = 1_800_000_000 * SECOND;
+
+/// Runs `behaviour` against a fresh SQLite store, then a fresh PostgreSQL schema.
+async fn on_both<F, Fut>(behaviour: F)
+where
+    F: Fn(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = store::open("", dir.path()).await.unwrap();
+    behaviour(sqlite).await;
+
+    if let Some(schema) = PgSchema::create().await {
+        let outcome = AssertUnwindSafe(async {
+            let pg = store::open(&schema.url, dir.path()).await.unwrap();
+            behaviour(pg).await;
+        })
+        .catch_unwind()
+        .await;
+        schema.drop_schema().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+async fn agent(store: &dyn Store, id: &str) {
+    let created = store
+        .create_agent(&NewAgent {
+            agent_id: id.to_string(),
+            hostname: format!("{id}.example"),
+            version: "1.0.0".to_string(),
+            token_hash: format!("hash-of-{id}"),
+            now: T0,
+        })
+        .await
+        .unwrap();
+    assert!(created);
+}
+
+async fn submit(
+    store: &dyn Store,
+    agent_id: &str,
+    report: &zerotrace_proto::api::v1::ScanReport,
+    now: i64,
+) -> SubmitOutcome {
+    let prepared = prepare_report(agent_id, report, 100_000, now).unwrap();
+    store.submit_report(&prepared).await.unwrap()
+}
+
+fn open_query(filter: FindingSelector, order: FindingOrder, limit: u32) -> FindingQuery {
+    FindingQuery {
+        filter,
+        order,
+        after: None,
+        limit,
+        count_total: true,
+    }
+}
+
+async fn all_findings(
+    store: &dyn Store,
+    filter: FindingSelector,
+    order: FindingOrder,
+) -> Vec<zerotrace_proto::common::v1::Finding> {
+    let mut query = open_query(filter, order, 37);
+    let mut out = Vec::new();
+    loop {
+        let page = store.list_findings(&query).await.unwrap();
+        out.extend(page.findings);
+        match page.next {
+            Some(cursor) => {
+                query.after = Some(cursor);
+                query.count_total = false;
+            }
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn agents_register_rotate_and_authenticate() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a1").await;
+        let again = NewAgent {
+            agent_id: "a1".to_string(),
+            hostname: "other".to_string(),
+            version: "2".to_string(),
+            token_hash: "new-hash".to_string(),
+            now: T0 + SECOND,
+        };
+        assert!(!store.create_agent(&again).await.unwrap(), "an id is taken once");
+        assert!(!store.rotate_agent(&again, "wrong").await.unwrap());
+        assert!(store.agent_exists("a1").await.unwrap());
+        assert!(!store.agent_exists("nope").await.unwrap());
+        assert_eq!(
+            store.agent_for_token("hash-of-a1").await.unwrap().as_deref(),
+            Some("a1")
+        );
+        assert!(store.rotate_agent(&again, "hash-of-a1").await.unwrap());
+        assert_eq!(
+            store.agent_for_token("hash-of-a1").await.unwrap(),
+            None,
+            "old token revoked"
+        );
+        assert_eq!(store.agent_for_token("new-hash").await.unwrap().as_deref(), Some("a1"));
+
+        assert!(store.heartbeat("a1", T0 + 10 * SECOND).await.unwrap());
+        assert!(!store.heartbeat("ghost", T0).await.unwrap());
+        for id in ["a0", "a2", "a3"] {
+            agent(store, id).await;
+        }
+        let first = store.list_agents(None, 2).await.unwrap();
+        assert_eq!(
+            first.iter().map(|a| a.agent_id.as_str()).collect::<Vec<_>>(),
+            ["a0", "a1"]
+        );
+        assert_eq!(first[1].last_seen, T0 + 10 * SECOND);
+        assert_eq!(first[1].hostname, "other");
+        let rest = store.list_agents(Some("a1"), 10).await.unwrap();
+        assert_eq!(
+            rest.iter().map(|a| a.agent_id.as_str()).collect::<Vec<_>>(),
+            ["a2", "a3"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reports_are_idempotent_and_conflicts_change_nothing() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        let report = report("s1", ScanType::Full, findings("V", 120));
+        match submit(store, "a", &report, T0).await {
+            SubmitOutcome::Stored {
+                new_findings,
+                resolved_findings,
+                published,
+            } => {
+                assert_eq!((new_findings, resolved_findings), (120, 0));
+                assert_eq!(published.len(), 120);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A retry after a lost ack.
+        assert_eq!(
+            submit(store, "a", &report, T0 + SECOND).await,
+            SubmitOutcome::Duplicate {
+                new_findings: 120,
+                resolved_findings: 0
+            }
+        );
+        // The same scan id with other content.
+        let mut other = report.clone();
+        other.findings.truncate(3);
+        assert_eq!(
+            submit(store, "a", &other, T0 + 2 * SECOND).await,
+            SubmitOutcome::Conflict
+        );
+
+        let page = store
+            .list_findings(&open_query(FindingSelector::default(), FindingOrder::Risk, 1000))
+            .await
+            .unwrap();
+        assert_eq!(page.total, Some(120));
+        assert!(page.findings.iter().all(|f| f.last_seen == page.findings[0].last_seen));
+        let scan = store.get_scan("a", "s1").await.unwrap().unwrap();
+        assert_eq!(scan.finding_count, 120);
+        assert_eq!(
+            scan.report.as_ref().unwrap().findings.len(),
+            0,
+            "findings are not duplicated in the scan"
+        );
+        assert_eq!(scan.report.as_ref().unwrap().errors.len(), 1);
+        assert_eq!(store.summary(None, 0, 0, 10).await.unwrap().scans, 1);
+
+        // A report of an unknown agent is refused whole.
+        let prepared = prepare_report("ghost", &report, 100_000, T0).unwrap();
+        assert!(store.submit_report(&prepared).await.is_err());
+        assert_eq!(store.summary(None, 0, 0, 10).await.unwrap().scans, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn findings_are_tracked_resolved_and_reopened_across_scans() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        let all = findings("L", 4);
+        submit(store, "a", &report("s1", ScanType::Full, all.clone()), T0).await;
+        // A full scan without the last two resolves them.
+        let outcome = submit(
+            store,
+            "a",
+            &report("s2", ScanType::Full, all[..2].to_vec()),
+            T0 + SECOND,
+        )
+        .await;
+        assert!(
+            matches!(
+                outcome,
+                SubmitOutcome::Stored {
+                    new_findings: 0,
+                    resolved_findings: 2,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+        // An incremental scan resolves nothing.
+        let outcome = submit(
+            store,
+            "a",
+            &report("s3", ScanType::Incremental, vec![]),
+            T0 + 2 * SECOND,
+        )
+        .await;
+        assert!(
+            matches!(
+                outcome,
+                SubmitOutcome::Stored {
+                    resolved_findings: 0,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+        // A failed full scan resolves nothing either.
+        let mut failed = report("s3b", ScanType::Full, vec![]);
+        failed.status = ScanStatus::Failed as i32;
+        let outcome = submit(store, "a", &failed, T0 + 2 * SECOND).await;
+        assert!(
+            matches!(
+                outcome,
+                SubmitOutcome::Stored {
+                    resolved_findings: 0,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+
+        let open = all_findings(store, FindingSelector::default(), FindingOrder::Time).await;
+        assert_eq!(open.len(), 2);
+        let everything = all_findings(
+            store,
+            FindingSelector {
+                include_resolved: true,
+                ..Default::default()
+            },
+            FindingOrder::Time,
+        )
+        .await;
+        assert_eq!(everything.len(), 4);
+        let resolved: Vec<_> = everything.iter().filter(|f| f.resolved_at.is_some()).collect();
+        assert_eq!(resolved.len(), 2);
+        for f in &resolved {
+            assert_eq!(f.scan_id, "s1", "last seen by the first scan");
+            assert_eq!(f.first_seen.unwrap().seconds, T0 / SECOND);
+        }
+        for f in &open {
+            assert_eq!(f.scan_id, "s2");
+            assert_eq!(f.first_seen.unwrap().seconds, T0 / SECOND);
+            assert_eq!(f.last_seen.unwrap().seconds, T0 / SECOND + 1);
+            assert_eq!(f.agent_id, "a");
+            assert_eq!(f.package.as_ref().unwrap().version, "1.0.0");
+            assert!(f.vulnerability.as_ref().unwrap().fixed_versions.len() <= 1);
+        }
+
+        // Seen again: reopened, not new, and published.
+        match submit(store, "a", &report("s4", ScanType::Full, all.clone()), T0 + 3 * SECOND).await {
+            SubmitOutcome::Stored {
+                new_findings,
+                resolved_findings,
+                published,
+            } => {
+                assert_eq!((new_findings, resolved_findings), (0, 0));
+                assert_eq!(published.len(), 2, "the two reopened findings");
+                assert!(published.iter().all(|f| f.first_seen.unwrap().seconds == T0 / SECOND));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            all_findings(store, FindingSelector::default(), FindingOrder::Risk)
+                .await
+                .len(),
+            4
+        );
+
+        // Another root of the same agent is a different lockfile: its full scan leaves these alone.
+        let mut elsewhere = report("s5", ScanType::Full, vec![]);
+        elsewhere.root = "/src/other".to_string();
+        let outcome = submit(store, "a", &elsewhere, T0 + 4 * SECOND).await;
+        assert!(
+            matches!(
+                outcome,
+                SubmitOutcome::Stored {
+                    resolved_findings: 0,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn findings_filter_sort_and_page_by_keyset() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        agent(store, "b").await;
+        let a = findings("A", 250);
+        submit(store, "a", &report("s1", ScanType::Full, a.clone()), T0).await;
+        submit(
+            store,
+            "b",
+            &report("s1", ScanType::Full, findings("B", 50)),
+            T0 + SECOND,
+        )
+        .await;
+
+        for order in [FindingOrder::Risk, FindingOrder::Severity, FindingOrder::Time] {
+            let listed = all_findings(store, FindingSelector::default(), order).await;
+            assert_eq!(listed.len(), 300, "{order:?}");
+            let ids: HashSet<_> = listed.iter().map(|f| f.id.clone()).collect();
+            assert_eq!(ids.len(), 300, "{order:?}: no finding twice across pages");
+            let keys: Vec<(f64, i32, i64)> = listed
+                .iter()
+                .map(|f| {
+                    let v = f.vulnerability.as_ref().unwrap();
+                    (v.risk_score, v.severity, f.last_seen.unwrap().seconds)
+                })
+                .collect();
+            for pair in keys.windows(2) {
+                let (x, y) = (pair[0], pair[1]);
+                match order {
+                    FindingOrder::Risk => assert!(x.0 >= y.0, "{order:?} {x:?} {y:?}"),
+                    FindingOrder::Severity => assert!(x.1 > y.1 || (x.1 == y.1 && x.0 >= y.0), "{x:?} {y:?}"),
+                    FindingOrder::Time => assert!(x.2 >= y.2),
+                }
+            }
+        }
+
+        let expect = |keep: &dyn Fn(usize, &zerotrace_proto::common::v1::Finding) -> bool| {
+            a.iter().enumerate().filter(|(i, f)| keep(*i, f)).count()
+        };
+        let cases: Vec<(FindingSelector, usize)> = vec![
+            (
+                FindingSelector {
+                    agent_id: Some("a".into()),
+                    min_severity: Some(Severity::High as i32),
+                    ..Default::default()
+                },
+                expect(&|_, f| f.vulnerability.as_ref().unwrap().severity >= Severity::High as i32),
+            ),
+            (
+                FindingSelector {
+                    agent_id: Some("a".into()),
+                    ecosystem: Some("npm".into()),
+                    ..Default::default()
+                },
+                expect(&|i, _| i % 3 == 0),
+            ),
+            (
+                FindingSelector {
+                    agent_id: Some("a".into()),
+                    package_name: Some("pkg-5".into()),
+                    ..Default::default()
+                },
+                expect(&|i, _| i % 13 == 5),
+            ),
+            (
+                FindingSelector {
+                    agent_id: Some("a".into()),
+                    known_exploited_only: true,
+                    ..Default::default()
+                },
+                expect(&|i, _| i % 7 == 0),
+            ),
+            (
+                FindingSelector {
+                    agent_id: Some("a".into()),
+                    fix_available_only: true,
+                    ..Default::default()
+                },
+                expect(&|i, _| i % 4 != 0),
+            ),
+            (
+                FindingSelector {
+                    vulnerability_id: Some("A-17".into()),
+                    ..Default::default()
+                },
+                1,
+            ),
+            (
+                FindingSelector {
+                    vulnerability_id: Some("CVE-A-17".into()),
+                    ..Default::default()
+                },
+                1,
+            ),
+            (
+                FindingSelector {
+                    vulnerability_id: Some("CVE-nothing".into()),
+                    ..Default::default()
+                },
+                0,
+            ),
+        ];
+        for (filter, want) in cases {
+            let page = store
+                .list_findings(&open_query(filter.clone(), FindingOrder::Risk, 1000))
+                .await
+                .unwrap();
+            assert_eq!(page.total, Some(want as u64), "{filter:?}");
+            assert_eq!(page.findings.len(), want, "{filter:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scans_list_newest_first_with_filters() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        agent(store, "b").await;
+        for i in 0..7i64 {
+            let mut r = report(&format!("s{i}"), ScanType::Incremental, findings(&format!("S{i}"), 2));
+            r.started_at = Some(prost_types::Timestamp {
+                seconds: 1_800_000_000 + i,
+                nanos: 0,
+            });
+            if i == 3 {
+                r.status = ScanStatus::Failed as i32;
+            }
+            submit(store, if i % 2 == 0 { "a" } else { "b" }, &r, T0 + i).await;
+        }
+        let mut query = ScanQuery {
+            limit: 3,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = store.list_scans(&query).await.unwrap();
+            let full = page.len() == 3;
+            seen.extend(page.iter().map(|s| s.scan.report.as_ref().unwrap().scan_id.clone()));
+            match page.last() {
+                Some(last) if full => query.after = Some(last.cursor),
+                _ => break,
+            }
+        }
+        assert_eq!(seen, ["s6", "s5", "s4", "s3", "s2", "s1", "s0"]);
+        let only_a = store
+            .list_scans(&ScanQuery {
+                agent_id: Some("a".into()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(only_a.len(), 4);
+        let failed = store
+            .list_scans(&ScanQuery {
+                status: Some(ScanStatus::Failed as i32),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].scan.finding_count, 2);
+        let window = store
+            .list_scans(&ScanQuery {
+                start: Some((1_800_000_000 + 2) * SECOND),
+                end: Some((1_800_000_000 + 5) * SECOND),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(window.len(), 3);
+        assert!(store.get_scan("a", "s1").await.unwrap().is_none(), "s1 is b's");
+        assert!(store.get_scan("b", "s1").await.unwrap().is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn summary_counts_open_findings_and_agents() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        agent(store, "b").await;
+        agent(store, "c").await;
+        store.heartbeat("a", T0 + 1000 * SECOND).await.unwrap();
+        store.heartbeat("b", T0 + 500 * SECOND).await.unwrap();
+        submit(
+            store,
+            "a",
+            &report("s1", ScanType::Full, findings("X", 10)),
+            T0 + 1000 * SECOND,
+        )
+        .await;
+        let summary = store
+            .summary(None, T0 + 900 * SECOND, T0 + 100 * SECOND, 3)
+            .await
+            .unwrap();
+        assert_eq!(summary.agents, [1, 1, 1]);
+        assert_eq!(summary.scans, 1);
+        assert_eq!(summary.by_severity.iter().map(|(_, n)| n).sum::<u64>(), 10);
+        assert_eq!(summary.top_packages.len(), 3);
+        assert!(summary.top_packages[0].2 >= summary.top_packages[1].2);
+        let only_b = store
+            .summary(Some("b"), T0 + 900 * SECOND, T0 + 100 * SECOND, 3)
+            .await
+            .unwrap();
+        assert_eq!(only_b.agents, [0, 1, 0]);
+        assert_eq!(only_b.scans, 0);
+        assert!(only_b.by_severity.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn page_secret_is_made_once_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = store::open("", dir.path()).await.unwrap();
+    let secret = first.page_secret().await.unwrap();
+    assert_eq!(secret.len(), 32);
+    assert_eq!(first.page_secret().await.unwrap(), secret);
+    drop(first);
+    let again = store::open("", dir.path()).await.unwrap();
+    assert_eq!(again.page_secret().await.unwrap(), secret);
+
+    if let Some(schema) = PgSchema::create().await {
+        let a = store::open(&schema.url, dir.path()).await.unwrap();
+        let b = store::open(&schema.url, dir.path()).await.unwrap();
+        let (sa, sb) = (a.page_secret().await.unwrap(), b.page_secret().await.unwrap());
+        drop((a, b));
+        schema.drop_schema().await;
+        assert_eq!(sa, sb, "replicas sign page tokens alike");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_reports_of_one_agent_all_land() {
+    on_both(|store| async move {
+        agent(store.as_ref(), "a").await;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                // Overlapping findings on the same root, full scans: the PostgreSQL
+                // backend must not fail them on deadlocks.
+                let mut fs = findings("C", 40);
+                fs.extend(findings(&format!("C{i}"), 10));
+                let prepared =
+                    prepare_report("a", &report(&format!("c{i}"), ScanType::Full, fs), 100_000, T0 + i).unwrap();
+                store.submit_report(&prepared).await.unwrap()
+            }));
+        }
+        for task in tasks {
+            assert!(matches!(task.await.unwrap(), SubmitOutcome::Stored { .. }));
+        }
+        assert_eq!(store.summary(None, 0, 0, 1).await.unwrap().scans, 8);
+    })
+    .await;
+}

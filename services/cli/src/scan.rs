@@ -1,0 +1,557 @@
+//! `zerotrace scan PATH`: an offline scan in one process. Walks and parses
+//! lockfiles (the inventory crate), matches registry packages against an
+//! advisory database (the advisory crate) and reports scored findings.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use zerotrace_advisory::{Database, Informational, MatchResult, ScoredAdvisory, Severity};
+use zerotrace_ecosystem::Ecosystem;
+use zerotrace_inventory::{FileError, Inventory, Package, Progress, Source};
+
+use crate::common::{DataDirArg, Format, WalkArgs, columns, db_exists};
+use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, output};
+
+/// Flags of `zerotrace scan`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScanArgs {
+    /// The directory to scan.
+    path: PathBuf,
+    /// Advisory data to scan against, loaded in memory (repeatable): OSV
+    /// `all.zip` files or directories, a CISA KEV JSON catalog, an EPSS CSV.
+    /// Without it, the persistent database in `<data-dir>/enrichment` is used.
+    #[arg(long = "db", value_name = "ZIP_OR_DIR")]
+    db: Vec<PathBuf>,
+    /// `table` for people, `json` for one JSON object.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Exit 1 when a vulnerability of this severity or higher is found;
+    /// `none` never fails. Findings of unknown severity fail at `low`.
+    #[arg(long, value_enum, default_value = "low", value_name = "SEVERITY")]
+    fail_on: FailOn,
+    #[command(flatten)]
+    data: DataDirArg,
+    #[command(flatten)]
+    walk: WalkArgs,
+}
+
+/// The `--fail-on` threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FailOn {
+    /// Never fail on findings.
+    None,
+    /// Low and above, and findings of unknown severity.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+impl FailOn {
+    /// Returns whether a finding of this severity fails the scan. A finding
+    /// without any severity fails at `low`: an advisory nobody scored is
+    /// still a vulnerability, and hiding it by default would be the wrong
+    /// way to err.
+    pub(crate) fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::None => false,
+            FailOn::Low => severity >= Severity::Low || severity == Severity::Unknown,
+            FailOn::Medium => severity >= Severity::Medium,
+            FailOn::High => severity >= Severity::High,
+            FailOn::Critical => severity >= Severity::Critical,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            FailOn::None => "none",
+            FailOn::Low => "low",
+            FailOn::Medium => "medium",
+            FailOn::High => "high",
+            FailOn::Critical => "critical",
+        }
+    }
+}
+
+/// Runs the command: exit 0 when nothing at or above `--fail-on` was found,
+/// 1 when something was, 2 on usage and I/O errors.
+pub(crate) fn run(args: ScanArgs) -> ExitCode {
+    match scan(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("zerotrace: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn scan(args: &ScanArgs) -> Result<u8, CliError> {
+    // Fail fast on a bad root before loading advisories.
+    match std::fs::metadata(&args.path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(zerotrace_inventory::InventoryError::NotADirectory(args.path.clone()).into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(zerotrace_inventory::InventoryError::RootNotFound(args.path.clone()).into());
+        }
+        Err(e) => {
+            return Err(CliError::Usage(format!(
+                "cannot read scan root {}: {e}",
+                args.path.display()
+            )));
+        }
+    }
+    let started = Instant::now();
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let bar = std::io::stderr().is_terminal().then(spinner);
+    let options = args.walk.options();
+    // The walk and the advisory load are independent: run them side by side.
+    let (db, inv) = std::thread::scope(|s| {
+        let loader = s.spawn(|| open_db(args));
+        if let Some(bar) = &bar {
+            let (progress, done) = (&progress, &done);
+            s.spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    let p = progress.snapshot();
+                    bar.set_message(format!(
+                        "walking: {} files, {} lockfiles, {} packages",
+                        p.files_walked, p.lockfiles_parsed, p.packages
+                    ));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        let inv = zerotrace_inventory::scan(&args.path, &options, &progress, None);
+        done.store(true, Ordering::Relaxed);
+        let db = loader
+            .join()
+            .unwrap_or_else(|_| Err(CliError::Usage("advisory loading failed".to_string())));
+        (db, inv)
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let db = db?;
+    let inv = inv?;
+    let report = build_report(&db, &inv, args.fail_on, started);
+    let code = if report
+        .findings
+        .iter()
+        .any(|f| args.fail_on.fails(f.vulnerability.severity))
+    {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    };
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    output(match args.format {
+        Format::Json => serde_json::to_writer(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+            .and_then(|()| out.flush()),
+        Format::Table => write_table(&mut out, &report, args.fail_on, code).and_then(|()| out.flush()),
+    })?;
+    Ok(code)
+}
+
+fn spinner() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Loads the `--db` paths in memory, or opens the persistent database.
+fn open_db(args: &ScanArgs) -> Result<Database, CliError> {
+    if !args.db.is_empty() {
+        let (db, reports) = Database::load(&args.db).map_err(|e| CliError::Usage(format!("--db {e}")))?;
+        for r in reports.iter().filter(|r| !r.invalid.is_empty()) {
+            let first = r.invalid.first().map(|i| format!(" (first: {}: {})", i.file, i.reason));
+            eprintln!(
+                "zerotrace: warning: {} invalid advisory files in {} skipped{}",
+                r.invalid.len(),
+                r.path.display(),
+                first.unwrap_or_default()
+            );
+        }
+        return Ok(db);
+    }
+    let dir = args.data.enrichment_dir();
+    if !db_exists(&dir) {
+        return Err(CliError::EmptyDatabase(dir));
+    }
+    let db = Database::open(&dir).map_err(|source| CliError::Database {
+        dir: dir.clone(),
+        source,
+    })?;
+    if db.info().advisories == 0 {
+        return Err(CliError::EmptyDatabase(dir));
+    }
+    Ok(db)
+}
+
+/// The JSON report of `zerotrace scan --format json`.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    /// Registry packages with a pinned version, all checked against the database.
+    packages_scanned: usize,
+    /// Every package found, including path/git/workspace and unpinned ones.
+    packages_found: usize,
+    /// Lockfiles read.
+    lockfiles: u64,
+    /// Files walked.
+    files_walked: u64,
+    /// Advisories in the database used.
+    advisories: usize,
+    /// The `--fail-on` threshold.
+    fail_on: &'static str,
+    /// Wall time of the whole scan, seconds.
+    elapsed_seconds: f64,
+    findings: Vec<Finding<'a>>,
+    warnings: Vec<Finding<'a>>,
+    unmatched: Vec<Unmatched<'a>>,
+    errors: &'a [FileError],
+}
+
+#[derive(Debug, Serialize)]
+struct PackageRef<'a> {
+    ecosystem: &'static str,
+    name: &'a str,
+    version: &'a str,
+    path: &'a str,
+}
+
+impl<'a> PackageRef<'a> {
+    fn of(p: &'a Package) -> Self {
+        PackageRef {
+            ecosystem: p.ecosystem.osv_name(),
+            name: &p.name,
+            version: &p.version,
+            path: &p.path,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Finding<'a> {
+    package: PackageRef<'a>,
+    vulnerability: Advisory,
+}
+
+/// A matched advisory, shared by every package it matches; serialised
+/// through [`Vulnerability`] so nothing is copied per finding.
+#[derive(Debug)]
+struct Advisory(Arc<ScoredAdvisory>);
+
+impl std::ops::Deref for Advisory {
+    type Target = ScoredAdvisory;
+    fn deref(&self) -> &ScoredAdvisory {
+        &self.0
+    }
+}
+
+impl Serialize for Advisory {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Vulnerability::of(&self.0).serialize(s)
+    }
+}
+
+/// The `vulnerability` object of a finding or warning in the JSON report.
+#[derive(Debug, Serialize)]
+struct Vulnerability<'b> {
+    id: &'b str,
+    aliases: &'b [String],
+    summary: Option<&'b str>,
+    severity: Severity,
+    cvss_score: Option<f64>,
+    cvss_vector: Option<&'b str>,
+    fixed_versions: &'b [String],
+    risk_score: f64,
+    known_exploited: bool,
+    epss_score: Option<f64>,
+    epss_percentile: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    informational: Option<&'b Informational>,
+    published: Option<&'b str>,
+    modified: &'b str,
+    url: Option<&'b str>,
+}
+
+impl<'b> Vulnerability<'b> {
+    fn of(a: &'b ScoredAdvisory) -> Self {
+        let vector = a
+            .cvss
+            .iter()
+            .find(|c| c.score.is_some() && c.score == a.max_score)
+            .map(|c| c.vector.as_str());
+        let url = a
+            .references
+            .iter()
+            .find(|r| r.kind == "ADVISORY")
+            .or_else(|| a.references.first())
+            .map(|r| r.url.as_str());
+        Vulnerability {
+            id: &a.id,
+            aliases: &a.aliases,
+            summary: a.summary.as_deref(),
+            severity: a.severity,
+            cvss_score: a.max_score,
+            cvss_vector: vector,
+            fixed_versions: &a.fixed_versions,
+            risk_score: a.risk,
+            known_exploited: a.is_kev(),
+            epss_score: a.epss.map(|e| e.score),
+            epss_percentile: a.epss.map(|e| e.percentile),
+            informational: a.informational.as_ref(),
+            published: a.published.as_deref(),
+            modified: &a.modified,
+            url,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Unmatched<'a> {
+    package: PackageRef<'a>,
+    reason: String,
+}
+
+/// Matches every registry package with a version (cargo-audit semantics:
+/// path, git and workspace packages never match) and collects findings.
+fn build_report<'a>(db: &Database, inv: &'a Inventory, fail_on: FailOn, started: Instant) -> Report<'a> {
+    let mut cache: HashMap<(Ecosystem, &str, &str), MatchResult> = HashMap::new();
+    let mut report = Report {
+        packages_scanned: 0,
+        packages_found: inv.packages.len(),
+        lockfiles: inv.lockfiles,
+        files_walked: inv.files_walked,
+        advisories: db.info().advisories,
+        fail_on: fail_on.as_str(),
+        elapsed_seconds: 0.0,
+        findings: Vec::new(),
+        warnings: Vec::new(),
+        unmatched: Vec::new(),
+        errors: &inv.errors,
+    };
+    for p in &inv.packages {
+        let version = p.version.trim();
+        if p.source != Source::Registry || version.is_empty() {
+            continue;
+        }
+        report.packages_scanned += 1;
+        let result = cache
+            .entry((p.ecosystem, p.name.as_str(), version))
+            .or_insert_with(|| db.match_in(p.ecosystem, &p.name, version));
+        for (list, advisories) in [
+            (&mut report.findings, &result.vulnerabilities),
+            (&mut report.warnings, &result.warnings),
+        ] {
+            list.extend(advisories.iter().map(|a| Finding {
+                package: PackageRef::of(p),
+                vulnerability: Advisory(Arc::clone(a)),
+            }));
+        }
+        if let Some(reason) = &result.unmatched_reason {
+            report.unmatched.push(Unmatched {
+                package: PackageRef::of(p),
+                reason: reason.clone(),
+            });
+        }
+    }
+    let order = |a: &Finding<'_>, b: &Finding<'_>| {
+        a.package
+            .path
+            .cmp(b.package.path)
+            .then_with(|| b.vulnerability.risk.total_cmp(&a.vulnerability.risk))
+            .then_with(|| a.vulnerability.id.cmp(&b.vulnerability.id))
+            .then_with(|| a.package.name.cmp(b.package.name))
+            .then_with(|| a.package.version.cmp(b.package.version))
+    };
+    report.findings.sort_by(order);
+    report.warnings.sort_by(order);
+    report.elapsed_seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or_default().trim();
+    if line.chars().count() <= max {
+        line.to_string()
+    } else {
+        let mut t: String = line.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Returns the summary, or the start of the details when there is none
+/// (PyPA advisories often have only details).
+fn summary(v: &ScoredAdvisory) -> &str {
+    v.summary
+        .as_deref()
+        .or(v.details.as_deref())
+        .map(str::trim)
+        .unwrap_or_default()
+}
+
+fn exploit_cell(v: &ScoredAdvisory) -> String {
+    let mut parts = Vec::new();
+    if v.is_kev() {
+        parts.push("KEV".to_string());
+    }
+    if let Some(e) = v.epss {
+        parts.push(format!("EPSS {:.2}", e.score));
+    }
+    parts.join(" ")
+}
+
+fn fixed_cell(v: &ScoredAdvisory) -> String {
+    if v.fixed_versions.is_empty() {
+        "no fix".to_string()
+    } else {
+        v.fixed_versions.join(", ")
+    }
+}
+
+fn write_table(out: &mut impl Write, r: &Report<'_>, fail_on: FailOn, code: u8) -> std::io::Result<()> {
+    let mut by_file: BTreeMap<&str, Vec<&Finding<'_>>> = BTreeMap::new();
+    for f in &r.findings {
+        by_file.entry(f.package.path).or_default().push(f);
+    }
+    for (path, findings) in &by_file {
+        writeln!(out, "{path}")?;
+        let mut rows = vec![
+            ["SEVERITY", "RISK", "ID", "PACKAGE", "FIXED IN", "EXPLOITED", "SUMMARY"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        rows.extend(findings.iter().map(|f| {
+            let v = &f.vulnerability;
+            vec![
+                v.severity.to_string(),
+                format!("{:.1}", v.risk),
+                v.id.clone(),
+                format!("{} {}", f.package.name, f.package.version),
+                fixed_cell(v),
+                exploit_cell(v),
+                truncate(summary(v), 70),
+            ]
+        }));
+        for line in columns(&rows) {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out)?;
+    }
+    if !r.warnings.is_empty() {
+        writeln!(
+            out,
+            "warnings (informational advisories, not counted as vulnerabilities):"
+        )?;
+        let rows: Vec<Vec<String>> = r
+            .warnings
+            .iter()
+            .map(|f| {
+                let v = &f.vulnerability;
+                vec![
+                    v.informational.as_ref().map(|i| i.to_string()).unwrap_or_default(),
+                    v.id.clone(),
+                    format!("{} {}", f.package.name, f.package.version),
+                    f.package.path.to_string(),
+                    fixed_cell(v),
+                    truncate(summary(v), 60),
+                ]
+            })
+            .collect();
+        for line in columns(&rows) {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out)?;
+    }
+    if !r.unmatched.is_empty() {
+        writeln!(
+            out,
+            "unmatched (version not understood; only explicit version lists were checked):"
+        )?;
+        for u in &r.unmatched {
+            writeln!(
+                out,
+                "  {} {} {} ({}): {}",
+                u.package.ecosystem, u.package.name, u.package.version, u.package.path, u.reason
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !r.errors.is_empty() {
+        writeln!(out, "errors:")?;
+        for e in r.errors {
+            writeln!(out, "  {}: {}", e.path, e.message)?;
+        }
+        writeln!(out)?;
+    }
+    let mut by_severity: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in &r.findings {
+        *by_severity.entry(f.vulnerability.severity).or_insert(0) += 1;
+    }
+    let breakdown: Vec<String> = by_severity.iter().rev().map(|(s, n)| format!("{n} {s}")).collect();
+    let vulns = if r.findings.is_empty() {
+        "no vulnerabilities".to_string()
+    } else {
+        format!("{} vulnerabilities ({})", r.findings.len(), breakdown.join(", "))
+    };
+    let verdict = if code == EXIT_OK {
+        format!("pass at --fail-on {}", fail_on.as_str())
+    } else {
+        format!("FAIL at --fail-on {}", fail_on.as_str())
+    };
+    writeln!(
+        out,
+        "{} packages scanned ({} found) in {} lockfiles, {} files walked, {} advisories: {vulns}, {} warnings, {} unmatched, {} errors; {verdict} ({:.2}s)",
+        r.packages_scanned,
+        r.packages_found,
+        r.lockfiles,
+        r.files_walked,
+        r.advisories,
+        r.warnings.len(),
+        r.unmatched.len(),
+        r.errors.len(),
+        r.elapsed_seconds
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_on_thresholds() {
+        assert!(!FailOn::None.fails(Severity::Critical));
+        assert!(FailOn::Low.fails(Severity::Unknown));
+        assert!(FailOn::Low.fails(Severity::Low));
+        assert!(!FailOn::Low.fails(Severity::None));
+        assert!(!FailOn::Medium.fails(Severity::Unknown));
+        assert!(!FailOn::Medium.fails(Severity::Low));
+        assert!(FailOn::Medium.fails(Severity::Medium));
+        assert!(FailOn::High.fails(Severity::Critical));
+        assert!(!FailOn::High.fails(Severity::Medium));
+        assert!(FailOn::Critical.fails(Severity::Critical));
+        assert!(!FailOn::Critical.fails(Severity::High));
+    }
+
+    #[test]
+    fn truncates_on_char_boundaries() {
+        assert_eq!(truncate("héllo wörld", 6), "héllo…");
+        assert_eq!(truncate("short\nsecond line", 70), "short");
+    }
+}

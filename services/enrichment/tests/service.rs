@@ -1,0 +1,237 @@
+//! The enrichment service over real gRPC: matching, look-ups by alias,
+//! limits, the cache and its metrics.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::Code;
+use zerotrace_enrichment::EnrichmentConfig;
+use zerotrace_proto::common::v1 as common;
+use zerotrace_proto::enrichment::v1 as pb;
+use zerotrace_proto::enrichment::v1::enrichment_service_client::EnrichmentServiceClient;
+use zerotrace_server::Listeners;
+
+const ADVISORY: &str = r#"{
+  "id": "RUSTSEC-2099-0001",
+  "modified": "2099-01-02T00:00:00Z",
+  "published": "2099-01-01T00:00:00Z",
+  "aliases": ["CVE-2099-1234", "GHSA-aaaa-bbbb-cccc"],
+  "summary": "memory corruption in demo-crate",
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+  "affected": [{
+    "package": {"ecosystem": "crates.io", "name": "demo-crate"},
+    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.3"}]}]
+  }]
+}"#;
+
+struct Running {
+    client: EnrichmentServiceClient<tonic::transport::Channel>,
+    metrics_addr: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(max_batch_size: u32) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    std::fs::create_dir_all(&osv).unwrap();
+    std::fs::write(osv.join("RUSTSEC-2099-0001.json"), ADVISORY).unwrap();
+    std::fs::write(osv.join("broken.json"), "{ not json").unwrap();
+    let config = EnrichmentConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        import: vec![osv],
+        cache_max_entries: 1000,
+        cache_ttl: Duration::from_secs(60),
+        max_batch_size,
+        shutdown_grace: Duration::from_secs(2),
+        service_name_from_env: false,
+    };
+    let listeners = Listeners {
+        grpc: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        metrics: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    };
+    let grpc_addr = listeners.grpc_addr().unwrap();
+    let metrics_addr = listeners.metrics_addr().unwrap().to_string();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        zerotrace_enrichment::serve(config, listeners, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("enrichment serves");
+    });
+    // The listener is bound before serving starts, so connecting cannot race it;
+    // retry only while the start-up import runs.
+    let mut client = None;
+    for _ in 0..200 {
+        if let Ok(c) = EnrichmentServiceClient::connect(format!("http://{grpc_addr}")).await
+            && let Ok(mut probe) = Ok::<_, ()>(c.clone())
+            && probe.get_database_info(pb::GetDatabaseInfoRequest {}).await.is_ok()
+        {
+            client = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Running {
+        client: client.expect("service answers"),
+        metrics_addr,
+        stop: Some(stop),
+        task,
+        _dir: dir,
+    }
+}
+
+fn package(name: &str, version: &str) -> common::Package {
+    common::Package {
+        ecosystem: "crates.io".into(),
+        name: name.into(),
+        version: version.into(),
+        ..Default::default()
+    }
+}
+
+fn scrape(addr: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    body
+}
+
+fn sample(scrape: &str, name: &str) -> f64 {
+    scrape
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_scores_and_caches() {
+    let mut running = start(100).await;
+    let client = &mut running.client;
+
+    let request = pb::MatchPackagesRequest {
+        packages: vec![
+            package("demo-crate", "1.2.2"),
+            package("demo-crate", "1.2.3"),
+            package("demo-crate", "not-a-version"),
+            common::Package {
+                source: common::PackageSource::Git as i32,
+                ..package("demo-crate", "1.0.0")
+            },
+        ],
+    };
+    let matches = client
+        .match_packages(request.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .matches;
+    assert_eq!(matches.len(), 4, "one result per package, in order");
+    let vulnerable = &matches[0].vulnerabilities;
+    assert_eq!(vulnerable.len(), 1);
+    let v = &vulnerable[0];
+    assert_eq!(v.id, "RUSTSEC-2099-0001");
+    assert_eq!(v.cvss_score, 9.8);
+    assert_eq!(v.severity, common::Severity::Critical as i32);
+    assert_eq!(v.fixed_versions, vec!["1.2.3".to_string()]);
+    assert!(matches[1].vulnerabilities.is_empty(), "the fixed version is clean");
+    assert!(matches[2].vulnerabilities.is_empty());
+    assert!(
+        !matches[2].unmatched_reason.is_empty(),
+        "an unparsable version says why"
+    );
+    assert!(matches[3].vulnerabilities.is_empty() && matches[3].unmatched_reason.contains("GIT"));
+
+    // Any alias resolves to the advisory.
+    for id in ["RUSTSEC-2099-0001", "CVE-2099-1234", "GHSA-aaaa-bbbb-cccc"] {
+        let found = client
+            .get_vulnerability(pb::GetVulnerabilityRequest { id: id.into() })
+            .await
+            .unwrap();
+        assert_eq!(found.into_inner().vulnerability.unwrap().id, "RUSTSEC-2099-0001");
+    }
+    let missing = client
+        .get_vulnerability(pb::GetVulnerabilityRequest {
+            id: "CVE-1900-0001".into(),
+        })
+        .await;
+    assert_eq!(missing.unwrap_err().code(), Code::NotFound);
+    let empty = client
+        .get_vulnerability(pb::GetVulnerabilityRequest { id: " ".into() })
+        .await;
+    assert_eq!(empty.unwrap_err().code(), Code::InvalidArgument);
+
+    let batch = client
+        .batch_get_vulnerabilities(pb::BatchGetVulnerabilitiesRequest {
+            ids: vec!["CVE-2099-1234".into(), "RUSTSEC-2099-0001".into(), "nope".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(batch.vulnerabilities.len(), 1, "the same advisory once");
+    assert_eq!(batch.not_found, vec!["nope".to_string()]);
+
+    let info = client
+        .get_database_info(pb::GetDatabaseInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.total_advisories, 1);
+    assert_eq!(info.max_batch_size, 100);
+
+    // The second identical batch is served from the cache.
+    let before = scrape(&running.metrics_addr);
+    client.match_packages(request).await.unwrap();
+    let after = scrape(&running.metrics_addr);
+    let hits = sample(&after, "zerotrace_cve_cache_hits_total") - sample(&before, "zerotrace_cve_cache_hits_total");
+    assert_eq!(hits, 4.0, "every package of the repeated batch hits:\n{after}");
+    assert!(
+        after.contains(r#"zerotrace_enrichment_requests_total{status="ok"}"#),
+        "{after}"
+    );
+    assert!(
+        after.contains(r#"zerotrace_enrichment_requests_total{status="not_found"}"#),
+        "{after}"
+    );
+    assert!(
+        after.contains(r#"zerotrace_enrichment_requests_total{status="invalid"}"#),
+        "{after}"
+    );
+    assert!(
+        after.contains("zerotrace_enrichment_duration_seconds_bucket"),
+        "{after}"
+    );
+
+    running.stop.take().unwrap().send(()).unwrap();
+    running.task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_batch_is_invalid_and_names_the_limit() {
+    let mut running = start(2).await;
+    let packages = (0..3).map(|i| package("demo-crate", &format!("1.0.{i}"))).collect();
+    let err = running
+        .client
+        .match_packages(pb::MatchPackagesRequest { packages })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("limit is 2"), "{}", err.message());
+    running.stop.take().unwrap().send(()).unwrap();
+    running.task.await.unwrap();
+}
