@@ -293,6 +293,13 @@ impl Scanner {
         handle
             .findings
             .store(findings.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(
+            scan_id = %handle.id,
+            packages = packages.len(),
+            findings = findings.len(),
+            errors = inventory.errors.len(),
+            "scan matched"
+        );
         for (label, count) in by_severity.into_values() {
             self.metrics.add_vulnerabilities(label, count);
         }

@@ -160,8 +160,9 @@ fn start_up(dir: &Path, otlp: &str) -> (Up, String) {
         .env("ZEROTRACE_ENRICHMENT_IMPORT", &osv)
         .env("ZEROTRACE_AGENT_ALLOWED_ROOTS", &project)
         .env("ZEROTRACE_AGENT_RESOURCE_INTERVAL", "200ms")
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("up.log")).unwrap())
         .spawn()
         .expect("zerotrace up starts");
     let stdout = child.stdout.take().unwrap();
@@ -283,6 +284,30 @@ struct SpanInfo {
     attributes: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
 }
 
+/// Log lines written inside the scan carry its trace id.
+fn check_logs(sink: &Sink, log: &Path) {
+    let trace_id = {
+        let requests = sink.traces.lock().unwrap_or_else(|e| e.into_inner());
+        requests
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+            .find(|s| s.name == "scan")
+            .map(|s| s.trace_id.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            .expect("a scan span")
+    };
+    let log = std::fs::read_to_string(log).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("scan matched"))
+        .unwrap_or_else(|| panic!("no \"scan matched\" line in:\n{log}"));
+    assert!(
+        line.contains(&format!("trace_id={trace_id}")),
+        "log line lacks the scan's trace id: {line}"
+    );
+}
+
 fn check_trace(sink: &Sink) {
     let requests = sink.traces.lock().unwrap_or_else(|e| e.into_inner());
     let mut spans = Vec::new();
@@ -357,6 +382,7 @@ async fn one_scan_is_one_trace_and_names_match_the_contract() {
     scan_and_stop(up, &agent_addr, &dir.path().join("project")).await;
     check_metrics(&sink);
     check_trace(&sink);
+    check_logs(&sink, &dir.path().join("up.log"));
 }
 
 fn rotel_binary() -> Option<std::path::PathBuf> {
