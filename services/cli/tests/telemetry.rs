@@ -465,3 +465,74 @@ async fn the_same_telemetry_passes_through_rotel() {
     }
     drop(rotel);
 }
+
+#[tokio::test]
+async fn a_stuck_collector_never_blocks_requests_or_shutdown() {
+    // A listener that never answers: connections queue in the backlog, exports hang.
+    let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stuck_addr = stuck.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
+        .arg("up")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
+        .args([
+            "--enrichment-listen",
+            "127.0.0.1:0",
+            "--enrichment-metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{stuck_addr}"))
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "100")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("ZEROTRACE_AGENT_ALLOWED_ROOTS", &project)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = Up(child);
+    let stdout = up.0.stdout.take().unwrap();
+    let mut agent_addr = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let ["agent", "gRPC", addr, ..] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            agent_addr = Some(addr.to_string());
+        }
+        if line.starts_with("Stop with") {
+            break;
+        }
+    }
+    let mut client = AgentServiceClient::connect(format!("http://{}", agent_addr.unwrap()))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..200 {
+        client.get_agent_info(agent::GetAgentInfoRequest {}).await.unwrap();
+    }
+    // Two hundred local calls take milliseconds; a blocked export path would take seconds each.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "requests slowed: {:?}",
+        started.elapsed()
+    );
+    drop(client);
+    let pid = up.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(25);
+    loop {
+        if let Some(status) = up.0.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a stuck collector held shutdown past the grace period"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(stuck);
+}
