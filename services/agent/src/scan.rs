@@ -352,20 +352,23 @@ impl Scanner {
         let root_owned = root.to_path_buf();
         let incremental = kind == common::ScanType::Incremental;
         let result = tokio::task::spawn_blocking(move || -> Result<(Inventory, PathBuf), AgentError> {
+            // A full scan starts from an empty cache: nothing is reused, and the
+            // cache it returns serves the next incremental scan.
             let cache = if incremental {
-                match FingerprintCache::load(&cache_path) {
-                    Ok(cache) => Some(cache),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "fingerprint cache unreadable, scanning in full");
-                        None
-                    }
-                }
+                FingerprintCache::load(&cache_path).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "fingerprint cache unreadable, scanning in full");
+                    FingerprintCache::new()
+                })
             } else {
-                None
+                FingerprintCache::new()
             };
-            let inventory = zerotrace_inventory::scan(&root_owned, &options, &progress, cache.as_ref())?;
+            let inventory = zerotrace_inventory::scan(&root_owned, &options, &progress, Some(&cache))?;
             if let Some(new_cache) = &inventory.cache
-                && let Err(e) = new_cache.save(&cache_path)
+                && let Err(e) = cache_path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| new_cache.save(&cache_path).map_err(|e| e.to_string()))
             {
                 tracing::warn!(error = %e, "fingerprint cache not saved");
             }

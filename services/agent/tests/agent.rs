@@ -174,6 +174,10 @@ async fn scans_on_request_full_and_incremental_agree() {
         "an undelivered report is said: {state:?}"
     );
 
+    let caches = std::fs::read_dir(stack._dir.path().join("agent").join("fingerprints"))
+        .unwrap()
+        .count();
+    assert_eq!(caches, 1, "the full scan saved the root's fingerprint cache");
     let incremental = trigger(&mut stack.agent, &project, common::ScanType::Incremental).await;
     let again = wait(&mut stack.agent, &incremental).await;
     assert_eq!(again.status, common::ScanStatus::Succeeded as i32);
