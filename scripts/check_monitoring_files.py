@@ -42,11 +42,13 @@ CONTRACT = {
     "zerotrace_api_request_duration_seconds": ("histogram", {"method", "endpoint"}),
     "zerotrace_api_active_connections": ("gauge", set()),
 }
-# Bucket boundaries the services use (seconds); rules may only read these `le`s.
+# Bucket boundaries the services use (seconds; services/telemetry/src/instruments.rs
+# *_BUCKETS); rules may only read these `le`s. scripts/monitoring-live-test.sh
+# checks the `le`s against the live scrape instead.
 BUCKETS = {
-    "zerotrace_scan_duration_seconds": [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
-    "zerotrace_enrichment_duration_seconds": [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    "zerotrace_api_request_duration_seconds": [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    "zerotrace_scan_duration_seconds": [0.01, 0.025, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+    "zerotrace_enrichment_duration_seconds": [0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    "zerotrace_api_request_duration_seconds": [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 }
 EXTRA_SERIES = {"up": set(), "target_info": set()}
 TARGET_LABELS = {"job", "instance"}
@@ -65,6 +67,20 @@ OTELCOL_CONTRIB = {
     "extensions": {"health_check", "pprof", "zpages"},
     "connectors": {"spanmetrics", "forward"},
 }
+
+
+def contract_table(text: str) -> dict[str, tuple[str, set[str], str]]:
+    """Parses the METRICS.md table: name -> (kind, labels, emitting service)."""
+    names: dict[str, tuple[str, set[str], str]] = {}
+    for line in text.splitlines():
+        m = re.match(r"\|\s*`(zerotrace_[a-z0-9_]+)`\s*\|\s*([^|]+)\|\s*([^|]+)\|\s*([^|]*)\|", line)
+        if not m:
+            continue
+        kind = m.group(2).strip().split()[0]
+        labels = set(re.findall(r"`([a-z_]+)`", m.group(3)))
+        names[m.group(1)] = (kind, labels, m.group(4).strip())
+    return names
+
 
 PROMQL_KEYWORDS = {"and", "or", "unless", "bool", "by", "without", "on", "ignoring",
                    "group_left", "group_right", "offset", "inf", "nan", "atan2"}
@@ -99,14 +115,7 @@ class Checker:
         if not doc.is_file():
             self.ok("contract: ../shared/METRICS.md absent, using the embedded list")
             return
-        names: dict[str, tuple[str, set[str]]] = {}
-        for line in doc.read_text().splitlines():
-            m = re.match(r"\|\s*`(zerotrace_[a-z0-9_]+)`\s*\|\s*([^|]+)\|\s*([^|]+)\|", line)
-            if not m:
-                continue
-            kind = m.group(2).strip().split()[0]
-            labels = set(re.findall(r"`([a-z_]+)`", m.group(3)))
-            names[m.group(1)] = (kind, labels)
+        names = {name: (kind, labels) for name, (kind, labels, _) in contract_table(doc.read_text()).items()}
         if set(names) != set(CONTRACT):
             self.fail(f"contract: METRICS.md lists {sorted(set(names) ^ set(CONTRACT))} differently from this script")
         for name, (kind, labels) in names.items():
