@@ -12,23 +12,17 @@
 //! cargo run --release -p zerotrace-api --example api_load -- --backend both
 //! ```
 
-use hdrhistogram::Histogram;
-use std::error::Error;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use zerotrace_api::ApiConfig;
+use zerotrace_loadgen::{BoxError, Budget, Stats, measure};
 use zerotrace_proto::api::v1 as pb;
 use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
 use zerotrace_proto::api::v1::api_service_server::{ApiService, ApiServiceServer};
 use zerotrace_proto::common::v1 as common;
 use zerotrace_server::Listeners;
-
-type BoxError = Box<dyn Error + Send + Sync>;
 
 const READER: &str = "bench-reader-token";
 
@@ -72,68 +66,9 @@ fn options() -> Result<Options, BoxError> {
     Ok(o)
 }
 
-/// One measured operation.
-struct Stats {
-    name: String,
-    requests: usize,
-    elapsed: Duration,
-    histogram: Histogram<u64>,
-}
-
-impl Stats {
-    fn row(&self, echo_p50: Option<f64>) -> String {
-        let ms = |q: f64| self.histogram.value_at_quantile(q) as f64 / 1000.0;
-        let ratio = echo_p50.map_or("1".to_string(), |e| format!("{:.0}×", ms(0.5) / e));
-        format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
-            self.name,
-            self.requests,
-            self.requests as f64 / self.elapsed.as_secs_f64(),
-            ms(0.5),
-            ms(0.95),
-            ms(0.99),
-            ratio
-        )
-    }
-}
-
-/// Runs `total` calls of `call(i)` on `concurrency` workers and records each latency.
-async fn measure<F, Fut>(name: &str, total: usize, concurrency: usize, call: F) -> Result<Stats, BoxError>
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), Status>> + Send,
-{
-    let call = Arc::new(call);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let (call, next, histogram) = (call.clone(), next.clone(), histogram.clone());
-        workers.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total {
-                    return Ok::<(), Status>(());
-                }
-                let t = Instant::now();
-                call(i).await?;
-                let micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
-                let _ = histogram.lock().await.record(micros.max(1));
-            }
-        }));
-    }
-    for worker in workers {
-        worker.await??;
-    }
-    let elapsed = started.elapsed();
-    let histogram = histogram.lock().await.clone();
-    Ok(Stats {
-        name: name.to_string(),
-        requests: total,
-        elapsed,
-        histogram,
-    })
+fn row(stats: &Stats, echo_p50: Option<f64>) -> String {
+    let ratio = echo_p50.map_or("1".to_string(), |e| format!("{:.0}×", stats.ms(0.5) / e));
+    format!("{} {ratio} |", stats.cells())
 }
 
 /// The anchor: a unary gRPC call that does nothing.
@@ -206,10 +141,15 @@ async fn echo(o: &Options) -> Result<Stats, BoxError> {
             ),
     );
     let client = connect(addr).await?;
-    let stats = measure("echo (bare tonic unary)", o.echoes, o.list_concurrency, move |_| {
-        let mut client = client.clone();
-        async move { client.get_summary(pb::GetSummaryRequest::default()).await.map(|_| ()) }
-    })
+    let stats = measure(
+        "echo (bare tonic unary)",
+        Budget::requests(o.echoes),
+        o.list_concurrency,
+        move |_| {
+            let mut client = client.clone();
+            async move { client.get_summary(pb::GetSummaryRequest::default()).await.map(|_| ()) }
+        },
+    )
     .await?;
     let _ = stop.send(());
     server.await??;
@@ -307,13 +247,13 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
     let submit_client = client.clone();
     let submit = measure(
         &format!("{label}: SubmitScanReport, {} findings", o.findings_per_report),
-        reports,
+        Budget::requests(reports),
         o.submit_concurrency,
-        move |i| {
+        move |call| {
             let taken = requests
                 .lock()
                 .ok()
-                .and_then(|mut r| r.get_mut(i).and_then(Option::take));
+                .and_then(|mut r| r.get_mut(call.seq).and_then(Option::take));
             let mut client = submit_client.clone();
             async move {
                 let (request, token) = taken.ok_or_else(|| Status::internal("request taken twice"))?;
@@ -342,7 +282,7 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
             "{label}: ListFindings, first page of 100 by risk + total, over {}",
             first.total_size
         ),
-        o.lists,
+        Budget::requests(o.lists),
         o.list_concurrency,
         move |_| {
             let mut client = list_client.clone();
@@ -361,7 +301,7 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
     let list_client = client.clone();
     let list_next = measure(
         &format!("{label}: ListFindings, next page (page token)"),
-        o.lists,
+        Budget::requests(o.lists),
         o.list_concurrency,
         move |_| {
             let mut client = list_client.clone();
@@ -376,7 +316,7 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
                 )
                 .map_err(|e| Status::internal(e.to_string()))?;
                 client.list_findings(request).await?;
-                Ok(())
+                Ok::<(), Status>(())
             }
         },
     )
@@ -384,9 +324,9 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
     let _ = stop.send(());
     server.await??;
     Ok(vec![
-        submit.row(Some(echo_p50)),
-        list_first.row(Some(echo_p50)),
-        list_next.row(Some(echo_p50)),
+        row(&submit, Some(echo_p50)),
+        row(&list_first, Some(echo_p50)),
+        row(&list_next, Some(echo_p50)),
     ])
 }
 
@@ -407,11 +347,11 @@ async fn pg_schema(base: &str) -> Result<(sqlx::PgPool, String, String), BoxErro
 async fn main() -> Result<(), BoxError> {
     let o = options()?;
     let echo = echo(&o).await?;
-    let echo_p50 = echo.histogram.value_at_quantile(0.5) as f64 / 1000.0;
+    let echo_p50 = echo.ms(0.5);
     println!(
         "| operation | requests | req/s | p50 ms | p95 ms | p99 ms | p50 / echo p50 |\n|---|---|---|---|---|---|---|"
     );
-    println!("{}", echo.row(None));
+    println!("{}", row(&echo, None));
     if o.backend == "sqlite" || o.backend == "both" {
         for row in api(&o, "SQLite", "", echo_p50).await? {
             println!("{row}");
