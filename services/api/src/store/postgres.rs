@@ -37,6 +37,9 @@ impl PostgresStore {
         })
     }
 
+    /// After a commit: nothing to do (the server checkpoints).
+    fn committed(&self) {}
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.writer.close().await;

@@ -235,6 +235,8 @@ macro_rules! sql_store {
 
                 let mut published = Vec::new();
                 let mut new_findings: u32 = 0;
+                // Findings this report made open (new or reopened), for finding_counts.
+                let mut opened: i64 = 0;
                 for chunk in report.findings.chunks($crate::store::sql::FINDING_CHUNK) {
                     let mut builder = sqlx::QueryBuilder::<$db>::new(concat!(
                         "INSERT INTO findings (",
@@ -276,6 +278,7 @@ macro_rules! sql_store {
                             new_findings += 1;
                         }
                         if is_new || reopened {
+                            opened += 1;
                             if let Some(f) = by_id.get(id.as_str()) {
                                 let mut finding = f.finding.clone();
                                 finding.id = id;
@@ -308,6 +311,7 @@ macro_rules! sql_store {
                 }
 
                 let mut resolved_findings: u32 = 0;
+                let mut resolved_rows: i64 = 0;
                 if report.resolves {
                     let done = sqlx::query(
                         "UPDATE findings SET resolved_at = $1 \
@@ -319,6 +323,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                     resolved_findings = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
+                    resolved_rows = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
                 }
                 sqlx::query("UPDATE scans SET new_findings = $1, resolved_findings = $2 WHERE id = $3")
                     .bind(i64::from(new_findings))
@@ -331,7 +336,17 @@ macro_rules! sql_store {
                     .bind(&report.agent_id)
                     .execute(&mut *tx)
                     .await?;
+                // Last, so that concurrent reports on PostgreSQL hold this one
+                // row's lock only from here to their commit.
+                let open_delta = opened - resolved_rows;
+                if open_delta != 0 {
+                    sqlx::query("UPDATE finding_counts SET open_findings = open_findings + $1 WHERE id = 1")
+                        .bind(open_delta)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
+                self.committed();
                 Ok(SubmitOutcome::Stored {
                     new_findings,
                     resolved_findings,
@@ -537,7 +552,14 @@ macro_rules! sql_store {
                         vuln_ids.push(row.try_get("vuln_id")?);
                     }
                 }
-                let total = if query.count_total {
+                let total = if query.count_total && query.filter == $crate::store::FindingSelector::default() {
+                    // All open findings: kept by submit_once, no need to count them.
+                    let row = sqlx::query("SELECT open_findings FROM finding_counts WHERE id = 1")
+                        .fetch_one(&self.reader)
+                        .await?;
+                    let n: i64 = row.try_get("open_findings")?;
+                    Some(u64::try_from(n).unwrap_or(0))
+                } else if query.count_total {
                     let mut sql = $crate::store::sql::Sql::new("SELECT COUNT(*) AS n FROM findings");
                     $crate::store::sql::finding_where(&mut sql, &query.filter, &vuln_ids, query.order, None, true);
                     let row = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
