@@ -71,7 +71,8 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     let api_addr = api_listeners.grpc_addr().context("api address")?;
 
     let dir = |sub: &str| args.data_dir.join(sub).display().to_string();
-    let flag = |name: &str, value: String| [format!("--{name}"), value];
+    // `--name=value` in one argument: a generated token may start with `-`.
+    let flag = |name: &str, value: String| [format!("--{name}={value}")];
     let agent: AgentConfig = service_config(
         "zerotrace-agent",
         &[
