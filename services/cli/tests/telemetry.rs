@@ -135,6 +135,11 @@ impl Drop for Up {
 
 /// Starts `zerotrace up` pushing to `otlp` and returns it with the agent's gRPC address.
 fn start_up(dir: &Path, otlp: &str) -> (Up, String) {
+    start_up_with(dir, otlp, &[])
+}
+
+/// Like [`start_up`], with environment variables that override its defaults.
+fn start_up_with(dir: &Path, otlp: &str, overrides: &[(&str, &str)]) -> (Up, String) {
     let project = dir.join("project");
     let osv = dir.join("osv");
     std::fs::create_dir_all(&project).unwrap();
@@ -161,6 +166,7 @@ fn start_up(dir: &Path, otlp: &str) -> (Up, String) {
         .env("ZEROTRACE_AGENT_ALLOWED_ROOTS", &project)
         .env("ZEROTRACE_AGENT_RESOURCE_INTERVAL", "200ms")
         .env("NO_COLOR", "1")
+        .envs(overrides.iter().copied())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("up.log")).unwrap())
         .spawn()
@@ -472,41 +478,15 @@ async fn a_stuck_collector_never_blocks_requests_or_shutdown() {
     let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let stuck_addr = stuck.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    std::fs::create_dir_all(&project).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
-        .arg("up")
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
-        .args([
-            "--enrichment-listen",
-            "127.0.0.1:0",
-            "--enrichment-metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{stuck_addr}"))
-        .env("OTEL_METRIC_EXPORT_INTERVAL", "100")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .env("ZEROTRACE_AGENT_ALLOWED_ROOTS", &project)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut up = Up(child);
-    let stdout = up.0.stdout.take().unwrap();
-    let mut agent_addr = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let ["agent", "gRPC", addr, ..] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            agent_addr = Some(addr.to_string());
-        }
-        if line.starts_with("Stop with") {
-            break;
-        }
-    }
-    let mut client = AgentServiceClient::connect(format!("http://{}", agent_addr.unwrap()))
+    let (mut up, agent_addr) = start_up_with(
+        dir.path(),
+        &stuck_addr,
+        &[
+            ("OTEL_METRIC_EXPORT_INTERVAL", "100"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let mut client = AgentServiceClient::connect(format!("http://{agent_addr}"))
         .await
         .unwrap();
     let started = Instant::now();
