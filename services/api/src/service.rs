@@ -417,6 +417,7 @@ pub fn prepare_report(
         report: stored_report.encode_to_vec(),
         findings,
         resolves: scan_type == common::ScanType::Full && status == common::ScanStatus::Succeeded,
+        publish: true,
     })
 }
 
@@ -526,7 +527,9 @@ impl pb::api_service_server::ApiService for Api {
             .report
             .as_ref()
             .ok_or_else(|| ApiError::invalid("report is required"))?;
-        let prepared = prepare_report(&caller, report, inner.settings.max_findings_per_report, now_micros())?;
+        let mut prepared = prepare_report(&caller, report, inner.settings.max_findings_per_report, now_micros())?;
+        // Copies of the new findings are only made for WatchFindings streams.
+        prepared.publish = inner.feed.receiver_count() > 0;
         let outcome = inner.store.submit_report(&prepared).await.map_err(ApiError::from)?;
         let (created, new_findings, resolved_findings) = match outcome {
             SubmitOutcome::Stored {

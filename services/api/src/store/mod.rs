@@ -121,6 +121,9 @@ pub struct NewReport {
     pub findings: Vec<NewFinding>,
     /// Whether the report resolves the root's findings it no longer has (a successful full scan).
     pub resolves: bool,
+    /// Whether to return the new and reopened findings in
+    /// [`SubmitOutcome::Stored`] (somebody is watching for them).
+    pub publish: bool,
 }
 
 /// The result of storing a report.
@@ -132,7 +135,8 @@ pub enum SubmitOutcome {
         new_findings: u32,
         /// Open findings this full scan no longer saw.
         resolved_findings: u32,
-        /// New and reopened findings, as stored (for WatchFindings).
+        /// New and reopened findings, as stored (for WatchFindings), when
+        /// [`NewReport::publish`] asked for them.
         published: Vec<Finding>,
     },
     /// The same report was stored before; nothing changed.

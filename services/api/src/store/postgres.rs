@@ -46,4 +46,4 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore, Postgres);
+sql_store!(PostgresStore, Postgres, "");

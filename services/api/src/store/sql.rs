@@ -148,30 +148,47 @@ pub(super) fn scan_where(sql: &mut Sql, query: &ScanQuery) {
     }
 }
 
-/// What an existing finding becomes when a report sees it again. Every
-/// right-hand side reads the old row; a report older than the row's last
-/// sighting (a late retry) changes nothing but may not reopen it either.
-pub(super) const FINDING_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET \
-     last_seen = CASE WHEN excluded.last_seen > findings.last_seen THEN excluded.last_seen ELSE findings.last_seen END, \
-     last_scan_id = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.last_scan_id ELSE findings.last_scan_id END, \
-     data = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.data ELSE findings.data END, \
-     severity = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.severity ELSE findings.severity END, \
-     risk_score = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.risk_score ELSE findings.risk_score END, \
-     kev = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.kev ELSE findings.kev END, \
-     fix_available = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.fix_available ELSE findings.fix_available END, \
-     reopened_by = CASE WHEN findings.resolved_at IS NOT NULL AND excluded.last_seen > findings.resolved_at \
-         THEN excluded.last_scan_id ELSE findings.reopened_by END, \
-     resolved_at = CASE WHEN findings.resolved_at IS NOT NULL AND excluded.last_seen > findings.resolved_at \
-         THEN NULL ELSE findings.resolved_at END \
-     RETURNING id, first_scan_id, reopened_by, first_seen, last_seen, resolved_at";
+/// Findings per statement: 15 binds each stays far below both backends'
+/// limits on bound parameters (SQLite 32766, PostgreSQL 65535). Binds are
+/// anonymous on SQLite (`?`): sqlx looks up the name of every numbered one,
+/// which SQLite finds by a linear search, so a statement with thousands of
+/// `$N` binds spends more time binding than inserting.
+pub(super) const FINDING_CHUNK: usize = 1000;
 
-/// Findings per upsert statement: 15 binds each stays far below both
-/// backends' limits on bound parameters (SQLite 32766, PostgreSQL 65535).
-pub(super) const FINDING_CHUNK: usize = 500;
+/// The columns a report writes for each of its findings, in bind order.
+pub(super) const FINDING_COLUMNS: &str = "id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
+     kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data";
 
-/// Stamps out `Store` for a backend struct with `writer` and `reader` pools of `$db`.
+/// Follows `VALUES` rows of [`FINDING_COLUMNS`] in a `WITH seen (...) AS (`
+/// table: updates the stored findings a report sees again and returns them.
+/// Every right-hand side reads the old row; a report older than the row's last
+/// sighting (a late retry) changes nothing but may not reopen it either; a
+/// newer one reopens a resolved finding.
+pub(super) fn update_seen_findings(or_rollback: &str) -> String {
+    let newer = "seen.last_seen >= findings.last_seen";
+    let reopens = "findings.resolved_at IS NOT NULL AND seen.last_seen > findings.resolved_at";
+    format!(
+        ") UPDATE{or_rollback} findings SET \
+         last_seen = CASE WHEN seen.last_seen > findings.last_seen THEN seen.last_seen ELSE findings.last_seen END, \
+         last_scan_id = CASE WHEN {newer} THEN seen.last_scan_id ELSE findings.last_scan_id END, \
+         data = CASE WHEN {newer} THEN seen.data ELSE findings.data END, \
+         severity = CASE WHEN {newer} THEN seen.severity ELSE findings.severity END, \
+         risk_score = CASE WHEN {newer} THEN seen.risk_score ELSE findings.risk_score END, \
+         kev = CASE WHEN {newer} THEN seen.kev ELSE findings.kev END, \
+         fix_available = CASE WHEN {newer} THEN seen.fix_available ELSE findings.fix_available END, \
+         reopened_by = CASE WHEN {reopens} THEN seen.last_scan_id ELSE findings.reopened_by END, \
+         resolved_at = CASE WHEN {reopens} THEN NULL ELSE findings.resolved_at END \
+         FROM seen WHERE findings.id = seen.id \
+         RETURNING findings.id, findings.reopened_by, findings.first_seen, findings.last_seen, findings.resolved_at"
+    )
+}
+
+/// Stamps out `Store` for a backend struct with `writer` and `reader` pools of
+/// `$db`. `$or_rollback` is the conflict clause of a report's multi-row writes:
+/// `" OR ROLLBACK"` on SQLite, where it spares the statement journal (see the
+/// SQLite migration that defers the findings' foreign key), `""` elsewhere.
 macro_rules! sql_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $or_rollback:expr) => {
         impl $store {
             fn apply<'q>(
                 mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -237,56 +254,84 @@ macro_rules! sql_store {
                 let mut new_findings: u32 = 0;
                 // Findings this report made open (new or reopened), for finding_counts.
                 let mut opened: i64 = 0;
+                let publish = |f: &$crate::store::NewFinding, first_seen: i64, last_seen: i64| {
+                    let mut finding = f.finding.clone();
+                    finding.id = f.id.clone();
+                    finding.agent_id = report.agent_id.clone();
+                    finding.scan_id = report.scan_id.clone();
+                    finding.first_seen = Some($crate::time::timestamp(first_seen));
+                    finding.last_seen = Some($crate::time::timestamp(last_seen));
+                    finding
+                };
+                // The bind list of one finding, in FINDING_COLUMNS order.
+                fn push_finding(
+                    mut b: sqlx::query_builder::Separated<'_, $db, &'static str>,
+                    report: &$crate::store::NewReport,
+                    f: &$crate::store::NewFinding,
+                ) {
+                    let package = f.finding.package.as_ref();
+                    let vuln = f.finding.vulnerability.as_ref();
+                    b.push_bind(f.id.as_str())
+                        .push_bind(report.agent_id.as_str())
+                        .push_bind(report.root.as_str())
+                        .push_bind(package.map(|p| p.ecosystem.as_str()).unwrap_or(""))
+                        .push_bind(package.map(|p| p.name.as_str()).unwrap_or(""))
+                        .push_bind(vuln.map(|v| v.id.as_str()).unwrap_or(""))
+                        .push_bind(i64::from(vuln.map(|v| v.severity).unwrap_or(0)))
+                        .push_bind(vuln.map(|v| v.risk_score).unwrap_or(0.0))
+                        .push_bind(vuln.is_some_and(|v| v.known_exploited))
+                        .push_bind(vuln.is_some_and(|v| !v.fixed_versions.is_empty()))
+                        .push_bind(report.received_at)
+                        .push_bind(report.received_at)
+                        .push_bind(report.scan_id.as_str())
+                        .push_bind(report.scan_id.as_str())
+                        .push_bind(f.data.as_slice());
+                }
                 for chunk in report.findings.chunks($crate::store::sql::FINDING_CHUNK) {
-                    let mut builder = sqlx::QueryBuilder::<$db>::new(concat!(
-                        "INSERT INTO findings (",
-                        "id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, ",
-                        "kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data",
-                        ") "
+                    // New findings first; the rest are findings seen before.
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT{} INTO findings ({}) ",
+                        $or_rollback,
+                        $crate::store::sql::FINDING_COLUMNS
                     ));
-                    builder.push_values(chunk, |mut b, f| {
-                        let package = f.finding.package.as_ref();
-                        let vuln = f.finding.vulnerability.as_ref();
-                        b.push_bind(f.id.as_str())
-                            .push_bind(report.agent_id.as_str())
-                            .push_bind(report.root.as_str())
-                            .push_bind(package.map(|p| p.ecosystem.as_str()).unwrap_or(""))
-                            .push_bind(package.map(|p| p.name.as_str()).unwrap_or(""))
-                            .push_bind(vuln.map(|v| v.id.as_str()).unwrap_or(""))
-                            .push_bind(i64::from(vuln.map(|v| v.severity).unwrap_or(0)))
-                            .push_bind(vuln.map(|v| v.risk_score).unwrap_or(0.0))
-                            .push_bind(vuln.is_some_and(|v| v.known_exploited))
-                            .push_bind(vuln.is_some_and(|v| !v.fixed_versions.is_empty()))
-                            .push_bind(report.received_at)
-                            .push_bind(report.received_at)
-                            .push_bind(report.scan_id.as_str())
-                            .push_bind(report.scan_id.as_str())
-                            .push_bind(f.data.as_slice());
-                    });
-                    builder.push($crate::store::sql::FINDING_UPSERT);
-                    let rows = builder.build().fetch_all(&mut *tx).await?;
+                    insert.push_values(chunk, |b, f| push_finding(b, report, f));
+                    insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                    let mut inserted = std::collections::HashSet::new();
+                    for row in insert.build().fetch_all(&mut *tx).await? {
+                        inserted.insert(row.try_get::<String, _>("id")?);
+                    }
+                    let mut seen = Vec::with_capacity(chunk.len() - inserted.len());
+                    for f in chunk {
+                        if inserted.contains(&f.id) {
+                            new_findings += 1;
+                            opened += 1;
+                            if report.publish {
+                                published.push(publish(f, report.received_at, report.received_at));
+                            }
+                        } else {
+                            seen.push(f);
+                        }
+                    }
+                    if seen.is_empty() {
+                        continue;
+                    }
+
+                    let mut update = sqlx::QueryBuilder::<$db>::new(format!(
+                        "WITH seen ({}) AS (",
+                        $crate::store::sql::FINDING_COLUMNS
+                    ));
+                    update.push_values(&seen, |b, f| push_finding(b, report, f));
+                    update.push($crate::store::sql::update_seen_findings($or_rollback));
                     let by_id: std::collections::HashMap<&str, &$crate::store::NewFinding> =
-                        chunk.iter().map(|f| (f.id.as_str(), f)).collect();
-                    for row in rows {
+                        seen.iter().map(|f| (f.id.as_str(), *f)).collect();
+                    for row in update.build().fetch_all(&mut *tx).await? {
                         let id: String = row.try_get("id")?;
-                        let first_scan: String = row.try_get("first_scan_id")?;
                         let reopened_by: Option<String> = row.try_get("reopened_by")?;
                         let resolved_at: Option<i64> = row.try_get("resolved_at")?;
-                        let is_new = first_scan == report.scan_id;
-                        let reopened = resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str());
-                        if is_new {
-                            new_findings += 1;
-                        }
-                        if is_new || reopened {
+                        if resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str()) {
                             opened += 1;
-                            if let Some(f) = by_id.get(id.as_str()) {
-                                let mut finding = f.finding.clone();
-                                finding.id = id;
-                                finding.agent_id = report.agent_id.clone();
-                                finding.scan_id = report.scan_id.clone();
-                                finding.first_seen = Some($crate::time::timestamp(row.try_get("first_seen")?));
-                                finding.last_seen = Some($crate::time::timestamp(row.try_get("last_seen")?));
-                                published.push(finding);
+                            if let Some(f) = by_id.get(id.as_str()).filter(|_| report.publish) {
+                                published.push(publish(f, row.try_get("first_seen")?, row.try_get("last_seen")?));
                             }
                         }
                     }
@@ -302,7 +347,10 @@ macro_rules! sql_store {
                 aliases.sort_unstable();
                 aliases.dedup();
                 for chunk in aliases.chunks(1000) {
-                    let mut builder = sqlx::QueryBuilder::<$db>::new("INSERT INTO vuln_aliases (alias, vuln_id) ");
+                    let mut builder = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT{} INTO vuln_aliases (alias, vuln_id) ",
+                        $or_rollback
+                    ));
                     builder.push_values(chunk, |mut b, (alias, id)| {
                         b.push_bind(*alias).push_bind(*id);
                     });

@@ -6,9 +6,18 @@
 //! pool of their own that WAL lets run beside the writer.
 //!
 //! Checkpoints (copying the WAL back into the database file) run on a
-//! connection of their own after each report, beside the writer, instead of
-//! inside the commit that crosses `wal_autocheckpoint`: a report's commit then
-//! costs its WAL append and fsync only. Durability is the WAL's either way.
+//! connection of their own a moment after a commit, beside the writer,
+//! instead of inside the commit that crosses `wal_autocheckpoint`: a report's
+//! commit then costs its WAL append and fsync only. The moment's wait lets
+//! one checkpoint cover the reports that came in meanwhile: each of them
+//! rewrites much the same index pages, which are copied once rather than once
+//! per report. Durability is the WAL's either way.
+//!
+//! New databases use 16 KiB pages (SQLite's default is 4 KiB). A report's
+//! findings land at scattered places of several indexes; with bigger pages
+//! those inserts split and rebalance fewer pages and walk shallower trees,
+//! which measured faster on submit at 100,000 and at 400,000 stored findings
+//! (`docs/performance.md`). A database created with other pages keeps them.
 
 use super::StoreError;
 use super::sql::sql_store;
@@ -28,15 +37,27 @@ pub struct SqliteStore {
     checkpoint: tokio::sync::mpsc::Sender<()>,
 }
 
-/// WAL pages after which the writer checkpoints by itself (SQLite's default
-/// is 1,000, less than one report of 1,000 findings writes): a safety net for
-/// when the checkpointer falls behind.
-const WRITER_AUTOCHECKPOINT: &str = "16384";
+/// Page size of a new database file.
+const PAGE_SIZE: &str = "16384";
 
-/// Copies the WAL into the database file after each wake-up (coalesced),
-/// without blocking the writer or the readers (`PASSIVE`).
+/// WAL size after which the writer checkpoints by itself, inside a commit
+/// (SQLite's default of 1,000 pages is less than one report of 1,000 findings
+/// writes): a safety net for when the checkpointer falls behind.
+const WRITER_AUTOCHECKPOINT_BYTES: i64 = 256 << 20;
+
+/// Size the WAL file is cut back to after a checkpoint let it start over.
+const WAL_SIZE_LIMIT: &str = "67108864";
+
+/// How long the checkpointer lets commits gather before it copies them.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(250);
+
+/// Copies the WAL into the database file a [`CHECKPOINT_DELAY`] after a
+/// wake-up (wake-ups meanwhile are coalesced), without blocking the writer or
+/// the readers (`PASSIVE`).
 async fn checkpointer(mut conn: SqliteConnection, mut wake: tokio::sync::mpsc::Receiver<()>) {
     while wake.recv().await.is_some() {
+        tokio::time::sleep(CHECKPOINT_DELAY).await;
+        while wake.try_recv().is_ok() {}
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await {
             tracing::warn!(%error, "WAL checkpoint failed");
         }
@@ -61,11 +82,24 @@ impl SqliteStore {
             // A 64 MiB page cache per connection keeps the findings indexes in
             // memory; the default 2 MiB makes every report re-read them.
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .pragma("page_size", PAGE_SIZE)
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone().pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // In pages of this file, which may predate PAGE_SIZE.
+                    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(&mut *conn).await?;
+                    let pages = (WRITER_AUTOCHECKPOINT_BYTES / page_size.max(512)).to_string();
+                    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA wal_autocheckpoint = {pages}")))
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
         let checkpoint_conn = options.connect().await?;
@@ -96,4 +130,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite);
+sql_store!(SqliteStore, Sqlite, " OR ROLLBACK");

@@ -1,0 +1,180 @@
+//! Upgrading an existing SQLite database: a migration that rebuilds a table
+//! keeps every row, and the constraints it moves still hold.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use prost::Message as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use std::path::Path;
+use zerotrace_api::store::{self, FindingOrder, FindingQuery, FindingSelector};
+use zerotrace_proto::common::v1::{Finding, Package, Vulnerability};
+
+/// The first migration that rebuilds `findings` (deferred agent foreign key).
+const REBUILD: &str = "20261129000000";
+
+/// Applies the SQLite migrations older than `before` to a new database at
+/// `path`, the way an earlier release left it.
+async fn migrate_until(path: &Path, before: &str, scratch: &Path) -> sqlx::SqlitePool {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    std::fs::create_dir_all(scratch).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name.as_str() < before {
+            std::fs::copy(entry.path(), scratch.join(&name)).unwrap();
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true),
+        )
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(scratch)
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    pool
+}
+
+fn finding(n: u32) -> Finding {
+    Finding {
+        package: Some(Package {
+            ecosystem: "crates.io".to_string(),
+            name: format!("crate-{n}"),
+            version: "1.0.0".to_string(),
+            source_path: "Cargo.lock".to_string(),
+            ..Default::default()
+        }),
+        vulnerability: Some(Vulnerability {
+            id: format!("RUSTSEC-2026-{n:04}"),
+            severity: 3,
+            risk_score: f64::from(n),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("api.sqlite3");
+    let old = migrate_until(&path, REBUILD, &dir.path().join("old-migrations")).await;
+    sqlx::query(
+        "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
+         VALUES ('agent-1', 'host', '1.0', 'hash', 1, 1)",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    for n in 1..=3u32 {
+        let id = format!("{n:032x}");
+        sqlx::query(
+            "INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
+             kev, fix_available, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, data) \
+             VALUES ($1, 'agent-1', '/srv', 'crates.io', $2, $3, 3, $4, 0, 0, $5, $6, $7, 'scan-1', 'scan-2', $8)",
+        )
+        .bind(&id)
+        .bind(format!("crate-{n}"))
+        .bind(format!("RUSTSEC-2026-{n:04}"))
+        .bind(f64::from(n))
+        .bind(i64::from(n) * 1_000_000)
+        .bind(i64::from(n) * 2_000_000)
+        .bind(if n == 3 { Some(9_000_000i64) } else { None })
+        .bind(finding(n).encode_to_vec())
+        .execute(&old)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+
+    let store = store::open("", dir.path()).await.unwrap();
+    let page = store
+        .list_findings(&FindingQuery {
+            filter: FindingSelector {
+                include_resolved: true,
+                ..Default::default()
+            },
+            order: FindingOrder::Risk,
+            after: None,
+            limit: 10,
+            count_total: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, Some(3));
+    let seen: Vec<(String, String, i64, i64, bool)> = page
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.id.clone(),
+                f.package.as_ref().unwrap().name.clone(),
+                f.first_seen.unwrap().seconds,
+                f.last_seen.unwrap().seconds,
+                f.resolved_at.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (format!("{:032x}", 3), "crate-3".to_string(), 3, 6, true),
+            (format!("{:032x}", 2), "crate-2".to_string(), 2, 4, false),
+            (format!("{:032x}", 1), "crate-1".to_string(), 1, 2, false),
+        ]
+    );
+    drop(store);
+
+    // The foreign key now waits for the commit, but it is still there.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(&path).foreign_keys(true))
+        .await
+        .unwrap();
+    let orphan = sqlx::query(
+        "INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
+         kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data) \
+         VALUES ('orphan', 'no-such-agent', '/srv', 'npm', 'left-pad', 'GHSA-x', 1, 0, 0, 0, 1, 1, 's', 's', x'')",
+    )
+    .execute(&pool)
+    .await
+    .expect_err("a finding of an unknown agent must be refused");
+    assert!(orphan.to_string().contains("FOREIGN KEY"), "{orphan}");
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM findings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 3);
+}
+
+#[tokio::test]
+async fn a_new_database_uses_16_kib_pages_and_an_old_one_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_path = dir.path().join("old").join("api.sqlite3");
+    std::fs::create_dir_all(old_path.parent().unwrap()).unwrap();
+    migrate_until(&old_path, REBUILD, &dir.path().join("old-migrations"))
+        .await
+        .close()
+        .await;
+    for (data_dir, expected) in [(dir.path().join("new"), 16384), (dir.path().join("old"), 4096)] {
+        let store = store::open("", &data_dir).await.unwrap();
+        drop(store);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(SqliteConnectOptions::new().filename(data_dir.join("api.sqlite3")))
+            .await
+            .unwrap();
+        let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(&pool).await.unwrap();
+        assert_eq!(page_size, expected, "{}", data_dir.display());
+        let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
+        assert_eq!(journal, "wal");
+    }
+}
