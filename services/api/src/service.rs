@@ -308,10 +308,12 @@ fn finding_id(agent_id: &str, root: &str, package: &common::Package, vuln_id: &s
 
 /// Validates a report of `agent_id` received at `now` (microseconds) and
 /// turns it into what the store writes: finding ids, deduplicated findings,
-/// encoded bytes and the content hash that makes retries idempotent.
+/// encoded bytes and the content hash that makes retries idempotent. The
+/// report is taken apart, not copied: a report carries up to
+/// `max_findings` findings.
 pub fn prepare_report(
     agent_id: &str,
-    report: &pb::ScanReport,
+    mut report: pb::ScanReport,
     max_findings: usize,
     now: i64,
 ) -> Result<NewReport, ApiError> {
@@ -338,17 +340,17 @@ pub fn prepare_report(
             report.findings.len()
         )));
     }
-    let mut findings: Vec<NewFinding> = Vec::with_capacity(report.findings.len());
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(report.findings.len());
-    for (i, finding) in report.findings.iter().enumerate() {
+    let content_hash = digest_parts(&[&report.encode_to_vec()]).to_vec();
+    let reported = std::mem::take(&mut report.findings);
+    let mut findings: Vec<NewFinding> = Vec::with_capacity(reported.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(reported.len());
+    for (i, finding) in reported.into_iter().enumerate() {
         let field = |name: &str| format!("report.findings[{i}].{name}");
         let package = finding
             .package
-            .as_ref()
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("package"))))?;
-        let vuln = finding
+        let mut vuln = finding
             .vulnerability
-            .as_ref()
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("vulnerability"))))?;
         check_id(&field("package.ecosystem"), &package.ecosystem)?;
         check_id(&field("package.name"), &package.name)?;
@@ -371,19 +373,17 @@ pub fn prepare_report(
                 )));
             }
         }
-        let id = finding_id(agent_id, &report.root, package, &vuln.id);
-        let mut vulnerability = vuln.clone();
+        let id = finding_id(agent_id, &report.root, &package, &vuln.id);
         if severity == common::Severity::Unspecified {
-            vulnerability.severity = common::Severity::Unknown as i32;
+            vuln.severity = common::Severity::Unknown as i32;
         }
         let stored = common::Finding {
-            package: Some(package.clone()),
-            vulnerability: Some(vulnerability),
+            package: Some(package),
+            vulnerability: Some(vuln),
             ..Default::default()
         };
         let new = NewFinding {
             id: id.clone(),
-            aliases: vuln.aliases.clone(),
             data: stored.encode_to_vec(),
             finding: stored,
         };
@@ -402,19 +402,15 @@ pub fn prepare_report(
     }
     // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
     findings.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    let stored_report = pb::ScanReport {
-        findings: Vec::new(),
-        ..report.clone()
-    };
     Ok(NewReport {
         agent_id: agent_id.to_string(),
         scan_id: report.scan_id.clone(),
-        content_hash: digest_parts(&[&report.encode_to_vec()]).to_vec(),
+        content_hash,
         status: status as i32,
-        root: report.root.clone(),
         started_at,
         received_at: now,
-        report: stored_report.encode_to_vec(),
+        report: report.encode_to_vec(),
+        root: report.root,
         findings,
         resolves: scan_type == common::ScanType::Full && status == common::ScanStatus::Succeeded,
         publish: true,
@@ -518,15 +514,12 @@ impl pb::api_service_server::ApiService for Api {
     ) -> Result<Response<pb::SubmitScanReportResponse>, Status> {
         let inner = &self.inner;
         let caller = inner.authenticate_agent(request.metadata()).await?;
-        let req = request.get_ref();
+        let req = request.into_inner();
         check_id("agent_id", &req.agent_id)?;
         if req.agent_id != caller {
             return Err(ApiError::PermissionDenied("agent_id is not the token's agent".to_string()).into());
         }
-        let report = req
-            .report
-            .as_ref()
-            .ok_or_else(|| ApiError::invalid("report is required"))?;
+        let report = req.report.ok_or_else(|| ApiError::invalid("report is required"))?;
         let mut prepared = prepare_report(&caller, report, inner.settings.max_findings_per_report, now_micros())?;
         // Copies of the new findings are only made for WatchFindings streams.
         prepared.publish = inner.feed.receiver_count() > 0;

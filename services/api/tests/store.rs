@@ -63,7 +63,7 @@ async fn submit(
     report: &zerotrace_proto::api::v1::ScanReport,
     now: i64,
 ) -> SubmitOutcome {
-    let prepared = prepare_report(agent_id, report, 100_000, now).unwrap();
+    let prepared = prepare_report(agent_id, report.clone(), 100_000, now).unwrap();
     store.submit_report(&prepared).await.unwrap()
 }
 
@@ -196,7 +196,7 @@ async fn reports_are_idempotent_and_conflicts_change_nothing() {
         assert_eq!(store.summary(None, 0, 0, 10).await.unwrap().scans, 1);
 
         // A report of an unknown agent is refused whole.
-        let prepared = prepare_report("ghost", &report, 100_000, T0).unwrap();
+        let prepared = prepare_report("ghost", report.clone(), 100_000, T0).unwrap();
         assert!(store.submit_report(&prepared).await.is_err());
         assert_eq!(store.summary(None, 0, 0, 10).await.unwrap().scans, 1);
     })
@@ -580,7 +580,7 @@ async fn concurrent_reports_of_one_agent_all_land() {
                 let mut fs = findings("C", 40);
                 fs.extend(findings(&format!("C{i}"), 10));
                 let prepared =
-                    prepare_report("a", &report(&format!("c{i}"), ScanType::Full, fs), 100_000, T0 + i).unwrap();
+                    prepare_report("a", report(&format!("c{i}"), ScanType::Full, fs), 100_000, T0 + i).unwrap();
                 store.submit_report(&prepared).await.unwrap()
             }));
         }

@@ -92,8 +92,6 @@ pub struct NewFinding {
     pub id: String,
     /// The finding as reported (package and vulnerability), without times.
     pub finding: Finding,
-    /// Aliases of the vulnerability (CVE, GHSA, ...).
-    pub aliases: Vec<String>,
     /// `finding` encoded.
     pub data: Vec<u8>,
 }

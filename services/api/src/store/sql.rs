@@ -340,8 +340,8 @@ macro_rules! sql_store {
                 let mut aliases: Vec<(&str, &str)> = report
                     .findings
                     .iter()
-                    .filter_map(|f| f.finding.vulnerability.as_ref().map(|v| (v, &f.aliases)))
-                    .flat_map(|(v, aliases)| aliases.iter().map(move |a| (a.as_str(), v.id.as_str())))
+                    .filter_map(|f| f.finding.vulnerability.as_ref())
+                    .flat_map(|v| v.aliases.iter().map(move |a| (a.as_str(), v.id.as_str())))
                     .filter(|(alias, id)| !alias.is_empty() && alias != id)
                     .collect();
                 aliases.sort_unstable();
