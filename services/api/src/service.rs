@@ -291,9 +291,10 @@ impl FindingSelector {
     }
 }
 
-/// Returns the stable id of a finding: the first 128 bits of a hash of agent,
+/// Returns the stable key of a finding: the first 128 bits of a hash of agent,
 /// package, version, lockfile (root and path within it) and vulnerability.
-fn finding_id(agent_id: &str, root: &str, package: &common::Package, vuln_id: &str) -> String {
+/// Its lowercase hex is the finding id of the API.
+fn finding_key(agent_id: &str, root: &str, package: &common::Package, vuln_id: &str) -> [u8; 16] {
     let digest = digest_parts(&[
         agent_id.as_bytes(),
         package.ecosystem.as_bytes(),
@@ -303,7 +304,11 @@ fn finding_id(agent_id: &str, root: &str, package: &common::Package, vuln_id: &s
         package.source_path.as_bytes(),
         vuln_id.as_bytes(),
     ]);
-    crate::token::hex(digest.get(..16).unwrap_or(&digest))
+    let mut key = [0u8; 16];
+    if let Some(head) = digest.get(..16) {
+        key.copy_from_slice(head);
+    }
+    key
 }
 
 /// Validates a report of `agent_id` received at `now` (microseconds) and
@@ -343,7 +348,7 @@ pub fn prepare_report(
     let content_hash = digest_parts(&[&report.encode_to_vec()]).to_vec();
     let reported = std::mem::take(&mut report.findings);
     let mut findings: Vec<NewFinding> = Vec::with_capacity(reported.len());
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(reported.len());
+    let mut index: HashMap<[u8; 16], usize> = HashMap::with_capacity(reported.len());
     for (i, finding) in reported.into_iter().enumerate() {
         let field = |name: &str| format!("report.findings[{i}].{name}");
         let package = finding
@@ -373,7 +378,7 @@ pub fn prepare_report(
                 )));
             }
         }
-        let id = finding_id(agent_id, &report.root, &package, &vuln.id);
+        let key = finding_key(agent_id, &report.root, &package, &vuln.id);
         if severity == common::Severity::Unspecified {
             vuln.severity = common::Severity::Unknown as i32;
         }
@@ -383,25 +388,25 @@ pub fn prepare_report(
             ..Default::default()
         };
         let new = NewFinding {
-            id: id.clone(),
+            key,
             data: stored.encode_to_vec(),
             finding: stored,
         };
         // A finding listed twice in one report is one finding: the last listing wins.
-        match index.get(&id) {
+        match index.get(&key) {
             Some(&at) => {
                 if let Some(slot) = findings.get_mut(at) {
                     *slot = new;
                 }
             }
             None => {
-                index.insert(id, findings.len());
+                index.insert(key, findings.len());
                 findings.push(new);
             }
         }
     }
     // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
-    findings.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    findings.sort_unstable_by_key(|f| f.key);
     Ok(NewReport {
         agent_id: agent_id.to_string(),
         scan_id: report.scan_id.clone(),
@@ -678,6 +683,9 @@ impl pb::api_service_server::ApiService for Api {
                 last_seen: reader.i64()?,
                 id: reader.str()?,
             };
+            if crate::token::unhex(&cursor.id).is_none() {
+                return Err(ApiError::invalid("invalid page_token").into());
+            }
             let total = reader.i64()?;
             reader.end()?;
             (Some(cursor), Some(u64::try_from(total).unwrap_or(0)))

@@ -31,6 +31,22 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// Reads lowercase hex (as [`hex`] writes it); `None` for anything else.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    text.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}
+
 /// Returns the hex SHA-256 of a token: what the database holds instead of it.
 pub(crate) fn hash_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
@@ -203,6 +219,16 @@ impl<'a> BodyReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_round_trips_and_unhex_refuses_anything_else() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(unhex(&hex(&bytes)), Some(bytes));
+        assert_eq!(unhex(""), Some(Vec::new()));
+        for bad in ["0", "0g", "AB", "0x12", "1 2 "] {
+            assert_eq!(unhex(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn page_tokens_round_trip_and_reject_tampering() {

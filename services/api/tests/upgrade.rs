@@ -8,7 +8,7 @@ use std::path::Path;
 use zerotrace_api::store::{self, FindingOrder, FindingQuery, FindingSelector};
 use zerotrace_proto::common::v1::{Finding, Package, Vulnerability};
 
-/// The first migration that rebuilds `findings` (deferred agent foreign key).
+/// The first migration that rebuilds `findings` (binary key, deferred agent key).
 const REBUILD: &str = "20261129000000";
 
 /// Applies the SQLite migrations older than `before` to a new database at
@@ -133,7 +133,8 @@ async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
     );
     drop(store);
 
-    // The foreign key now waits for the commit, but it is still there.
+    // Hex ids became 16-byte keys and read back as the same hex; the foreign
+    // key now waits for the commit, but it is still there.
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(SqliteConnectOptions::new().filename(&path).foreign_keys(true))

@@ -88,12 +88,20 @@ pub struct StoredAgent {
 /// One finding of a report, with its identity and the columns queries use.
 #[derive(Debug, Clone)]
 pub struct NewFinding {
-    /// Stable id: a hash of agent, package, version, lockfile and vulnerability.
-    pub id: String,
+    /// Stable key: a hash of agent, package, version, lockfile and
+    /// vulnerability, stored as 16 bytes; the API shows it as hex ([`NewFinding::id`]).
+    pub key: [u8; 16],
     /// The finding as reported (package and vulnerability), without times.
     pub finding: Finding,
     /// `finding` encoded.
     pub data: Vec<u8>,
+}
+
+impl NewFinding {
+    /// The finding id of the API: the key in lowercase hex.
+    pub fn id(&self) -> String {
+        crate::token::hex(&self.key)
+    }
 }
 
 /// A validated scan report, ready to store in one transaction.
@@ -203,7 +211,7 @@ pub struct FindingCursor {
     pub severity: i64,
     /// Last seen.
     pub last_seen: Micros,
-    /// Finding id (the tie-breaker).
+    /// Finding id, in hex (the tie-breaker).
     pub id: String,
 }
 

@@ -11,6 +11,7 @@ pub(super) enum Bind {
     I64(i64),
     F64(f64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// A statement under construction.
@@ -95,7 +96,8 @@ pub(super) fn finding_where(
         conditions.push("fix_available".to_string());
     }
     if let Some(cursor) = after {
-        let id = sql.bind(Bind::Text(cursor.id.clone()));
+        // The service checked the cursor's hex when it opened the page token.
+        let id = sql.bind(Bind::Bytes(crate::token::unhex(&cursor.id).unwrap_or_default()));
         let condition = match order {
             FindingOrder::Risk => {
                 let risk = sql.bind(Bind::F64(cursor.risk_score));
@@ -199,6 +201,7 @@ macro_rules! sql_store {
                         $crate::store::sql::Bind::I64(v) => query.bind(*v),
                         $crate::store::sql::Bind::F64(v) => query.bind(*v),
                         $crate::store::sql::Bind::Text(v) => query.bind(v.as_str()),
+                        $crate::store::sql::Bind::Bytes(v) => query.bind(v.as_slice()),
                     };
                 }
                 query
@@ -256,7 +259,7 @@ macro_rules! sql_store {
                 let mut opened: i64 = 0;
                 let publish = |f: &$crate::store::NewFinding, first_seen: i64, last_seen: i64| {
                     let mut finding = f.finding.clone();
-                    finding.id = f.id.clone();
+                    finding.id = f.id();
                     finding.agent_id = report.agent_id.clone();
                     finding.scan_id = report.scan_id.clone();
                     finding.first_seen = Some($crate::time::timestamp(first_seen));
@@ -271,7 +274,7 @@ macro_rules! sql_store {
                 ) {
                     let package = f.finding.package.as_ref();
                     let vuln = f.finding.vulnerability.as_ref();
-                    b.push_bind(f.id.as_str())
+                    b.push_bind(f.key.as_slice())
                         .push_bind(report.agent_id.as_str())
                         .push_bind(report.root.as_str())
                         .push_bind(package.map(|p| p.ecosystem.as_str()).unwrap_or(""))
@@ -298,11 +301,11 @@ macro_rules! sql_store {
                     insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
                     let mut inserted = std::collections::HashSet::new();
                     for row in insert.build().fetch_all(&mut *tx).await? {
-                        inserted.insert(row.try_get::<String, _>("id")?);
+                        inserted.insert(row.try_get::<Vec<u8>, _>("id")?);
                     }
                     let mut seen = Vec::with_capacity(chunk.len() - inserted.len());
                     for f in chunk {
-                        if inserted.contains(&f.id) {
+                        if inserted.contains(f.key.as_slice()) {
                             new_findings += 1;
                             opened += 1;
                             if report.publish {
@@ -322,15 +325,15 @@ macro_rules! sql_store {
                     ));
                     update.push_values(&seen, |b, f| push_finding(b, report, f));
                     update.push($crate::store::sql::update_seen_findings($or_rollback));
-                    let by_id: std::collections::HashMap<&str, &$crate::store::NewFinding> =
-                        seen.iter().map(|f| (f.id.as_str(), *f)).collect();
+                    let by_key: std::collections::HashMap<&[u8], &$crate::store::NewFinding> =
+                        seen.iter().map(|f| (f.key.as_slice(), *f)).collect();
                     for row in update.build().fetch_all(&mut *tx).await? {
-                        let id: String = row.try_get("id")?;
+                        let key: Vec<u8> = row.try_get("id")?;
                         let reopened_by: Option<String> = row.try_get("reopened_by")?;
                         let resolved_at: Option<i64> = row.try_get("resolved_at")?;
                         if resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str()) {
                             opened += 1;
-                            if let Some(f) = by_id.get(id.as_str()).filter(|_| report.publish) {
+                            if let Some(f) = by_key.get(key.as_slice()).filter(|_| report.publish) {
                                 published.push(publish(f, row.try_get("first_seen")?, row.try_get("last_seen")?));
                             }
                         }
@@ -414,7 +417,8 @@ macro_rules! sql_store {
                         error,
                     }
                 })?;
-                finding.id = row.try_get("id")?;
+                let key: Vec<u8> = row.try_get("id")?;
+                finding.id = $crate::token::hex(&key);
                 finding.agent_id = row.try_get("agent_id")?;
                 finding.scan_id = row.try_get("last_scan_id")?;
                 finding.first_seen = Some($crate::time::timestamp(row.try_get("first_seen")?));
@@ -646,7 +650,7 @@ macro_rules! sql_store {
                             risk_score: row.try_get("risk_score")?,
                             severity: row.try_get("severity")?,
                             last_seen: row.try_get("last_seen")?,
-                            id: row.try_get("id")?,
+                            id: $crate::token::hex(&row.try_get::<Vec<u8>, _>("id")?),
                         });
                     }
                 }

@@ -1,13 +1,19 @@
--- findings.agent_id checked at commit instead of per row. SQLite keeps a
--- statement journal (a copy of every page a statement touches, for undoing
--- that statement alone) for any multi-row statement that may abort halfway;
--- an immediate foreign key makes every multi-row insert of findings one. A
--- report's transaction is all or nothing anyway, so the check moves to its
--- commit, and the report's statements use OR ROLLBACK for the rest.
--- SQLite cannot alter a constraint: the table is rebuilt, row ids kept.
+-- The findings table rebuilt (SQLite cannot alter a column or a constraint),
+-- row ids kept, for two savings on every report:
+--
+-- 1. The finding key is its 16 bytes (BLOB) instead of 32 hex characters.
+--    A report's findings land at scattered places of the key's index, and
+--    every index page they touch is written to the WAL again: the entry size
+--    is the write cost. The API still shows the key as hex.
+-- 2. findings.agent_id is checked at commit instead of per row. SQLite keeps
+--    a statement journal (a copy of every page a statement touches, for
+--    undoing that statement alone) for any multi-row statement that may abort
+--    halfway; an immediate foreign key makes every multi-row insert of
+--    findings one. A report's transaction is all or nothing anyway, so the
+--    check moves to its commit, and the report's statements use OR ROLLBACK.
 
 CREATE TABLE findings_rebuilt (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     agent_id TEXT NOT NULL REFERENCES agents (agent_id) DEFERRABLE INITIALLY DEFERRED,
     root TEXT NOT NULL,
     ecosystem TEXT NOT NULL,
@@ -30,7 +36,7 @@ INSERT INTO findings_rebuilt (
     first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, reopened_by, data
 )
 SELECT
-    rowid, id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, kev, fix_available,
+    rowid, unhex(id), agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, kev, fix_available,
     first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, reopened_by, data
 FROM findings;
 DROP TABLE findings;
