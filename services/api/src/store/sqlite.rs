@@ -13,7 +13,7 @@
 //!
 //! A WAL can only start over from its beginning when it has been copied whole
 //! at the moment the next write begins, which reports arriving back to back
-//! never leave time for; the writer's own checkpoint at 64 MiB
+//! never leave time for; the writer's own checkpoint at 128 MiB
 //! ([`WRITER_AUTOCHECKPOINT_BYTES`]) bounds it then. The WAL file keeps its
 //! size after that (no `journal_size_limit`): cutting a large WAL file back
 //! cost one commit in 25 about 80 ms, rewriting it in place costs nothing.
@@ -49,7 +49,7 @@ const PAGE_SIZE: &str = "16384";
 /// (SQLite's default of 1,000 pages is less than one report of 1,000 findings
 /// writes). The checkpointer has copied most of the WAL by then, so this
 /// copies the rest and lets the WAL start over.
-const WRITER_AUTOCHECKPOINT_BYTES: i64 = 64 << 20;
+const WRITER_AUTOCHECKPOINT_BYTES: i64 = 128 << 20;
 
 /// Copies the WAL into the database file after each wake-up (coalesced),
 /// without blocking the writer or the readers (`PASSIVE`).
