@@ -4,8 +4,9 @@
 //! returns an empty response: the floor of a unary gRPC call here), then the
 //! real API on SQLite and on PostgreSQL. For each backend it times
 //! SubmitScanReport with 1,000 new findings per report until 100,000 findings
-//! are stored, then ListFindings (first page of 100 by risk, with the total
-//! count, and a later page through a page token) over those 100,000.
+//! are stored, then 30 rescans (reports of 1,000 findings seen before), then
+//! ListFindings (first page of 100 by risk, with the total count, and a later
+//! page through a page token) over those 100,000.
 //! Prints a Markdown table: requests/s and p50/p95/p99 latency.
 //!
 //! ```sh
@@ -35,6 +36,7 @@ struct Options {
     echoes: usize,
     submit_concurrency: usize,
     list_concurrency: usize,
+    rescans: usize,
 }
 
 fn options() -> Result<Options, BoxError> {
@@ -48,6 +50,7 @@ fn options() -> Result<Options, BoxError> {
         echoes: 10_000,
         submit_concurrency: 1,
         list_concurrency: 2,
+        rescans: 30,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -60,6 +63,7 @@ fn options() -> Result<Options, BoxError> {
             "--echoes" => o.echoes = value()?.parse()?,
             "--submit-concurrency" => o.submit_concurrency = value()?.parse()?,
             "--list-concurrency" => o.list_concurrency = value()?.parse()?,
+            "--rescans" => o.rescans = value()?.parse()?,
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -232,39 +236,28 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
             .into_inner();
         agents.push((r.agent_id, r.token));
     }
-    // Requests are built before timing: the clock measures the API, not the client.
-    let mut requests = Vec::with_capacity(reports);
-    for seq in 0..reports {
-        let worker = seq % agents.len();
-        let (agent_id, token) = agents.get(worker).ok_or("no agent")?;
-        let request = pb::SubmitScanReportRequest {
-            agent_id: agent_id.clone(),
-            report: Some(report(worker, seq, o.findings_per_report)),
-        };
-        requests.push(Some((request, token.clone())));
-    }
-    let requests = Arc::new(std::sync::Mutex::new(requests));
-    let submit_client = client.clone();
-    let submit = measure(
-        &format!("{label}: SubmitScanReport, {} findings", o.findings_per_report),
-        Budget::requests(reports),
+    let per_report = o.findings_per_report;
+    let submit = submit_reports(
+        &client,
+        &agents,
+        &format!("{label}: SubmitScanReport, {per_report} new findings"),
+        (0..reports).map(|seq| (seq, format!("bench-{seq}"))).collect(),
+        per_report,
         o.submit_concurrency,
-        move |call| {
-            let taken = requests
-                .lock()
-                .ok()
-                .and_then(|mut r| r.get_mut(call.seq).and_then(Option::take));
-            let mut client = submit_client.clone();
-            async move {
-                let (request, token) = taken.ok_or_else(|| Status::internal("request taken twice"))?;
-                let request = authed(request, &token).map_err(|e| Status::internal(e.to_string()))?;
-                let response = client.submit_scan_report(request).await?.into_inner();
-                if !response.created {
-                    return Err(Status::internal("report not created"));
-                }
-                Ok(())
-            }
-        },
+        Expect::AllNew,
+    )
+    .await?;
+    // A periodic rescan: the same findings again under new scan ids, so every
+    // finding of the report takes the update path instead of the insert.
+    let rescans = o.rescans.min(reports);
+    let rescan = submit_reports(
+        &client,
+        &agents,
+        &format!("{label}: SubmitScanReport, {per_report} findings seen before"),
+        (0..rescans).map(|seq| (seq, format!("bench-{seq}-again"))).collect(),
+        per_report,
+        o.submit_concurrency,
+        Expect::NoneNew,
     )
     .await?;
 
@@ -325,9 +318,74 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
     server.await??;
     Ok(vec![
         row(&submit, Some(echo_p50)),
+        row(&rescan, Some(echo_p50)),
         row(&list_first, Some(echo_p50)),
         row(&list_next, Some(echo_p50)),
     ])
+}
+
+/// What a timed report must answer, so that the row measures what it says.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// Every finding is new.
+    AllNew,
+    /// No finding is new.
+    NoneNew,
+}
+
+/// Times SubmitScanReport of `reports` ((seq, scan id) each: `seq` picks the
+/// findings, as [`report`] makes them), each sent by agent `seq % agents`.
+async fn submit_reports(
+    client: &ApiServiceClient<Channel>,
+    agents: &[(String, String)],
+    label: &str,
+    reports: Vec<(usize, String)>,
+    per_report: usize,
+    concurrency: usize,
+    expect: Expect,
+) -> Result<Stats, BoxError> {
+    // Requests are built before timing: the clock measures the API, not the client.
+    let count = reports.len();
+    let mut requests = Vec::with_capacity(count);
+    for (seq, scan_id) in reports {
+        let worker = seq % agents.len();
+        let (agent_id, token) = agents.get(worker).ok_or("no agent")?;
+        let mut report = report(worker, seq, per_report);
+        report.scan_id = scan_id;
+        let request = pb::SubmitScanReportRequest {
+            agent_id: agent_id.clone(),
+            report: Some(report),
+        };
+        requests.push(Some((request, token.clone())));
+    }
+    let requests = Arc::new(std::sync::Mutex::new(requests));
+    let submit_client = client.clone();
+    measure(label, Budget::requests(count), concurrency, move |call| {
+        let taken = requests
+            .lock()
+            .ok()
+            .and_then(|mut r| r.get_mut(call.seq).and_then(Option::take));
+        let mut client = submit_client.clone();
+        async move {
+            let (request, token) = taken.ok_or_else(|| Status::internal("request taken twice"))?;
+            let findings = request.report.as_ref().map_or(0, |r| r.findings.len());
+            let request = authed(request, &token).map_err(|e| Status::internal(e.to_string()))?;
+            let response = client.submit_scan_report(request).await?.into_inner();
+            let new = response.new_findings as usize;
+            let expected = match expect {
+                Expect::AllNew => findings,
+                Expect::NoneNew => 0,
+            };
+            if !response.created || new != expected {
+                return Err(Status::internal(format!(
+                    "report stored {}, {new} new findings, expected {expected}",
+                    response.created
+                )));
+            }
+            Ok(())
+        }
+    })
+    .await
 }
 
 async fn pg_schema(base: &str) -> Result<(sqlx::PgPool, String, String), BoxError> {

@@ -328,6 +328,98 @@ async fn findings_are_tracked_resolved_and_reopened_across_scans() {
 }
 
 #[tokio::test]
+async fn findings_seen_again_take_the_newest_enrichment_and_late_reports_change_nothing() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        let first = findings("E", 4);
+        submit(store, "a", &report("e1", ScanType::Incremental, first.clone()), T0).await;
+
+        // Seen again: two unchanged, one with a new risk and severity, one now
+        // known exploited with no fix.
+        let mut again = first.clone();
+        let changed = again[1].vulnerability.as_mut().unwrap();
+        changed.risk_score = 99.5;
+        changed.severity = Severity::Critical as i32;
+        let exploited = again[2].vulnerability.as_mut().unwrap();
+        exploited.known_exploited = true;
+        exploited.fixed_versions.clear();
+        let outcome = submit(
+            store,
+            "a",
+            &report("e2", ScanType::Incremental, again.clone()),
+            T0 + 10 * SECOND,
+        )
+        .await;
+        assert!(
+            matches!(outcome, SubmitOutcome::Stored { new_findings: 0, .. }),
+            "{outcome:?}"
+        );
+
+        // A late report (received before e2's time) changes nothing, whether it
+        // carries the stored values (the first finding) or others.
+        let mut late = again.clone();
+        for f in late.iter_mut().skip(1) {
+            f.vulnerability.as_mut().unwrap().risk_score = 1.0;
+        }
+        submit(store, "a", &report("e0", ScanType::Incremental, late), T0 + 5 * SECOND).await;
+
+        let stored = all_findings(store, FindingSelector::default(), FindingOrder::Risk).await;
+        assert_eq!(stored.len(), 4);
+        let top = &stored[0];
+        let top_vuln = top.vulnerability.as_ref().unwrap();
+        assert_eq!(top_vuln.id, again[1].vulnerability.as_ref().unwrap().id);
+        assert_eq!(
+            (top_vuln.risk_score, top_vuln.severity),
+            (99.5, Severity::Critical as i32)
+        );
+        assert_eq!(top.scan_id, "e2");
+        for f in &stored {
+            assert_eq!(f.last_seen.unwrap().seconds, T0 / SECOND + 10, "{f:?}");
+            assert_eq!(f.first_seen.unwrap().seconds, T0 / SECOND, "{f:?}");
+            assert_eq!(f.scan_id, "e2", "{f:?}");
+            assert_ne!(f.vulnerability.as_ref().unwrap().risk_score, 1.0, "{f:?}");
+        }
+
+        // The indexed columns follow: filters and sorts see the new values.
+        let kev = all_findings(
+            store,
+            FindingSelector {
+                known_exploited_only: true,
+                ..Default::default()
+            },
+            FindingOrder::Risk,
+        )
+        .await;
+        let kev_ids: HashSet<String> = kev
+            .iter()
+            .map(|f| f.vulnerability.as_ref().unwrap().id.clone())
+            .collect();
+        assert!(
+            kev_ids.contains(&again[2].vulnerability.as_ref().unwrap().id),
+            "{kev_ids:?}"
+        );
+        let by_severity = all_findings(store, FindingSelector::default(), FindingOrder::Severity).await;
+        assert_eq!(by_severity[0].vulnerability.as_ref().unwrap().risk_score, 99.5);
+        let fixed = all_findings(
+            store,
+            FindingSelector {
+                fix_available_only: true,
+                ..Default::default()
+            },
+            FindingOrder::Risk,
+        )
+        .await;
+        assert!(
+            fixed
+                .iter()
+                .all(|f| f.vulnerability.as_ref().unwrap().id != again[2].vulnerability.as_ref().unwrap().id)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn findings_filter_sort_and_page_by_keyset() {
     on_both(|store| async move {
         let store = store.as_ref();

@@ -162,6 +162,27 @@ pub(super) const FINDING_COLUMNS: &str = "id, agent_id, root, ecosystem, package
      kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data";
 
 /// Follows `VALUES` rows of [`FINDING_COLUMNS`] in a `WITH seen (...) AS (`
+/// table: the common case of a finding seen again, open and with the same
+/// severity, risk, KEV and fix flags. Only its sighting and stored copy change,
+/// so the statement sets nothing the risk, severity or resolved indexes hold:
+/// a database rewrites an index entry of every row whose indexed column a
+/// statement sets, equal value or not. Returns the keys it updated; the rest
+/// go to [`update_seen_findings`].
+pub(super) fn refresh_seen_findings(or_rollback: &str) -> String {
+    let newer = "seen.last_seen >= findings.last_seen";
+    format!(
+        ") UPDATE{or_rollback} findings SET \
+         last_seen = CASE WHEN seen.last_seen > findings.last_seen THEN seen.last_seen ELSE findings.last_seen END, \
+         last_scan_id = CASE WHEN {newer} THEN seen.last_scan_id ELSE findings.last_scan_id END, \
+         data = CASE WHEN {newer} THEN seen.data ELSE findings.data END \
+         FROM seen WHERE findings.id = seen.id AND findings.resolved_at IS NULL \
+         AND findings.severity = seen.severity AND findings.risk_score = seen.risk_score \
+         AND findings.kev = seen.kev AND findings.fix_available = seen.fix_available \
+         RETURNING findings.id"
+    )
+}
+
+/// Follows `VALUES` rows of [`FINDING_COLUMNS`] in a `WITH seen (...) AS (`
 /// table: updates the stored findings a report sees again and returns them.
 /// Every right-hand side reads the old row; a report older than the row's last
 /// sighting (a late retry) changes nothing but may not reopen it either; a
@@ -315,6 +336,21 @@ macro_rules! sql_store {
                             seen.push(f);
                         }
                     }
+                    if seen.is_empty() {
+                        continue;
+                    }
+
+                    let mut refresh = sqlx::QueryBuilder::<$db>::new(format!(
+                        "WITH seen ({}) AS (",
+                        $crate::store::sql::FINDING_COLUMNS
+                    ));
+                    refresh.push_values(&seen, |b, f| push_finding(b, report, f));
+                    refresh.push($crate::store::sql::refresh_seen_findings($or_rollback));
+                    let mut refreshed = std::collections::HashSet::new();
+                    for row in refresh.build().fetch_all(&mut *tx).await? {
+                        refreshed.insert(row.try_get::<Vec<u8>, _>("id")?);
+                    }
+                    seen.retain(|f| !refreshed.contains(f.key.as_slice()));
                     if seen.is_empty() {
                         continue;
                     }
