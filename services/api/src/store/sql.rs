@@ -161,26 +161,53 @@ pub(super) const FINDING_CHUNK: usize = 1000;
 pub(super) const FINDING_COLUMNS: &str = "id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
      kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data";
 
-/// Follows `VALUES` rows of [`FINDING_COLUMNS`] in a `WITH seen (...) AS (`
-/// table: the common case of a finding seen again, open and with the same
-/// severity, risk, KEV and fix flags. Only its sighting and stored copy change,
-/// so the statement sets nothing the risk, severity or resolved indexes hold:
-/// a database rewrites an index entry of every row whose indexed column a
-/// statement sets, equal value or not. Returns the keys it updated; the rest
-/// go to [`update_seen_findings`].
-pub(super) fn refresh_seen_findings(or_rollback: &str) -> String {
-    let newer = "seen.last_seen >= findings.last_seen";
-    format!(
-        ") UPDATE{or_rollback} findings SET \
-         last_seen = CASE WHEN seen.last_seen > findings.last_seen THEN seen.last_seen ELSE findings.last_seen END, \
-         last_scan_id = CASE WHEN {newer} THEN seen.last_scan_id ELSE findings.last_scan_id END, \
-         data = CASE WHEN {newer} THEN seen.data ELSE findings.data END \
-         FROM seen WHERE findings.id = seen.id AND findings.resolved_at IS NULL \
-         AND findings.severity = seen.severity AND findings.risk_score = seen.risk_score \
-         AND findings.kev = seen.kev AND findings.fix_available = seen.fix_available \
-         RETURNING findings.id"
-    )
+/// Reads what is stored of the findings a report sees again; an `IN` list of
+/// keys follows. [`Stored`] holds a row.
+pub(super) const SELECT_SEEN_FINDINGS: &str =
+    "SELECT id, severity, risk_score, kev, fix_available, last_seen, resolved_at, data FROM findings WHERE id IN (";
+
+/// A stored finding as [`SELECT_SEEN_FINDINGS`] reads it.
+#[derive(Debug)]
+pub(super) struct Stored {
+    pub(super) severity: i64,
+    pub(super) risk_score: f64,
+    pub(super) kev: bool,
+    pub(super) fix_available: bool,
+    pub(super) last_seen: i64,
+    pub(super) resolved_at: Option<i64>,
+    pub(super) data: Vec<u8>,
 }
+
+impl Stored {
+    /// Whether a report received at `seen_at` only moves this finding's
+    /// sighting: it is open, not seen later already, and stored exactly as
+    /// reported now. Most findings of a periodic scan are.
+    pub(super) fn only_sighted_by(&self, f: &super::NewFinding, seen_at: i64) -> bool {
+        let vuln = f.finding.vulnerability.as_ref();
+        self.resolved_at.is_none()
+            && self.last_seen <= seen_at
+            && self.severity == i64::from(vuln.map(|v| v.severity).unwrap_or(0))
+            && self.risk_score.to_bits() == vuln.map(|v| v.risk_score).unwrap_or(0.0).to_bits()
+            && self.kev == vuln.is_some_and(|v| v.known_exploited)
+            && self.fix_available == vuln.is_some_and(|v| !v.fixed_versions.is_empty())
+            && self.data == f.data
+    }
+}
+
+/// Moves the sighting of open findings (binds: receive time three times, scan
+/// id; then an `IN` list of keys follows). It sets no column the risk,
+/// severity or resolved indexes hold: a database rewrites an index entry of
+/// every row whose indexed column a statement sets, equal value or not. The
+/// guards keep it right against a concurrent report of the same finding;
+/// `+ 0` keeps SQLite from walking every open finding in the resolved index
+/// instead of looking the keys up.
+pub(super) const SIGHT_FINDINGS: [&str; 5] = [
+    "UPDATE findings SET last_seen = CASE WHEN ",
+    " > last_seen THEN ",
+    " ELSE last_seen END, last_scan_id = CASE WHEN ",
+    " >= last_seen THEN ",
+    " ELSE last_scan_id END WHERE (resolved_at + 0) IS NULL AND id IN (",
+];
 
 /// Follows `VALUES` rows of [`FINDING_COLUMNS`] in a `WITH seen (...) AS (`
 /// table: updates the stored findings a report sees again and returns them.
@@ -340,17 +367,62 @@ macro_rules! sql_store {
                         continue;
                     }
 
-                    let mut refresh = sqlx::QueryBuilder::<$db>::new(format!(
-                        "WITH seen ({}) AS (",
-                        $crate::store::sql::FINDING_COLUMNS
-                    ));
-                    refresh.push_values(&seen, |b, f| push_finding(b, report, f));
-                    refresh.push($crate::store::sql::refresh_seen_findings($or_rollback));
-                    let mut refreshed = std::collections::HashSet::new();
-                    for row in refresh.build().fetch_all(&mut *tx).await? {
-                        refreshed.insert(row.try_get::<Vec<u8>, _>("id")?);
+                    // Most findings seen again only move their sighting: one
+                    // cheap statement for those, the full update for the rest.
+                    let mut select = sqlx::QueryBuilder::<$db>::new($crate::store::sql::SELECT_SEEN_FINDINGS);
+                    let mut keys = select.separated(", ");
+                    for f in &seen {
+                        keys.push_bind(f.key.as_slice());
                     }
-                    seen.retain(|f| !refreshed.contains(f.key.as_slice()));
+                    select.push(")");
+                    let mut stored = std::collections::HashMap::with_capacity(seen.len());
+                    for row in select.build().fetch_all(&mut *tx).await? {
+                        let key: Vec<u8> = row.try_get("id")?;
+                        stored.insert(
+                            key,
+                            $crate::store::sql::Stored {
+                                severity: row.try_get("severity")?,
+                                risk_score: row.try_get("risk_score")?,
+                                kev: row.try_get("kev")?,
+                                fix_available: row.try_get("fix_available")?,
+                                last_seen: row.try_get("last_seen")?,
+                                resolved_at: row.try_get("resolved_at")?,
+                                data: row.try_get("data")?,
+                            },
+                        );
+                    }
+                    let (sighted, changed): (Vec<&$crate::store::NewFinding>, Vec<&$crate::store::NewFinding>) =
+                        seen.into_iter().partition(|f| {
+                            stored
+                                .get(f.key.as_slice())
+                                .is_some_and(|s| s.only_sighted_by(f, report.received_at))
+                        });
+                    seen = changed;
+                    if !sighted.is_empty() {
+                        let [set_seen, then_seen, set_scan, then_scan, keys_start] = $crate::store::sql::SIGHT_FINDINGS;
+                        let mut sight = sqlx::QueryBuilder::<$db>::new(set_seen);
+                        sight
+                            .push_bind(report.received_at)
+                            .push(then_seen)
+                            .push_bind(report.received_at)
+                            .push(set_scan)
+                            .push_bind(report.received_at)
+                            .push(then_scan)
+                            .push_bind(report.scan_id.as_str())
+                            .push(keys_start);
+                        let mut keys = sight.separated(", ");
+                        for f in &sighted {
+                            keys.push_bind(f.key.as_slice());
+                        }
+                        sight.push(")");
+                        let done = sight.build().execute(&mut *tx).await?;
+                        if done.rows_affected() != sighted.len() as u64 {
+                            // A concurrent report (PostgreSQL) resolved one of them
+                            // since the read. The full update is right after a
+                            // sighting too, so all of them take it.
+                            seen.extend(sighted);
+                        }
+                    }
                     if seen.is_empty() {
                         continue;
                     }
