@@ -1,6 +1,9 @@
-//! Upgrading an existing SQLite database: a migration that rebuilds a table
-//! keeps every row, and the constraints it moves still hold.
+//! Upgrading an existing database: the migrations that change how findings
+//! are stored (SQLite rebuilds the table, PostgreSQL converts the key) keep
+//! every row, and the constraints they move still hold.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use prost::Message as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
@@ -8,13 +11,13 @@ use std::path::Path;
 use zerotrace_api::store::{self, FindingOrder, FindingQuery, FindingSelector};
 use zerotrace_proto::common::v1::{Finding, Package, Vulnerability};
 
-/// The first migration that rebuilds `findings` (binary key, deferred agent key).
+/// The first migration that changes how findings are stored (binary key,
+/// deferred agent key).
 const REBUILD: &str = "20261129000000";
 
-/// Applies the SQLite migrations older than `before` to a new database at
-/// `path`, the way an earlier release left it.
-async fn migrate_until(path: &Path, before: &str, scratch: &Path) -> sqlx::SqlitePool {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+/// Copies the migrations of `backend` older than `before` into `scratch`.
+fn migrations_until(backend: &str, before: &str, scratch: &Path) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
     std::fs::create_dir_all(scratch).unwrap();
     for entry in std::fs::read_dir(&source).unwrap() {
         let entry = entry.unwrap();
@@ -23,6 +26,12 @@ async fn migrate_until(path: &Path, before: &str, scratch: &Path) -> sqlx::Sqlit
             std::fs::copy(entry.path(), scratch.join(&name)).unwrap();
         }
     }
+}
+
+/// Applies the SQLite migrations older than `before` to a new database at
+/// `path`, the way an earlier release left it.
+async fn migrate_until(path: &Path, before: &str, scratch: &Path) -> sqlx::SqlitePool {
+    migrations_until("sqlite", before, scratch);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(
@@ -62,6 +71,103 @@ fn finding(n: u32) -> Finding {
     }
 }
 
+/// Lists every finding of `store` by risk, as (id, package, first seen, last
+/// seen, resolved) with times in seconds.
+async fn listed(store: &dyn zerotrace_api::store::Store) -> Vec<(String, String, i64, i64, bool)> {
+    let page = store
+        .list_findings(&FindingQuery {
+            filter: FindingSelector {
+                include_resolved: true,
+                ..Default::default()
+            },
+            order: FindingOrder::Risk,
+            after: None,
+            limit: 10,
+            count_total: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, Some(page.findings.len() as u64));
+    page.findings
+        .iter()
+        .map(|f| {
+            (
+                f.id.clone(),
+                f.package.as_ref().unwrap().name.clone(),
+                f.first_seen.unwrap().seconds,
+                f.last_seen.unwrap().seconds,
+                f.resolved_at.is_some(),
+            )
+        })
+        .collect()
+}
+
+/// What [`listed`] must read back of the three findings the tests seed.
+fn seeded() -> Vec<(String, String, i64, i64, bool)> {
+    vec![
+        (format!("{:032x}", 3), "crate-3".to_string(), 3, 6, true),
+        (format!("{:032x}", 2), "crate-2".to_string(), 2, 4, false),
+        (format!("{:032x}", 1), "crate-1".to_string(), 1, 2, false),
+    ]
+}
+
+#[tokio::test]
+async fn postgres_findings_keep_their_ids_through_the_binary_key() {
+    let Some(schema) = common::PgSchema::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("old-migrations");
+    migrations_until("postgres", REBUILD, &scratch);
+    let old = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&schema.url)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(scratch.as_path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
+         VALUES ('agent-1', 'host', '1.0', 'hash', 1, 1)",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    for n in 1..=3u32 {
+        sqlx::query(
+            "INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
+             kev, fix_available, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, data) \
+             VALUES ($1, 'agent-1', '/srv', 'crates.io', $2, $3, 3, $4, FALSE, FALSE, $5, $6, $7, 's1', 's2', $8)",
+        )
+        .bind(format!("{n:032x}"))
+        .bind(format!("crate-{n}"))
+        .bind(format!("RUSTSEC-2026-{n:04}"))
+        .bind(f64::from(n))
+        .bind(i64::from(n) * 1_000_000)
+        .bind(i64::from(n) * 2_000_000)
+        .bind(if n == 3 { Some(9_000_000i64) } else { None })
+        .bind(finding(n).encode_to_vec())
+        .execute(&old)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+
+    let outcome = std::panic::AssertUnwindSafe(async {
+        let store = store::open(&schema.url, dir.path()).await.unwrap();
+        assert_eq!(listed(store.as_ref()).await, seeded());
+    });
+    let outcome = futures_util::FutureExt::catch_unwind(outcome).await;
+    schema.drop_schema().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 #[tokio::test]
 async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,41 +202,7 @@ async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
     old.close().await;
 
     let store = store::open("", dir.path()).await.unwrap();
-    let page = store
-        .list_findings(&FindingQuery {
-            filter: FindingSelector {
-                include_resolved: true,
-                ..Default::default()
-            },
-            order: FindingOrder::Risk,
-            after: None,
-            limit: 10,
-            count_total: true,
-        })
-        .await
-        .unwrap();
-    assert_eq!(page.total, Some(3));
-    let seen: Vec<(String, String, i64, i64, bool)> = page
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                f.id.clone(),
-                f.package.as_ref().unwrap().name.clone(),
-                f.first_seen.unwrap().seconds,
-                f.last_seen.unwrap().seconds,
-                f.resolved_at.is_some(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        seen,
-        vec![
-            (format!("{:032x}", 3), "crate-3".to_string(), 3, 6, true),
-            (format!("{:032x}", 2), "crate-2".to_string(), 2, 4, false),
-            (format!("{:032x}", 1), "crate-1".to_string(), 1, 2, false),
-        ]
-    );
+    assert_eq!(listed(store.as_ref()).await, seeded());
     drop(store);
 
     // Hex ids became 16-byte keys and read back as the same hex; the foreign
