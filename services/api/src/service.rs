@@ -681,11 +681,8 @@ impl pb::api_service_server::ApiService for Api {
                 risk_score: reader.f64()?,
                 severity: reader.i64()?,
                 last_seen: reader.i64()?,
-                id: reader.str()?,
+                key: crate::token::unhex(&reader.str()?).ok_or_else(|| ApiError::invalid("invalid page_token"))?,
             };
-            if crate::token::unhex(&cursor.id).is_none() {
-                return Err(ApiError::invalid("invalid page_token").into());
-            }
             let total = reader.i64()?;
             reader.end()?;
             (Some(cursor), Some(u64::try_from(total).unwrap_or(0)))
@@ -706,7 +703,7 @@ impl pb::api_service_server::ApiService for Api {
                     .f64(c.risk_score)
                     .i64(c.severity)
                     .i64(c.last_seen)
-                    .str(&c.id)
+                    .str(&crate::token::hex(&c.key))
                     .i64(i64::try_from(total_size).unwrap_or(i64::MAX))
                     .finish();
                 inner.pages.seal(PageKind::Findings, &scope, &body)

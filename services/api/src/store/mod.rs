@@ -211,8 +211,8 @@ pub struct FindingCursor {
     pub severity: i64,
     /// Last seen.
     pub last_seen: Micros,
-    /// Finding id, in hex (the tie-breaker).
-    pub id: String,
+    /// Finding key (the tie-breaker); page tokens carry it in hex.
+    pub key: Vec<u8>,
 }
 
 /// Validated finding filter.

@@ -96,8 +96,7 @@ pub(super) fn finding_where(
         conditions.push("fix_available".to_string());
     }
     if let Some(cursor) = after {
-        // The service checked the cursor's hex when it opened the page token.
-        let id = sql.bind(Bind::Bytes(crate::token::unhex(&cursor.id).unwrap_or_default()));
+        let id = sql.bind(Bind::Bytes(cursor.key.clone()));
         let condition = match order {
             FindingOrder::Risk => {
                 let risk = sql.bind(Bind::F64(cursor.risk_score));
@@ -163,16 +162,12 @@ pub(super) const FINDING_COLUMNS: &str = "id, agent_id, root, ecosystem, package
 
 /// Reads what is stored of the findings a report sees again; an `IN` list of
 /// keys follows. [`Stored`] holds a row.
-pub(super) const SELECT_SEEN_FINDINGS: &str =
-    "SELECT id, severity, risk_score, kev, fix_available, last_seen, resolved_at, data FROM findings WHERE id IN (";
+pub(super) const SELECT_SEEN_FINDINGS: &str = "SELECT id, last_seen, resolved_at, data FROM findings WHERE id IN (";
 
-/// A stored finding as [`SELECT_SEEN_FINDINGS`] reads it.
+/// A stored finding as [`SELECT_SEEN_FINDINGS`] reads it. Its severity, risk
+/// and flags are not read: they are columns of what `data` encodes.
 #[derive(Debug)]
 pub(super) struct Stored {
-    pub(super) severity: i64,
-    pub(super) risk_score: f64,
-    pub(super) kev: bool,
-    pub(super) fix_available: bool,
     pub(super) last_seen: i64,
     pub(super) resolved_at: Option<i64>,
     pub(super) data: Vec<u8>,
@@ -183,14 +178,7 @@ impl Stored {
     /// sighting: it is open, not seen later already, and stored exactly as
     /// reported now. Most findings of a periodic scan are.
     pub(super) fn only_sighted_by(&self, f: &super::NewFinding, seen_at: i64) -> bool {
-        let vuln = f.finding.vulnerability.as_ref();
-        self.resolved_at.is_none()
-            && self.last_seen <= seen_at
-            && self.severity == i64::from(vuln.map(|v| v.severity).unwrap_or(0))
-            && self.risk_score.to_bits() == vuln.map(|v| v.risk_score).unwrap_or(0.0).to_bits()
-            && self.kev == vuln.is_some_and(|v| v.known_exploited)
-            && self.fix_available == vuln.is_some_and(|v| !v.fixed_versions.is_empty())
-            && self.data == f.data
+        self.resolved_at.is_none() && self.last_seen <= seen_at && self.data == f.data
     }
 }
 
@@ -314,6 +302,14 @@ macro_rules! sql_store {
                     finding.last_seen = Some($crate::time::timestamp(last_seen));
                     finding
                 };
+                // `key, key, …)`: the rest of an `IN (` list of findings' keys.
+                fn push_keys(query: &mut sqlx::QueryBuilder<$db>, findings: &[&$crate::store::NewFinding]) {
+                    let mut keys = query.separated(", ");
+                    for f in findings {
+                        keys.push_bind(f.key.as_slice());
+                    }
+                    query.push(")");
+                }
                 // The bind list of one finding, in FINDING_COLUMNS order.
                 fn push_finding(
                     mut b: sqlx::query_builder::Separated<'_, $db, &'static str>,
@@ -370,21 +366,13 @@ macro_rules! sql_store {
                     // Most findings seen again only move their sighting: one
                     // cheap statement for those, the full update for the rest.
                     let mut select = sqlx::QueryBuilder::<$db>::new($crate::store::sql::SELECT_SEEN_FINDINGS);
-                    let mut keys = select.separated(", ");
-                    for f in &seen {
-                        keys.push_bind(f.key.as_slice());
-                    }
-                    select.push(")");
+                    push_keys(&mut select, &seen);
                     let mut stored = std::collections::HashMap::with_capacity(seen.len());
                     for row in select.build().fetch_all(&mut *tx).await? {
                         let key: Vec<u8> = row.try_get("id")?;
                         stored.insert(
                             key,
                             $crate::store::sql::Stored {
-                                severity: row.try_get("severity")?,
-                                risk_score: row.try_get("risk_score")?,
-                                kev: row.try_get("kev")?,
-                                fix_available: row.try_get("fix_available")?,
                                 last_seen: row.try_get("last_seen")?,
                                 resolved_at: row.try_get("resolved_at")?,
                                 data: row.try_get("data")?,
@@ -410,11 +398,7 @@ macro_rules! sql_store {
                             .push(then_scan)
                             .push_bind(report.scan_id.as_str())
                             .push(keys_start);
-                        let mut keys = sight.separated(", ");
-                        for f in &sighted {
-                            keys.push_bind(f.key.as_slice());
-                        }
-                        sight.push(")");
+                        push_keys(&mut sight, &sighted);
                         let done = sight.build().execute(&mut *tx).await?;
                         if done.rows_affected() != sighted.len() as u64 {
                             // A concurrent report (PostgreSQL) resolved one of them
@@ -758,7 +742,7 @@ macro_rules! sql_store {
                             risk_score: row.try_get("risk_score")?,
                             severity: row.try_get("severity")?,
                             last_seen: row.try_get("last_seen")?,
-                            id: $crate::token::hex(&row.try_get::<Vec<u8>, _>("id")?),
+                            key: row.try_get("id")?,
                         });
                     }
                 }
