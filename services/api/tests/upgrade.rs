@@ -71,6 +71,39 @@ fn finding(n: u32) -> Finding {
     }
 }
 
+/// Writes, in the schema the migrations before [`REBUILD`] left (hex text
+/// ids), one agent and the three findings [`seeded`] describes. A macro: the
+/// same statements run on a SQLite and a PostgreSQL pool.
+macro_rules! seed_old_findings {
+    ($pool:expr) => {{
+        sqlx::query(
+            "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
+             VALUES ('agent-1', 'host', '1.0', 'hash', 1, 1)",
+        )
+        .execute($pool)
+        .await
+        .unwrap();
+        for n in 1..=3u32 {
+            sqlx::query(
+                "INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
+                 kev, fix_available, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, data) \
+                 VALUES ($1, 'agent-1', '/srv', 'crates.io', $2, $3, 3, $4, FALSE, FALSE, $5, $6, $7, 's1', 's2', $8)",
+            )
+            .bind(format!("{n:032x}"))
+            .bind(format!("crate-{n}"))
+            .bind(format!("RUSTSEC-2026-{n:04}"))
+            .bind(f64::from(n))
+            .bind(i64::from(n) * 1_000_000)
+            .bind(i64::from(n) * 2_000_000)
+            .bind(if n == 3 { Some(9_000_000i64) } else { None })
+            .bind(finding(n).encode_to_vec())
+            .execute($pool)
+            .await
+            .unwrap();
+        }
+    }};
+}
+
 /// Lists every finding of `store` by risk, as (id, package, first seen, last
 /// seen, resolved) with times in seconds.
 async fn listed(store: &dyn zerotrace_api::store::Store) -> Vec<(String, String, i64, i64, bool)> {
@@ -130,31 +163,7 @@ async fn postgres_findings_keep_their_ids_through_the_binary_key() {
         .run(&old)
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
-         VALUES ('agent-1', 'host', '1.0', 'hash', 1, 1)",
-    )
-    .execute(&old)
-    .await
-    .unwrap();
-    for n in 1..=3u32 {
-        sqlx::query(
-            "INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
-             kev, fix_available, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, data) \
-             VALUES ($1, 'agent-1', '/srv', 'crates.io', $2, $3, 3, $4, FALSE, FALSE, $5, $6, $7, 's1', 's2', $8)",
-        )
-        .bind(format!("{n:032x}"))
-        .bind(format!("crate-{n}"))
-        .bind(format!("RUSTSEC-2026-{n:04}"))
-        .bind(f64::from(n))
-        .bind(i64::from(n) * 1_000_000)
-        .bind(i64::from(n) * 2_000_000)
-        .bind(if n == 3 { Some(9_000_000i64) } else { None })
-        .bind(finding(n).encode_to_vec())
-        .execute(&old)
-        .await
-        .unwrap();
-    }
+    seed_old_findings!(&old);
     old.close().await;
 
     let outcome = std::panic::AssertUnwindSafe(async {
@@ -173,32 +182,7 @@ async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("api.sqlite3");
     let old = migrate_until(&path, REBUILD, &dir.path().join("old-migrations")).await;
-    sqlx::query(
-        "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
-         VALUES ('agent-1', 'host', '1.0', 'hash', 1, 1)",
-    )
-    .execute(&old)
-    .await
-    .unwrap();
-    for n in 1..=3u32 {
-        let id = format!("{n:032x}");
-        sqlx::query(
-            "INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
-             kev, fix_available, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, data) \
-             VALUES ($1, 'agent-1', '/srv', 'crates.io', $2, $3, 3, $4, 0, 0, $5, $6, $7, 'scan-1', 'scan-2', $8)",
-        )
-        .bind(&id)
-        .bind(format!("crate-{n}"))
-        .bind(format!("RUSTSEC-2026-{n:04}"))
-        .bind(f64::from(n))
-        .bind(i64::from(n) * 1_000_000)
-        .bind(i64::from(n) * 2_000_000)
-        .bind(if n == 3 { Some(9_000_000i64) } else { None })
-        .bind(finding(n).encode_to_vec())
-        .execute(&old)
-        .await
-        .unwrap();
-    }
+    seed_old_findings!(&old);
     old.close().await;
 
     let store = store::open("", dir.path()).await.unwrap();
