@@ -183,11 +183,13 @@ impl Inner {
         Ok(agent)
     }
 
+    /// Status of an agent last heard from at `last_seen`, by the thresholds
+    /// GetSummary counts with.
     fn agent_status(&self, last_seen: i64, now: i64) -> pb::AgentStatus {
-        let age = Duration::from_micros(u64::try_from(now.saturating_sub(last_seen)).unwrap_or(0));
-        if age <= self.settings.online_window {
+        let (online_since, offline_before) = self.status_thresholds(now);
+        if last_seen >= online_since {
             pb::AgentStatus::Online
-        } else if age <= self.settings.offline_after {
+        } else if last_seen >= offline_before {
             pb::AgentStatus::Stale
         } else {
             pb::AgentStatus::Offline
@@ -204,8 +206,21 @@ impl Inner {
     }
 }
 
+/// The name of a field of a report's finding, written out only when an error
+/// message needs it (a report carries up to thousands of findings).
+struct FindingField {
+    index: usize,
+    name: &'static str,
+}
+
+impl std::fmt::Display for FindingField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "report.findings[{}].{}", self.index, self.name)
+    }
+}
+
 /// Checks an id: present, at most 256 bytes, no control characters.
-fn check_id(field: &str, value: &str) -> Result<(), ApiError> {
+fn check_id(field: impl std::fmt::Display, value: &str) -> Result<(), ApiError> {
     if value.is_empty() {
         return Err(ApiError::invalid(format!("{field} is required")));
     }
@@ -218,7 +233,7 @@ fn check_id(field: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// Checks free text: at most 4096 bytes.
-fn check_text(field: &str, value: &str) -> Result<(), ApiError> {
+fn check_text(field: impl std::fmt::Display, value: &str) -> Result<(), ApiError> {
     if value.len() > MAX_TEXT_LEN {
         return Err(ApiError::invalid(format!(
             "{field} must be at most {MAX_TEXT_LEN} bytes"
@@ -246,7 +261,7 @@ fn page_size(size: i32) -> Result<u32, ApiError> {
     }
 }
 
-fn enum_value<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, ApiError> {
+fn enum_value<E: TryFrom<i32>>(field: impl std::fmt::Display, value: i32) -> Result<E, ApiError> {
     E::try_from(value).map_err(|_| ApiError::invalid(format!("{field} has unknown value {value}")))
 }
 
@@ -347,35 +362,31 @@ pub fn prepare_report(
     }
     let content_hash = digest_parts(&[&report.encode_to_vec()]).to_vec();
     let reported = std::mem::take(&mut report.findings);
-    let mut findings: Vec<NewFinding> = Vec::with_capacity(reported.len());
-    let mut index: HashMap<[u8; 16], usize> = HashMap::with_capacity(reported.len());
+    let mut by_key: HashMap<[u8; 16], NewFinding> = HashMap::with_capacity(reported.len());
     for (i, finding) in reported.into_iter().enumerate() {
-        let field = |name: &str| format!("report.findings[{i}].{name}");
+        let field = |name: &'static str| FindingField { index: i, name };
         let package = finding
             .package
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("package"))))?;
         let mut vuln = finding
             .vulnerability
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("vulnerability"))))?;
-        check_id(&field("package.ecosystem"), &package.ecosystem)?;
-        check_id(&field("package.name"), &package.name)?;
-        check_text(&field("package.version"), &package.version)?;
-        check_text(&field("package.source_path"), &package.source_path)?;
-        check_id(&field("vulnerability.id"), &vuln.id)?;
-        enum_value::<common::DependencyScope>(&field("package.scope"), package.scope)?;
-        enum_value::<common::PackageSource>(&field("package.source"), package.source)?;
-        let severity: common::Severity = enum_value(&field("vulnerability.severity"), vuln.severity)?;
+        check_id(field("package.ecosystem"), &package.ecosystem)?;
+        check_id(field("package.name"), &package.name)?;
+        check_text(field("package.version"), &package.version)?;
+        check_text(field("package.source_path"), &package.source_path)?;
+        check_id(field("vulnerability.id"), &vuln.id)?;
+        enum_value::<common::DependencyScope>(field("package.scope"), package.scope)?;
+        enum_value::<common::PackageSource>(field("package.source"), package.source)?;
+        let severity: common::Severity = enum_value(field("vulnerability.severity"), vuln.severity)?;
         for (name, value) in [
-            ("risk_score", vuln.risk_score),
-            ("cvss_score", vuln.cvss_score),
-            ("epss_score", vuln.epss_score),
-            ("epss_percentile", vuln.epss_percentile),
+            ("vulnerability.risk_score", vuln.risk_score),
+            ("vulnerability.cvss_score", vuln.cvss_score),
+            ("vulnerability.epss_score", vuln.epss_score),
+            ("vulnerability.epss_percentile", vuln.epss_percentile),
         ] {
             if !value.is_finite() {
-                return Err(ApiError::invalid(format!(
-                    "{} must be a finite number",
-                    field(&format!("vulnerability.{name}"))
-                )));
+                return Err(ApiError::invalid(format!("{} must be a finite number", field(name))));
             }
         }
         let key = finding_key(agent_id, &report.root, &package, &vuln.id);
@@ -393,18 +404,9 @@ pub fn prepare_report(
             finding: stored,
         };
         // A finding listed twice in one report is one finding: the last listing wins.
-        match index.get(&key) {
-            Some(&at) => {
-                if let Some(slot) = findings.get_mut(at) {
-                    *slot = new;
-                }
-            }
-            None => {
-                index.insert(key, findings.len());
-                findings.push(new);
-            }
-        }
+        by_key.insert(key, new);
     }
+    let mut findings: Vec<NewFinding> = by_key.into_values().collect();
     // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
     findings.sort_unstable_by_key(|f| f.key);
     Ok(NewReport {
