@@ -8,7 +8,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::Code;
 use zerotrace_agent::AgentConfig;
@@ -33,10 +32,8 @@ fn lock(entries: &[(&str, &str)]) -> String {
 }
 
 async fn listeners() -> Listeners {
-    Listeners {
-        grpc: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        metrics: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    }
+    let any = "127.0.0.1:0".parse().unwrap();
+    Listeners::bind(any, any).await.unwrap()
 }
 
 struct Stack {

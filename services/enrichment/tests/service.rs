@@ -3,13 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::Code;
 use zerotrace_enrichment::EnrichmentConfig;
+use zerotrace_loadgen::{counter_value, scrape};
 use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::enrichment::v1 as pb;
 use zerotrace_proto::enrichment::v1::enrichment_service_client::EnrichmentServiceClient;
@@ -30,7 +28,7 @@ const ADVISORY: &str = r#"{
 
 struct Running {
     client: EnrichmentServiceClient<tonic::transport::Channel>,
-    metrics_addr: String,
+    metrics_addr: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -53,12 +51,9 @@ async fn start(max_batch_size: u32) -> Running {
         shutdown_grace: Duration::from_secs(2),
         service_name_from_env: false,
     };
-    let listeners = Listeners {
-        grpc: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        metrics: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    };
+    let listeners = Listeners::bind(config.listen, config.metrics_listen).await.unwrap();
     let grpc_addr = listeners.grpc_addr().unwrap();
-    let metrics_addr = listeners.metrics_addr().unwrap().to_string();
+    let metrics_addr = listeners.metrics_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         zerotrace_enrichment::serve(config, listeners, async {
@@ -96,27 +91,6 @@ fn package(name: &str, version: &str) -> common::Package {
         version: version.into(),
         ..Default::default()
     }
-}
-
-fn scrape(addr: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).unwrap();
-    body
-}
-
-fn sample(scrape: &str, name: &str) -> f64 {
-    scrape
-        .lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,10 +169,11 @@ async fn matches_scores_and_caches() {
     assert_eq!(info.max_batch_size, 100);
 
     // The second identical batch is served from the cache.
-    let before = scrape(&running.metrics_addr);
+    let before = scrape(running.metrics_addr).await.unwrap();
     client.match_packages(request).await.unwrap();
-    let after = scrape(&running.metrics_addr);
-    let hits = sample(&after, "zerotrace_cve_cache_hits_total") - sample(&before, "zerotrace_cve_cache_hits_total");
+    let after = scrape(running.metrics_addr).await.unwrap();
+    let hits = counter_value(&after, "zerotrace_cve_cache_hits_total")
+        - counter_value(&before, "zerotrace_cve_cache_hits_total");
     assert_eq!(hits, 4.0, "every package of the repeated batch hits:\n{after}");
     assert!(
         after.contains(r#"zerotrace_enrichment_requests_total{status="ok"}"#),
