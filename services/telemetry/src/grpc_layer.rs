@@ -151,14 +151,11 @@ where
             let parent = propagation::extract(request.headers());
             start_span(tracer, SpanKind::Server, &service, &method, &parent)
         });
-        let call = CallInfo::new(service, method, Some(self.record.clone()), cx.clone());
-        let inner = match &cx {
-            Some(cx) => {
-                let _attached = cx.clone().attach();
-                self.inner.call(request)
-            }
-            None => self.inner.call(request),
+        let inner = {
+            let _attached = cx.clone().map(Context::attach);
+            self.inner.call(request)
         };
+        let call = CallInfo::new(service, method, Some(self.record.clone()), cx);
         ObservedFuture {
             inner,
             call: Some(call),
