@@ -58,16 +58,6 @@ impl Zipf {
         Self { cumulative }
     }
 
-    /// Returns the number of ranks.
-    pub fn len(&self) -> usize {
-        self.cumulative.len()
-    }
-
-    /// Always false: there is at least one rank.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// Draws a rank.
     pub fn sample(&self, rng: &mut Rng) -> usize {
         let total = self.cumulative.last().copied().unwrap_or(1.0);
