@@ -440,20 +440,24 @@ async fn findings_filter_sort_and_page_by_keyset() {
             assert_eq!(listed.len(), 300, "{order:?}");
             let ids: HashSet<_> = listed.iter().map(|f| f.id.clone()).collect();
             assert_eq!(ids.len(), 300, "{order:?}: no finding twice across pages");
-            let keys: Vec<(f64, i32, i64)> = listed
+            let keys: Vec<(f64, i32, i64, &str)> = listed
                 .iter()
                 .map(|f| {
                     let v = f.vulnerability.as_ref().unwrap();
-                    (v.risk_score, v.severity, f.last_seen.unwrap().seconds)
+                    (v.risk_score, v.severity, f.last_seen.unwrap().seconds, f.id.as_str())
                 })
                 .collect();
+            // Every order ends in the finding id, ascending (hex keeps the key's byte order).
+            let risk_then_id =
+                |x: (f64, i32, i64, &str), y: (f64, i32, i64, &str)| x.0 > y.0 || (x.0 == y.0 && x.3 < y.3);
             for pair in keys.windows(2) {
                 let (x, y) = (pair[0], pair[1]);
-                match order {
-                    FindingOrder::Risk => assert!(x.0 >= y.0, "{order:?} {x:?} {y:?}"),
-                    FindingOrder::Severity => assert!(x.1 > y.1 || (x.1 == y.1 && x.0 >= y.0), "{x:?} {y:?}"),
-                    FindingOrder::Time => assert!(x.2 >= y.2),
-                }
+                let sorted = match order {
+                    FindingOrder::Risk => risk_then_id(x, y),
+                    FindingOrder::Severity => x.1 > y.1 || (x.1 == y.1 && risk_then_id(x, y)),
+                    FindingOrder::Time => x.2 > y.2 || (x.2 == y.2 && x.3 < y.3),
+                };
+                assert!(sorted, "{order:?}: {x:?} before {y:?}");
             }
         }
 
@@ -530,6 +534,10 @@ async fn findings_filter_sort_and_page_by_keyset() {
                 .unwrap();
             assert_eq!(page.total, Some(want as u64), "{filter:?}");
             assert_eq!(page.findings.len(), want, "{filter:?}");
+            for order in [FindingOrder::Risk, FindingOrder::Severity, FindingOrder::Time] {
+                let paged = all_findings(store, filter.clone(), order).await;
+                assert_eq!(paged.len(), want, "{filter:?} {order:?}, in pages");
+            }
         }
     })
     .await;

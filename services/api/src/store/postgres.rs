@@ -4,7 +4,7 @@
 //! `search_path` (e.g. `?options[search_path]=zerotrace`).
 
 use super::StoreError;
-use super::sql::sql_store;
+use super::sql::{RiskOrder, sql_store};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
@@ -46,4 +46,4 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore, Postgres, "");
+sql_store!(PostgresStore, Postgres, "", RiskOrder::Index);

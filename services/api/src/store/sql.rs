@@ -4,6 +4,7 @@
 //! backends cannot drift apart.
 
 use super::{FindingCursor, FindingOrder, FindingSelector, ScanQuery};
+use zerotrace_proto::common::v1::Severity;
 
 /// A bound value of a dynamically built statement.
 #[derive(Debug, Clone)]
@@ -50,16 +51,86 @@ pub(super) fn finding_order(order: FindingOrder) -> &'static str {
     }
 }
 
-/// Appends the WHERE clause of a findings filter; `vuln_ids` are the
-/// vulnerability id and every id it is an alias of.
-pub(super) fn finding_where(
-    sql: &mut Sql,
+/// The columns of a page of findings.
+const FINDING_PAGE_COLUMNS: &str = "SELECT id, agent_id, last_scan_id, first_seen, last_seen, resolved_at, \
+     risk_score, severity, data FROM findings";
+
+/// How a backend serves the risk order of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RiskOrder {
+    /// From an index on the risk score (PostgreSQL).
+    Index,
+    /// By merging the severity index's walks, one per stored severity, each
+    /// already in risk order (SQLite). A risk index would be one more index
+    /// every new finding lands at a random place of, and a report of 1,000
+    /// findings touches nearly every page of such an index
+    /// (`docs/performance.md`). SQLite runs `UNION ALL` arms under an outer
+    /// `ORDER BY ... LIMIT` as a lazy merge of their index walks; PostgreSQL
+    /// sorted all the matches of such arms instead, so it keeps its index.
+    SeverityMerge,
+}
+
+/// The statement of a page of findings: `limit` rows after `after`.
+pub(super) fn finding_page(
     filter: &FindingSelector,
     vuln_ids: &[String],
     order: FindingOrder,
     after: Option<&FindingCursor>,
-    counting: bool,
-) {
+    limit: u32,
+    risk_order: RiskOrder,
+) -> Sql {
+    let mut sql = Sql::default();
+    let lowest = filter
+        .min_severity
+        .map_or(LOWEST_SEVERITY, |min| i64::from(min).max(LOWEST_SEVERITY));
+    if order == FindingOrder::Risk && risk_order == RiskOrder::SeverityMerge && lowest <= HIGHEST_SEVERITY {
+        for (i, severity) in (lowest..=HIGHEST_SEVERITY).rev().enumerate() {
+            if i > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push(FINDING_PAGE_COLUMNS);
+            let arm = PageRows {
+                order,
+                after,
+                severity: Some(severity),
+            };
+            finding_where(&mut sql, filter, vuln_ids, Some(&arm));
+        }
+    } else {
+        sql.push(FINDING_PAGE_COLUMNS);
+        let rows = PageRows {
+            order,
+            after,
+            severity: None,
+        };
+        finding_where(&mut sql, filter, vuln_ids, Some(&rows));
+    }
+    sql.push(finding_order(order));
+    let limit = sql.bind(Bind::I64(i64::from(limit)));
+    sql.push(&format!(" LIMIT {limit}"));
+    sql
+}
+
+/// The severities a finding is stored with: the API stores an unset
+/// severity as UNKNOWN and refuses values outside the enum.
+const LOWEST_SEVERITY: i64 = Severity::Unknown as i64;
+const HIGHEST_SEVERITY: i64 = Severity::Critical as i64;
+
+/// Which rows of a findings filter a page statement (or one arm of it) reads.
+pub(super) struct PageRows<'a> {
+    pub(super) order: FindingOrder,
+    /// The sort keys of the previous page's last row.
+    pub(super) after: Option<&'a FindingCursor>,
+    /// Only findings of this severity (an arm of the risk order's merge).
+    pub(super) severity: Option<i64>,
+}
+
+/// Appends the WHERE clause of a findings filter; `vuln_ids` are the
+/// vulnerability id and every id it is an alias of. `page` is `None` for a
+/// count of all matches.
+pub(super) fn finding_where(sql: &mut Sql, filter: &FindingSelector, vuln_ids: &[String], page: Option<&PageRows<'_>>) {
+    let counting = page.is_none();
+    let (after, severity) = page.map_or((None, None), |p| (p.after.map(|a| (p.order, a)), p.severity));
     let mut conditions: Vec<String> = Vec::new();
     if !filter.include_resolved {
         // A page walks a sort index and stops after `limit` rows; the index on
@@ -73,8 +144,13 @@ pub(super) fn finding_where(
             .to_string(),
         );
     }
-    if let Some(min) = filter.min_severity {
-        conditions.push(format!("severity >= {}", sql.bind(Bind::I64(i64::from(min)))));
+    match severity {
+        Some(severity) => conditions.push(format!("severity = {}", sql.bind(Bind::I64(severity)))),
+        None => {
+            if let Some(min) = filter.min_severity {
+                conditions.push(format!("severity >= {}", sql.bind(Bind::I64(i64::from(min)))));
+            }
+        }
     }
     if let Some(ecosystem) = &filter.ecosystem {
         conditions.push(format!("ecosystem = {}", sql.bind(Bind::Text(ecosystem.clone()))));
@@ -95,7 +171,7 @@ pub(super) fn finding_where(
     if filter.fix_available_only {
         conditions.push("fix_available".to_string());
     }
-    if let Some(cursor) = after {
+    if let Some((order, cursor)) = after {
         let id = sql.bind(Bind::Bytes(cursor.key.clone()));
         let condition = match order {
             FindingOrder::Risk => {
@@ -225,8 +301,9 @@ pub(super) fn update_seen_findings(or_rollback: &str) -> String {
 /// `$db`. `$or_rollback` is the conflict clause of a report's multi-row writes:
 /// `" OR ROLLBACK"` on SQLite, where it spares the statement journal (see the
 /// SQLite migration that defers the findings' foreign key), `""` elsewhere.
+/// `$risk_order` is how the backend's schema serves the risk order.
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $or_rollback:expr) => {
+    ($store:ty, $db:ty, $or_rollback:expr, $risk_order:expr) => {
         impl $store {
             fn apply<'q>(
                 mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -705,7 +782,7 @@ macro_rules! sql_store {
                     Some(u64::try_from(n).unwrap_or(0))
                 } else if query.count_total {
                     let mut sql = $crate::store::sql::Sql::new("SELECT COUNT(*) AS n FROM findings");
-                    $crate::store::sql::finding_where(&mut sql, &query.filter, &vuln_ids, query.order, None, true);
+                    $crate::store::sql::finding_where(&mut sql, &query.filter, &vuln_ids, None);
                     let row = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
                         .fetch_one(&self.reader)
                         .await?;
@@ -714,21 +791,15 @@ macro_rules! sql_store {
                 } else {
                     None
                 };
-                let mut sql = $crate::store::sql::Sql::new(
-                    "SELECT id, agent_id, last_scan_id, first_seen, last_seen, resolved_at, risk_score, severity, data \
-                     FROM findings",
-                );
-                $crate::store::sql::finding_where(
-                    &mut sql,
+                // One row more than asked tells whether a next page exists.
+                let sql = $crate::store::sql::finding_page(
                     &query.filter,
                     &vuln_ids,
                     query.order,
                     query.after.as_ref(),
-                    false,
+                    query.limit.saturating_add(1),
+                    $risk_order,
                 );
-                sql.push($crate::store::sql::finding_order(query.order));
-                let limit = sql.bind($crate::store::sql::Bind::I64(i64::from(query.limit) + 1));
-                sql.push(&format!(" LIMIT {limit}"));
                 let rows = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
                     .fetch_all(&self.reader)
                     .await?;

@@ -25,7 +25,7 @@
 //! (`docs/performance.md`). A database created with other pages keeps them.
 
 use super::StoreError;
-use super::sql::sql_store;
+use super::sql::{RiskOrder, sql_store};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Sqlite, SqliteConnection, SqlitePool};
 use std::path::Path;
@@ -126,4 +126,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, " OR ROLLBACK");
+sql_store!(SqliteStore, Sqlite, " OR ROLLBACK", RiskOrder::SeverityMerge);
