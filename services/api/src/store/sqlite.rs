@@ -25,7 +25,7 @@
 //! (`docs/performance.md`). A database created with other pages keeps them.
 
 use super::StoreError;
-use super::sql::{RiskOrder, sql_store};
+use super::sql::{FINDING_CHUNK, RiskOrder, sql_store};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Sqlite, SqliteConnection, SqlitePool};
 use std::path::Path;
@@ -80,7 +80,12 @@ impl SqliteStore {
             // memory; the default 2 MiB makes every report re-read them.
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
-            .pragma("page_size", PAGE_SIZE);
+            .pragma("page_size", PAGE_SIZE)
+            // A report's statements return up to one row per finding of a
+            // chunk; room for all of them lets the connection's worker thread
+            // run a statement through without waiting for the task to drain
+            // rows 50 at a time (sqlx's default).
+            .row_buffer_size(FINDING_CHUNK);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
