@@ -8,8 +8,8 @@
 use crate::ApiError;
 use crate::rate::RateLimiter;
 use crate::store::{
-    FindingCursor, FindingOrder, FindingQuery, FindingSelector, NewAgent, NewFinding, NewReport, ScanCursor, ScanQuery,
-    Store, SubmitOutcome,
+    FindingCursor, FindingOrder, FindingQuery, FindingSelector, NewAgent, NewFinding, NewReport, ReplicaEvent,
+    ReplicaEvents, ScanCursor, ScanQuery, Store, SubmitOutcome,
 };
 use crate::time::{micros, now_micros, timestamp};
 use crate::token::{BodyReader, BodyWriter, PageKind, PageTokens, digest_parts, hash_token};
@@ -94,8 +94,19 @@ struct Inner {
     settings: ApiSettings,
     rate: Option<RateLimiter>,
     pages: PageTokens,
-    feed: broadcast::Sender<Arc<Vec<common::Finding>>>,
+    feed: broadcast::Sender<Arc<FeedEvent>>,
     stopping: watch::Receiver<bool>,
+}
+
+/// What the live feed of WatchFindings carries.
+#[derive(Debug)]
+enum FeedEvent {
+    /// Findings a report opened (new or reopened), stored through this
+    /// replica or another one.
+    Opened(Vec<common::Finding>),
+    /// Reports of other replicas may have gone unheard (the connection that
+    /// hears of them was lost): streams end, so that clients resume.
+    Missed,
 }
 
 /// Ends every WatchFindings stream when dropped or told to.
@@ -121,6 +132,14 @@ impl Api {
         let pages = PageTokens::new(&store.page_secret().await?)?;
         let (feed, _) = broadcast::channel(settings.watch_buffer.max(1));
         let (stop, stopping) = watch::channel(false);
+        if let Some(events) = store.replica_events().await? {
+            tokio::spawn(relay_other_replicas(
+                Arc::clone(&store),
+                events,
+                feed.clone(),
+                stopping.clone(),
+            ));
+        }
         let inner = Inner {
             reader_hash: hash_token(&settings.reader_token),
             registration_hash: settings.registration_token.as_deref().map(hash_token),
@@ -547,7 +566,7 @@ impl pb::api_service_server::ApiService for Api {
                 );
                 if !published.is_empty() {
                     // No receiver is not an error: nobody is watching.
-                    let _ = inner.feed.send(Arc::new(published));
+                    let _ = inner.feed.send(Arc::new(FeedEvent::Opened(published)));
                 }
                 (true, new_findings, resolved_findings)
             }
@@ -842,10 +861,42 @@ impl pb::api_service_server::ApiService for Api {
     }
 }
 
+/// Feeds the findings that reports stored through other API replicas opened
+/// to this replica's WatchFindings streams, until the server stops.
+async fn relay_other_replicas(
+    store: Arc<dyn Store>,
+    mut events: ReplicaEvents,
+    feed: broadcast::Sender<Arc<FeedEvent>>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            event = events.next() => event,
+            _ = stopping.wait_for(|stop| *stop) => None,
+        };
+        let event = match event {
+            None => return,
+            // Nobody watching: nothing to read.
+            Some(_) if feed.receiver_count() == 0 => continue,
+            Some(ReplicaEvent::Missed) => FeedEvent::Missed,
+            Some(ReplicaEvent::Opened { scan_seq }) => match store.opened_by(scan_seq).await {
+                Ok(findings) if findings.is_empty() => continue,
+                Ok(findings) => FeedEvent::Opened(findings),
+                Err(error) => {
+                    tracing::warn!(%error, scan_seq, "cannot read the findings of another replica's report");
+                    FeedEvent::Missed
+                }
+            },
+        };
+        // No receiver is not an error: nobody is watching.
+        let _ = feed.send(Arc::new(event));
+    }
+}
+
 /// One WatchFindings stream: the shared feed, filtered, ending with
 /// RESOURCE_EXHAUSTED when it falls more than the buffer behind.
 struct Watch {
-    feed: broadcast::Receiver<Arc<Vec<common::Finding>>>,
+    feed: broadcast::Receiver<Arc<FeedEvent>>,
     stopping: watch::Receiver<bool>,
     filter: FindingSelector,
     pending: VecDeque<common::Finding>,
@@ -866,10 +917,20 @@ impl Watch {
                 _ = self.stopping.wait_for(|stop| *stop) => None,
             };
             match event {
-                Some(Ok(batch)) => {
-                    let filter = &self.filter;
-                    self.pending.extend(batch.iter().filter(|f| filter.matches(f)).cloned());
-                }
+                Some(Ok(event)) => match event.as_ref() {
+                    FeedEvent::Opened(batch) => {
+                        let filter = &self.filter;
+                        self.pending.extend(batch.iter().filter(|f| filter.matches(f)).cloned());
+                    }
+                    FeedEvent::Missed => {
+                        self.done = true;
+                        let status = Status::unavailable(
+                            "lost track of reports stored through other API replicas; resume with ListFindings \
+                             (sort by time) and watch again",
+                        );
+                        return Some((Err(status), self));
+                    }
+                },
                 Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
                     tracing::info!(missed_reports = missed, "watch stream fell behind, ending it");
                     self.done = true;

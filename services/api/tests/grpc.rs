@@ -912,3 +912,140 @@ async fn metrics_follow_the_contract() {
     assert!(!body.contains(&token), "tokens never reach metrics");
     server.stop().await;
 }
+
+/// The next finding of a watch stream, within five seconds.
+async fn next_watched(
+    stream: &mut tonic::Streaming<pb::WatchFindingsResponse>,
+) -> zerotrace_proto::common::v1::Finding {
+    tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("a finding arrives")
+        .unwrap()
+        .expect("the stream goes on")
+        .finding
+        .unwrap()
+}
+
+async fn watch(
+    client: &mut ApiServiceClient<Channel>,
+    filter: pb::FindingFilter,
+) -> tonic::Streaming<pb::WatchFindingsResponse> {
+    client
+        .watch_findings(authed(pb::WatchFindingsRequest { filter: Some(filter) }, READER))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn replicas_on_one_postgres_schema_watch_each_others_reports() {
+    let Some(schema) = PgSchema::create().await else {
+        return;
+    };
+    let a = Server::start(|c| c.database_url = schema.url.clone()).await;
+    let b = Server::start(|c| c.database_url = schema.url.clone()).await;
+    let mut to_a = a.client().await;
+    let mut to_b = b.client().await;
+    let (agent, token) = register(&mut to_a, "a").await;
+    // Watching through both replicas; the report goes through A only.
+    let mut on_a = watch(&mut to_a, pb::FindingFilter::default()).await;
+    let critical_only = pb::FindingFilter {
+        min_severity: Severity::Critical as i32,
+        ..Default::default()
+    };
+    let mut on_b = watch(&mut to_b, critical_only).await;
+    let all = findings("R", 20);
+    to_a.submit_scan_report(authed(
+        submit_request(&agent, report("s1", ScanType::Full, all.clone())),
+        &token,
+    ))
+    .await
+    .unwrap();
+
+    let mut seen_on_a = Vec::new();
+    for _ in 0..all.len() {
+        seen_on_a.push(next_watched(&mut on_a).await);
+    }
+    let critical: Vec<_> = seen_on_a
+        .iter()
+        .filter(|f| f.vulnerability.as_ref().unwrap().severity == Severity::Critical as i32)
+        .collect();
+    assert!(!critical.is_empty());
+    let mut seen_on_b = Vec::new();
+    for _ in 0..critical.len() {
+        let f = next_watched(&mut on_b).await;
+        assert_eq!(f.vulnerability.as_ref().unwrap().severity, Severity::Critical as i32);
+        assert_eq!(f.agent_id, agent);
+        assert_eq!(f.scan_id, "s1");
+        assert!(f.first_seen.is_some() && f.last_seen.is_some() && f.resolved_at.is_none());
+        seen_on_b.push(f.id);
+    }
+    let mut expected: Vec<String> = critical.iter().map(|f| f.id.clone()).collect();
+    expected.sort();
+    seen_on_b.sort();
+    assert_eq!(seen_on_b, expected, "B streams the same findings, by the same ids");
+
+    // A retry opens nothing: no stream gets anything, and A's stream did not
+    // get its own report a second time through the database.
+    to_a.submit_scan_report(authed(
+        submit_request(&agent, report("s1", ScanType::Full, all.clone())),
+        &token,
+    ))
+    .await
+    .unwrap();
+    for stream in [&mut on_a, &mut on_b] {
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), stream.message())
+                .await
+                .is_err()
+        );
+    }
+
+    // B loses the connection it hears A on: its streams end so that clients resume.
+    let admin = sqlx::PgPool::connect(&pg_base_url()).await.unwrap();
+    let listen = format!("LISTEN \"{}\"", zerotrace_api::store::replica_channel(&schema.name));
+    let cut = sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1")
+        .bind(&listen)
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+    assert_eq!(cut.len(), 2, "one listener per replica");
+    for stream in [&mut on_a, &mut on_b] {
+        let end = tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await
+            .expect("the stream ends");
+        assert_eq!(end.unwrap_err().code(), Code::Unavailable);
+    }
+    // New streams hear the other replica again.
+    let mut again_on_b = watch(&mut to_b, pb::FindingFilter::default()).await;
+    to_a.submit_scan_report(authed(
+        submit_request(&agent, report("s2", ScanType::Incremental, findings("S", 3))),
+        &token,
+    ))
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        assert_eq!(next_watched(&mut again_on_b).await.scan_id, "s2");
+    }
+    // Reopened findings travel too: a full scan with nothing resolves all 23,
+    // a later report of the first 20 reopens them.
+    for (scan, scan_type, reported) in [("s3", ScanType::Full, vec![]), ("s4", ScanType::Incremental, all)] {
+        to_a.submit_scan_report(authed(
+            submit_request(&agent, report(scan, scan_type, reported)),
+            &token,
+        ))
+        .await
+        .unwrap();
+    }
+    let mut reopened = HashSet::new();
+    for _ in 0..20 {
+        let f = next_watched(&mut again_on_b).await;
+        assert_eq!(f.scan_id, "s4");
+        reopened.insert(f.id);
+    }
+    assert_eq!(reopened.len(), 20);
+    admin.close().await;
+    a.stop().await;
+    b.stop().await;
+    schema.drop_schema().await;
+}

@@ -10,7 +10,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, replica_channel};
 pub use sqlite::SqliteStore;
 
 use std::path::Path;
@@ -275,6 +275,23 @@ pub struct Summary {
     pub scans: u64,
 }
 
+/// What a replica hears of the reports other API replicas commit to the same database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaEvent {
+    /// A report that made findings open (new or reopened), by its scan row
+    /// id; [`Store::opened_by`] reads them.
+    Opened {
+        /// Row id of the scan.
+        scan_seq: i64,
+    },
+    /// The connection that hears of them was lost (and is made again):
+    /// reports committed meanwhile went unheard.
+    Missed,
+}
+
+/// The reports of other replicas, in commit order; ends when the store closes.
+pub type ReplicaEvents = std::pin::Pin<Box<dyn futures_util::Stream<Item = ReplicaEvent> + Send>>;
+
 /// Durable storage of the API's data. Every write is one transaction and
 /// returns only after commit (SQLite: fsynced WAL; PostgreSQL: synchronous commit).
 #[tonic::async_trait]
@@ -311,6 +328,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_agents(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredAgent>, StoreError>;
     /// Returns the secret that signs page tokens, created once per database so replicas agree.
     async fn page_secret(&self) -> Result<Vec<u8>, StoreError>;
+    /// Starts hearing of the reports other API replicas commit; `None` where
+    /// there are none (SQLite: one process owns the file).
+    async fn replica_events(&self) -> Result<Option<ReplicaEvents>, StoreError>;
+    /// The findings a stored report made open that still are, as stored now.
+    async fn opened_by(&self, scan_seq: i64) -> Result<Vec<Finding>, StoreError>;
 }
 
 /// Opens (and migrates) the store: PostgreSQL when `database_url` starts with

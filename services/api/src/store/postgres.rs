@@ -2,11 +2,18 @@
 //! Commits are synchronous (the server default), so an acknowledged report
 //! is in the WAL on disk. The schema comes from the connection's
 //! `search_path` (e.g. `?options[search_path]=zerotrace`).
+//!
+//! Replicas hear of each other's reports through `NOTIFY`: a report that
+//! opens findings sends `<replica> <scan row id>` on the schema's channel
+//! ([`replica_channel`]) inside its transaction, so the notification goes
+//! out at commit and never for a report rolled back. Every replica listens
+//! on that channel and feeds the findings of other replicas' reports to its
+//! own WatchFindings streams.
 
-use super::StoreError;
 use super::sql::{RiskOrder, sql_store};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres};
+use super::{ReplicaEvent, ReplicaEvents, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,6 +24,19 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
+    /// The `NOTIFY` channel of this schema's reports.
+    channel: String,
+    /// This replica's name in the notifications it sends.
+    replica: String,
+}
+
+/// The `NOTIFY` channel on which the API replicas sharing the database schema
+/// `schema` announce reports (`LISTEN` on it in psql to watch them). Channels
+/// are per database, not per schema, and their names are at most 63 bytes:
+/// the name carries a hash of the schema.
+pub fn replica_channel(schema: &str) -> String {
+    let digest = crate::token::digest_parts(&[schema.as_bytes()]);
+    format!("zerotrace_reports_{}", crate::token::hex(&digest[..8]))
 }
 
 impl PostgresStore {
@@ -31,14 +51,60 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let (schema,): (Option<String>,) = sqlx::query_as("SELECT current_schema()").fetch_one(&pool).await?;
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
+            channel: replica_channel(&schema.unwrap_or_default()),
+            replica: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
 
     /// After a commit: nothing to do (the server checkpoints).
     fn committed(&self) {}
+
+    /// Tells the other replicas, at commit, of a report that opened findings.
+    async fn announce(&self, tx: &mut PgConnection, scan_seq: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(&self.channel)
+            .bind(format!("{} {scan_seq}", self.replica))
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Listens on the schema's channel for the reports of the other replicas
+    /// (this replica's own were fed to its streams already).
+    async fn listen_to_replicas(&self) -> Result<Option<ReplicaEvents>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.reader).await?;
+        listener.listen(&self.channel).await?;
+        let state = (listener, self.replica.clone());
+        let events = futures_util::stream::unfold(state, |(mut listener, replica)| async move {
+            loop {
+                let event = match listener.try_recv().await {
+                    Ok(Some(notification)) => {
+                        let Some((from, seq)) = notification.payload().split_once(' ') else {
+                            continue;
+                        };
+                        match seq.parse() {
+                            Ok(scan_seq) if from != replica => ReplicaEvent::Opened { scan_seq },
+                            _ => continue,
+                        }
+                    }
+                    // Lost, and listening again on a new connection.
+                    Ok(None) => ReplicaEvent::Missed,
+                    Err(sqlx::Error::PoolClosed) => return None,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for other replicas' reports; retrying in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        ReplicaEvent::Missed
+                    }
+                };
+                return Some((event, (listener, replica)));
+            }
+        });
+        Ok(Some(Box::pin(events)))
+    }
 
     /// Closes the pool.
     pub async fn close(&self) {

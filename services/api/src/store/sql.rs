@@ -313,11 +313,21 @@ pub(super) fn update_seen_findings(or_rollback: &str) -> String {
     )
 }
 
+/// The findings a report made open that still are (bind: the scan's row id):
+/// new ones carry its scan id as `first_scan_id`, reopened ones as
+/// `reopened_by`.
+pub(super) const OPENED_BY_SCAN: &str = "SELECT f.id, f.agent_id, f.last_scan_id, f.first_seen, f.last_seen, \
+     f.resolved_at, f.data FROM scans s JOIN findings f ON f.agent_id = s.agent_id \
+     WHERE s.id = $1 AND f.resolved_at IS NULL AND (f.first_scan_id = s.scan_id OR f.reopened_by = s.scan_id) \
+     ORDER BY f.id";
+
 /// Stamps out `Store` for a backend struct with `writer` and `reader` pools of
 /// `$db`. `$or_rollback` is the conflict clause of a report's multi-row writes:
 /// `" OR ROLLBACK"` on SQLite, where it spares the statement journal (see the
 /// SQLite migration that defers the findings' foreign key), `""` elsewhere.
-/// `$risk_order` is how the backend's schema serves the risk order.
+/// `$risk_order` is how the backend's schema serves the risk order. The
+/// backend also brings `announce` (tells other replicas of a report that
+/// opened findings, inside its transaction) and `listen_to_replicas`.
 macro_rules! sql_store {
     ($store:ty, $db:ty, $or_rollback:expr, $risk_order:expr) => {
         impl $store {
@@ -586,6 +596,9 @@ macro_rules! sql_store {
                     .bind(&report.agent_id)
                     .execute(&mut *tx)
                     .await?;
+                if opened > 0 {
+                    self.announce(&mut *tx, seq).await?;
+                }
                 // Last, so that concurrent reports on PostgreSQL hold this one
                 // row's lock only from here to their commit.
                 let open_delta = opened - resolved_rows;
@@ -996,6 +1009,21 @@ macro_rules! sql_store {
                     .fetch_one(&self.writer)
                     .await?;
                 Ok(row.try_get("value")?)
+            }
+
+            async fn replica_events(&self) -> Result<Option<$crate::store::ReplicaEvents>, $crate::store::StoreError> {
+                self.listen_to_replicas().await
+            }
+
+            async fn opened_by(
+                &self,
+                scan_seq: i64,
+            ) -> Result<Vec<zerotrace_proto::common::v1::Finding>, $crate::store::StoreError> {
+                let rows = sqlx::query($crate::store::sql::OPENED_BY_SCAN)
+                    .bind(scan_seq)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map(Self::decode_finding).collect()
             }
         }
     };

@@ -124,6 +124,16 @@ impl SqliteStore {
         let _ = self.checkpoint.try_send(());
     }
 
+    /// Tells other replicas of a report: there are none, one process owns the file.
+    async fn announce(&self, _: &mut SqliteConnection, _scan_seq: i64) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// Hears of other replicas' reports: there are none.
+    async fn listen_to_replicas(&self) -> Result<Option<super::ReplicaEvents>, StoreError> {
+        Ok(None)
+    }
+
     /// Closes both pools (a checkpoint of the WAL happens on the last close).
     pub async fn close(&self) {
         self.reader.close().await;
