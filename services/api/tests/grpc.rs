@@ -109,6 +109,20 @@ async fn register(client: &mut ApiServiceClient<Channel>, host: &str) -> (String
     (response.agent_id, response.token)
 }
 
+/// Submits `report` as `agent_id`; the call must succeed.
+async fn submit_ok(
+    client: &mut ApiServiceClient<Channel>,
+    agent_id: &str,
+    token: &str,
+    report: pb::ScanReport,
+) -> pb::SubmitScanReportResponse {
+    client
+        .submit_scan_report(authed(submit_request(agent_id, report), token))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 fn submit_request(agent_id: &str, report: pb::ScanReport) -> pb::SubmitScanReportRequest {
     pb::SubmitScanReportRequest {
         agent_id: agent_id.to_string(),
@@ -312,13 +326,13 @@ async fn bad_input_gets_the_right_status_and_changes_nothing() {
     .await;
     let mut client = server.client().await;
     let (agent, token) = register(&mut client, "a").await;
-    client
-        .submit_scan_report(authed(
-            submit_request(&agent, report("taken", ScanType::Full, findings("T", 20))),
-            &token,
-        ))
-        .await
-        .unwrap();
+    submit_ok(
+        &mut client,
+        &agent,
+        &token,
+        report("taken", ScanType::Full, findings("T", 20)),
+    )
+    .await;
     let page = client
         .list_findings(authed(
             pb::ListFindingsRequest {
@@ -333,13 +347,13 @@ async fn bad_input_gets_the_right_status_and_changes_nothing() {
     let real_token = page.next_page_token.clone();
     assert!(!real_token.is_empty());
     let scans_token = {
-        client
-            .submit_scan_report(authed(
-                submit_request(&agent, report("other", ScanType::Incremental, vec![])),
-                &token,
-            ))
-            .await
-            .unwrap();
+        submit_ok(
+            &mut client,
+            &agent,
+            &token,
+            report("other", ScanType::Incremental, vec![]),
+        )
+        .await;
         client
             .list_scans(authed(
                 pb::ListScansRequest {
@@ -631,13 +645,13 @@ async fn findings_page_with_opaque_tokens() {
     let server = Server::start(|_| {}).await;
     let mut client = server.client().await;
     let (agent, token) = register(&mut client, "a").await;
-    client
-        .submit_scan_report(authed(
-            submit_request(&agent, report("s", ScanType::Full, findings("P", 250))),
-            &token,
-        ))
-        .await
-        .unwrap();
+    submit_ok(
+        &mut client,
+        &agent,
+        &token,
+        report("s", ScanType::Full, findings("P", 250)),
+    )
+    .await;
     for sort in [pb::FindingSort::Risk, pb::FindingSort::Severity, pb::FindingSort::Time] {
         let mut ids = HashSet::new();
         let mut page_token = String::new();
@@ -725,13 +739,7 @@ async fn watch_streams_new_matching_findings_and_outlives_the_unary_timeout() {
         .iter()
         .filter(|f| f.vulnerability.as_ref().unwrap().severity == Severity::Critical as i32)
         .count();
-    client
-        .submit_scan_report(authed(
-            submit_request(&agent, report("s", ScanType::Full, all.clone())),
-            &token,
-        ))
-        .await
-        .unwrap();
+    submit_ok(&mut client, &agent, &token, report("s", ScanType::Full, all.clone())).await;
     for _ in 0..critical {
         let got = tokio::time::timeout(Duration::from_secs(5), stream.message())
             .await
@@ -745,10 +753,7 @@ async fn watch_streams_new_matching_findings_and_outlives_the_unary_timeout() {
         assert!(got.first_seen.is_some());
     }
     // A retry publishes nothing new.
-    client
-        .submit_scan_report(authed(submit_request(&agent, report("s", ScanType::Full, all)), &token))
-        .await
-        .unwrap();
+    submit_ok(&mut client, &agent, &token, report("s", ScanType::Full, all)).await;
     assert!(
         tokio::time::timeout(Duration::from_millis(200), stream.message())
             .await
@@ -891,13 +896,13 @@ async fn metrics_follow_the_contract() {
     let server = Server::start(|_| {}).await;
     let mut client = server.client().await;
     let (agent, token) = register(&mut client, "a").await;
-    client
-        .submit_scan_report(authed(
-            submit_request(&agent, report("m", ScanType::Full, findings("M", 5))),
-            &token,
-        ))
-        .await
-        .unwrap();
+    submit_ok(
+        &mut client,
+        &agent,
+        &token,
+        report("m", ScanType::Full, findings("M", 5)),
+    )
+    .await;
     let _ = client.list_agents(pb::ListAgentsRequest::default()).await;
     let body = server.scrape().await;
     for want in [
@@ -955,12 +960,7 @@ async fn replicas_on_one_postgres_schema_watch_each_others_reports() {
     };
     let mut on_b = watch(&mut to_b, critical_only).await;
     let all = findings("R", 20);
-    to_a.submit_scan_report(authed(
-        submit_request(&agent, report("s1", ScanType::Full, all.clone())),
-        &token,
-    ))
-    .await
-    .unwrap();
+    submit_ok(&mut to_a, &agent, &token, report("s1", ScanType::Full, all.clone())).await;
 
     let mut seen_on_a = Vec::new();
     for _ in 0..all.len() {
@@ -987,12 +987,7 @@ async fn replicas_on_one_postgres_schema_watch_each_others_reports() {
 
     // A retry opens nothing: no stream gets anything, and A's stream did not
     // get its own report a second time through the database.
-    to_a.submit_scan_report(authed(
-        submit_request(&agent, report("s1", ScanType::Full, all.clone())),
-        &token,
-    ))
-    .await
-    .unwrap();
+    submit_ok(&mut to_a, &agent, &token, report("s1", ScanType::Full, all.clone())).await;
     for stream in [&mut on_a, &mut on_b] {
         assert!(
             tokio::time::timeout(Duration::from_millis(500), stream.message())
@@ -1018,24 +1013,20 @@ async fn replicas_on_one_postgres_schema_watch_each_others_reports() {
     }
     // New streams hear the other replica again.
     let mut again_on_b = watch(&mut to_b, pb::FindingFilter::default()).await;
-    to_a.submit_scan_report(authed(
-        submit_request(&agent, report("s2", ScanType::Incremental, findings("S", 3))),
+    submit_ok(
+        &mut to_a,
+        &agent,
         &token,
-    ))
-    .await
-    .unwrap();
+        report("s2", ScanType::Incremental, findings("S", 3)),
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(next_watched(&mut again_on_b).await.scan_id, "s2");
     }
     // Reopened findings travel too: a full scan with nothing resolves all 23,
     // a later report of the first 20 reopens them.
     for (scan, scan_type, reported) in [("s3", ScanType::Full, vec![]), ("s4", ScanType::Incremental, all)] {
-        to_a.submit_scan_report(authed(
-            submit_request(&agent, report(scan, scan_type, reported)),
-            &token,
-        ))
-        .await
-        .unwrap();
+        submit_ok(&mut to_a, &agent, &token, report(scan, scan_type, reported)).await;
     }
     let mut reopened = HashSet::new();
     for _ in 0..20 {
