@@ -202,6 +202,19 @@ impl Inner {
         Ok(agent)
     }
 
+    /// Authenticates an agent call that names the calling agent (`agent_id`):
+    /// an agent acts only as itself (PERMISSION_DENIED otherwise).
+    async fn authenticate_as(&self, metadata: &MetadataMap, agent_id: &str) -> Result<String, ApiError> {
+        let caller = self.authenticate_agent(metadata).await?;
+        check_id("agent_id", agent_id)?;
+        if agent_id != caller {
+            return Err(ApiError::PermissionDenied(
+                "agent_id is not the token's agent".to_string(),
+            ));
+        }
+        Ok(caller)
+    }
+
     /// Status of an agent last heard from at `last_seen`, by the thresholds
     /// GetSummary counts with.
     fn agent_status(&self, last_seen: i64, now: i64) -> pb::AgentStatus {
@@ -519,12 +532,9 @@ impl pb::api_service_server::ApiService for Api {
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         let inner = &self.inner;
-        let caller = inner.authenticate_agent(request.metadata()).await?;
-        let req = request.get_ref();
-        check_id("agent_id", &req.agent_id)?;
-        if req.agent_id != caller {
-            return Err(ApiError::PermissionDenied("agent_id is not the token's agent".to_string()).into());
-        }
+        let caller = inner
+            .authenticate_as(request.metadata(), &request.get_ref().agent_id)
+            .await?;
         let now = now_micros();
         if !inner.store.heartbeat(&caller, now).await.map_err(ApiError::from)? {
             return Err(ApiError::NotFound("agent is not registered".to_string()).into());
@@ -539,12 +549,10 @@ impl pb::api_service_server::ApiService for Api {
         request: Request<pb::SubmitScanReportRequest>,
     ) -> Result<Response<pb::SubmitScanReportResponse>, Status> {
         let inner = &self.inner;
-        let caller = inner.authenticate_agent(request.metadata()).await?;
+        let caller = inner
+            .authenticate_as(request.metadata(), &request.get_ref().agent_id)
+            .await?;
         let req = request.into_inner();
-        check_id("agent_id", &req.agent_id)?;
-        if req.agent_id != caller {
-            return Err(ApiError::PermissionDenied("agent_id is not the token's agent".to_string()).into());
-        }
         let report = req.report.ok_or_else(|| ApiError::invalid("report is required"))?;
         let mut prepared = prepare_report(&caller, report, inner.settings.max_findings_per_report, now_micros())?;
         // Copies of the new findings are only made for WatchFindings streams.
