@@ -10,7 +10,7 @@
 //! on that channel and feeds the findings of other replicas' reports to its
 //! own WatchFindings streams.
 
-use super::sql::{RiskOrder, sql_store};
+use super::sql::sql_store;
 use super::{ReplicaEvent, ReplicaEvents, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres};
@@ -112,4 +112,4 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore, Postgres, "", RiskOrder::Index);
+sql_store!(PostgresStore, Postgres, "");

@@ -4,7 +4,6 @@
 //! backends cannot drift apart.
 
 use super::{FindingCursor, FindingOrder, FindingSelector, ScanQuery};
-use zerotrace_proto::common::v1::Severity;
 
 /// A bound value of a dynamically built statement.
 #[derive(Debug, Clone)]
@@ -51,25 +50,6 @@ pub(super) fn finding_order(order: FindingOrder) -> &'static str {
     }
 }
 
-/// The columns of a page of findings.
-const FINDING_PAGE_COLUMNS: &str = "SELECT id, agent_id, last_scan_id, first_seen, last_seen, resolved_at, \
-     risk_score, severity, data FROM findings";
-
-/// How a backend serves the risk order of findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RiskOrder {
-    /// From an index on the risk score (PostgreSQL).
-    Index,
-    /// By merging the severity index's walks, one per stored severity, each
-    /// already in risk order (SQLite). A risk index would be one more index
-    /// every new finding lands at a random place of, and a report of 1,000
-    /// findings touches nearly every page of such an index
-    /// (`docs/performance.md`). SQLite runs `UNION ALL` arms under an outer
-    /// `ORDER BY ... LIMIT` as a lazy merge of their index walks; PostgreSQL
-    /// sorted all the matches of such arms instead, so it keeps its index.
-    SeverityMerge,
-}
-
 /// The statement of a page of findings: `limit` rows after `after`.
 pub(super) fn finding_page(
     filter: &FindingSelector,
@@ -77,66 +57,37 @@ pub(super) fn finding_page(
     order: FindingOrder,
     after: Option<&FindingCursor>,
     limit: u32,
-    risk_order: RiskOrder,
 ) -> Sql {
-    let mut sql = Sql::default();
-    let lowest = filter
-        .min_severity
-        .map_or(LOWEST_SEVERITY, |min| i64::from(min).max(LOWEST_SEVERITY));
-    if order == FindingOrder::Risk && risk_order == RiskOrder::SeverityMerge && lowest <= HIGHEST_SEVERITY {
-        for (i, severity) in (lowest..=HIGHEST_SEVERITY).rev().enumerate() {
-            if i > 0 {
-                sql.push(" UNION ALL ");
-            }
-            sql.push(FINDING_PAGE_COLUMNS);
-            let arm = PageRows {
-                order,
-                after,
-                severity: Some(severity),
-            };
-            finding_where(&mut sql, filter, vuln_ids, Some(&arm));
-        }
-    } else {
-        sql.push(FINDING_PAGE_COLUMNS);
-        let rows = PageRows {
-            order,
-            after,
-            severity: None,
-        };
-        finding_where(&mut sql, filter, vuln_ids, Some(&rows));
-    }
+    let mut sql = Sql::new(
+        "SELECT id, agent_id, last_scan_id, first_seen, last_seen, resolved_at, risk_score, severity, data \
+         FROM findings",
+    );
+    finding_where(&mut sql, filter, vuln_ids, Some((order, after)));
     sql.push(finding_order(order));
     let limit = sql.bind(Bind::I64(i64::from(limit)));
     sql.push(&format!(" LIMIT {limit}"));
     sql
 }
 
-/// The severities a finding is stored with: the API stores an unset
-/// severity as UNKNOWN and refuses values outside the enum.
-const LOWEST_SEVERITY: i64 = Severity::Unknown as i64;
-const HIGHEST_SEVERITY: i64 = Severity::Critical as i64;
-
-/// Which rows of a findings filter a page statement (or one arm of it) reads.
-pub(super) struct PageRows<'a> {
-    pub(super) order: FindingOrder,
-    /// The sort keys of the previous page's last row.
-    pub(super) after: Option<&'a FindingCursor>,
-    /// Only findings of this severity (an arm of the risk order's merge).
-    pub(super) severity: Option<i64>,
-}
-
 /// Appends the WHERE clause of a findings filter; `vuln_ids` are the
-/// vulnerability id and every id it is an alias of. `page` is `None` for a
-/// count of all matches.
-pub(super) fn finding_where(sql: &mut Sql, filter: &FindingSelector, vuln_ids: &[String], page: Option<&PageRows<'_>>) {
+/// vulnerability id and every id it is an alias of. `page` is the order and
+/// position of a page, `None` for a count of all matches.
+pub(super) fn finding_where(
+    sql: &mut Sql,
+    filter: &FindingSelector,
+    vuln_ids: &[String],
+    page: Option<(FindingOrder, Option<&FindingCursor>)>,
+) {
     let counting = page.is_none();
-    let (after, severity) = page.map_or((None, None), |p| (p.after.map(|a| (p.order, a)), p.severity));
+    let after = page.and_then(|(order, after)| after.map(|cursor| (order, cursor)));
     let mut conditions: Vec<String> = Vec::new();
     if !filter.include_resolved {
         // A page walks a sort index and stops after `limit` rows; the index on
-        // resolved_at is for counting, and `+ 0` keeps planners from walking it here.
+        // resolved_at is for counting, and `+ 0` keeps planners from walking it
+        // here. Known exploited findings are few and have an index of their
+        // own (with resolved_at), which counts them better.
         conditions.push(
-            if counting {
+            if counting && !filter.known_exploited_only {
                 "resolved_at IS NULL"
             } else {
                 "(resolved_at + 0) IS NULL"
@@ -144,13 +95,8 @@ pub(super) fn finding_where(sql: &mut Sql, filter: &FindingSelector, vuln_ids: &
             .to_string(),
         );
     }
-    match severity {
-        Some(severity) => conditions.push(format!("severity = {}", sql.bind(Bind::I64(severity)))),
-        None => {
-            if let Some(min) = filter.min_severity {
-                conditions.push(format!("severity >= {}", sql.bind(Bind::I64(i64::from(min)))));
-            }
-        }
+    if let Some(min) = filter.min_severity {
+        conditions.push(format!("severity >= {}", sql.bind(Bind::I64(i64::from(min)))));
     }
     if let Some(ecosystem) = &filter.ecosystem {
         conditions.push(format!("ecosystem = {}", sql.bind(Bind::Text(ecosystem.clone()))));
@@ -240,8 +186,9 @@ pub(super) const FINDING_COLUMNS: &str = "id, agent_id, root, ecosystem, package
 /// Rows of [`FINDING_COLUMNS`] for a report's findings. Each part comes
 /// before a bind of a value the whole report shares (agent, root, receive
 /// time twice, scan id twice); the last one before `VALUES` rows of each
-/// finding's own nine columns, and `) AS v` after them. Binding the shared values once instead of per finding
-/// saves 6,000 binds, each a copy or two, per 1,000 findings.
+/// finding's own nine columns, and `) AS v` after them. Binding the shared
+/// values once instead of per finding saves 6,000 binds, each a copy or two,
+/// per 1,000 findings.
 pub(super) const FINDING_ROWS: [&str; 7] = [
     "SELECT v.column1, ",
     ", ",
@@ -325,11 +272,10 @@ pub(super) const OPENED_BY_SCAN: &str = "SELECT f.id, f.agent_id, f.last_scan_id
 /// `$db`. `$or_rollback` is the conflict clause of a report's multi-row writes:
 /// `" OR ROLLBACK"` on SQLite, where it spares the statement journal (see the
 /// SQLite migration that defers the findings' foreign key), `""` elsewhere.
-/// `$risk_order` is how the backend's schema serves the risk order. The
-/// backend also brings `announce` (tells other replicas of a report that
+/// The backend also brings `announce` (tells other replicas of a report that
 /// opened findings, inside its transaction) and `listen_to_replicas`.
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $or_rollback:expr, $risk_order:expr) => {
+    ($store:ty, $db:ty, $or_rollback:expr) => {
         impl $store {
             fn apply<'q>(
                 mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -841,7 +787,6 @@ macro_rules! sql_store {
                     query.order,
                     query.after.as_ref(),
                     query.limit.saturating_add(1),
-                    $risk_order,
                 );
                 let rows = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
                     .fetch_all(&self.reader)

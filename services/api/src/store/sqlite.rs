@@ -25,7 +25,7 @@
 //! (`docs/performance.md`). A database created with other pages keeps them.
 
 use super::StoreError;
-use super::sql::{FINDING_CHUNK, RiskOrder, sql_store};
+use super::sql::{FINDING_CHUNK, sql_store};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Sqlite, SqliteConnection, SqlitePool};
 use std::path::Path;
@@ -141,4 +141,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, " OR ROLLBACK", RiskOrder::SeverityMerge);
+sql_store!(SqliteStore, Sqlite, " OR ROLLBACK");
