@@ -54,7 +54,8 @@ pub async fn serve(
         .push(("zerotrace.agent.id".to_string(), agent_id.clone()));
     telemetry_config.service_name_from_env = config.service_name_from_env;
     let telemetry = zerotrace_telemetry::init(&telemetry_config)?;
-    let metrics = AgentMetrics::new(&telemetry.meter());
+    let file_types = zerotrace_inventory::FileType::ALL.map(|t| t.label());
+    let metrics = AgentMetrics::new(&telemetry.meter(), &file_types);
     let tracer = telemetry.tracer();
 
     let upstream = Arc::new(Upstream::new(

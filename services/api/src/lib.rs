@@ -54,7 +54,11 @@ pub async fn serve(
     let mut telemetry_config = zerotrace_telemetry::Config::new(Service::Api);
     telemetry_config.service_name_from_env = config.service_name_from_env;
     let telemetry = zerotrace_telemetry::init(&telemetry_config)?;
-    let metrics = ApiMetrics::new(&telemetry.meter());
+    let metrics = ApiMetrics::new(
+        &telemetry.meter(),
+        SERVICE_NAME,
+        &zerotrace_proto::method_names(SERVICE_NAME),
+    );
     let (api, streams) = Api::new(store, ApiSettings::from_config(&config, reader_token)).await?;
     let routes = routes(api, &metrics, Some(telemetry.tracer()));
     let options = ServeOptions {
@@ -120,7 +124,7 @@ pub fn routes(service: Api, metrics: &ApiMetrics, tracer: Option<SdkTracer>) -> 
     let settings = service.settings().clone();
     let recorder = metrics.clone();
     let observe = GrpcMetricsLayer::new(move |call| {
-        recorder.record_request(call.method, call.service, call.code.name(), call.elapsed.as_secs_f64());
+        recorder.record_request(call.method, call.code.name(), call.elapsed.as_secs_f64());
     });
     let observe = match tracer {
         Some(tracer) => observe.with_tracer(tracer),

@@ -516,3 +516,112 @@ async fn a_stuck_collector_never_blocks_requests_or_shutdown() {
     }
     drop(stuck);
 }
+
+/// The value of every point of `name` (its Prometheus name) in `request`, keyed by its attributes.
+fn points(requests: &[ExportMetricsServiceRequest], name: &str) -> Vec<(Vec<(String, String)>, f64)> {
+    let mut out = Vec::new();
+    for rm in requests.iter().flat_map(|r| &r.resource_metrics) {
+        for m in rm.scope_metrics.iter().flat_map(|sm| &sm.metrics) {
+            let monotonic_sum = matches!(&m.data, Some(Data::Sum(s)) if s.is_monotonic);
+            let prom = prometheus_name(&m.name, &m.unit, monotonic_sum);
+            let labels = |attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue]| {
+                let mut l: Vec<(String, String)> = attrs
+                    .iter()
+                    .filter_map(|kv| Some((kv.key.clone(), attr(attrs, &kv.key)?)))
+                    .collect();
+                l.sort();
+                l
+            };
+            match &m.data {
+                Some(Data::Sum(s)) if prom == name => {
+                    for p in &s.data_points {
+                        let value = match p.value {
+                            Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i)) => {
+                                i as f64
+                            }
+                            Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(d)) => d,
+                            None => f64::NAN,
+                        };
+                        out.push((labels(&p.attributes), value));
+                    }
+                }
+                Some(Data::Histogram(h)) if format!("{prom}_count") == name => {
+                    for p in &h.data_points {
+                        out.push((labels(&p.attributes), p.count as f64));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn series_with_known_labels_are_pushed_at_zero_before_any_event() {
+    let (sink, addr) = start_sink().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing is scanned or asked: the first pushes must already hold every known series.
+    let (up, _agent) = start_up_with(dir.path(), &addr, &[("OTEL_METRIC_EXPORT_INTERVAL", "200")]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first: Vec<ExportMetricsServiceRequest> = loop {
+        let got = sink.metrics.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let services: BTreeSet<String> = got
+            .iter()
+            .flat_map(|r| &r.resource_metrics)
+            .filter_map(|rm| attr(&rm.resource.as_ref()?.attributes, "service.name"))
+            .collect();
+        if services.len() == 3 {
+            break got;
+        }
+        assert!(Instant::now() < deadline, "pushes from {services:?} only");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    drop(up);
+    let zero = |name: &str, want: &[(&str, &str)]| {
+        let found = points(&first, name);
+        let hit = found.iter().find(|(labels, _)| {
+            want.iter()
+                .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+        });
+        match hit {
+            Some((_, value)) => assert_eq!(*value, 0.0, "{name} {want:?}"),
+            None => panic!("{name} {want:?} not pushed at start-up; points: {found:?}"),
+        }
+    };
+    for severity in ["critical", "high", "medium", "low", "unknown"] {
+        zero(
+            "zerotrace_vulnerabilities_found_total",
+            &[("severity", severity), ("type", "dependency")],
+        );
+    }
+    for file_type in ["cargo-lock", "npm-lock", "other"] {
+        zero("zerotrace_files_scanned_total", &[("file_type", file_type)]);
+    }
+    for scan_type in ["full", "incremental"] {
+        for status in ["success", "failure", "cancelled"] {
+            zero(
+                "zerotrace_scan_duration_seconds_count",
+                &[("scan_type", scan_type), ("status", status)],
+            );
+        }
+    }
+    for status in ["ok", "not_found", "invalid", "error"] {
+        zero("zerotrace_enrichment_requests_total", &[("status", status)]);
+    }
+    zero("zerotrace_cve_cache_hits_total", &[]);
+    for code in ["OK", "INTERNAL", "UNAVAILABLE", "UNAUTHENTICATED"] {
+        zero(
+            "zerotrace_api_requests_total",
+            &[
+                ("method", "SubmitScanReport"),
+                ("endpoint", "zerotrace.api.v1.ApiService"),
+                ("status", code),
+            ],
+        );
+    }
+    zero(
+        "zerotrace_api_request_duration_seconds_count",
+        &[("method", "ListFindings")],
+    );
+}

@@ -126,6 +126,30 @@ pub enum FileType {
 }
 
 impl FileType {
+    /// Every kind, for metrics whose `file_type` series exist from start-up.
+    pub const ALL: [FileType; 20] = [
+        FileType::CargoLock,
+        FileType::NpmLock,
+        FileType::YarnLock,
+        FileType::PnpmLock,
+        FileType::BunLock,
+        FileType::PipRequirements,
+        FileType::PoetryLock,
+        FileType::PipfileLock,
+        FileType::PdmLock,
+        FileType::UvLock,
+        FileType::GoMod,
+        FileType::MavenPom,
+        FileType::GradleLock,
+        FileType::GemfileLock,
+        FileType::ComposerLock,
+        FileType::NugetLock,
+        FileType::MixLock,
+        FileType::PubspecLock,
+        FileType::ConanLock,
+        FileType::Other,
+    ];
+
     /// Returns the metric label of the kind (`cargo-lock`, `npm-lock`, ...).
     pub fn label(self) -> &'static str {
         match self {
@@ -282,5 +306,45 @@ mod purl_tests {
             Some("pkg:maven/org.slf4j/slf4j-api@2.0.9")
         );
         assert_eq!(package(Ecosystem::PyPI, "django", "").purl(), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileType;
+
+    #[test]
+    fn every_file_type_is_listed_once() {
+        // Exhaustive: a new kind does not compile here until it is given a
+        // number, and the count below then asks for it in `FileType::ALL`.
+        let number = |t: FileType| match t {
+            FileType::CargoLock => 0,
+            FileType::NpmLock => 1,
+            FileType::YarnLock => 2,
+            FileType::PnpmLock => 3,
+            FileType::BunLock => 4,
+            FileType::PipRequirements => 5,
+            FileType::PoetryLock => 6,
+            FileType::PipfileLock => 7,
+            FileType::PdmLock => 8,
+            FileType::UvLock => 9,
+            FileType::GoMod => 10,
+            FileType::MavenPom => 11,
+            FileType::GradleLock => 12,
+            FileType::GemfileLock => 13,
+            FileType::ComposerLock => 14,
+            FileType::NugetLock => 15,
+            FileType::MixLock => 16,
+            FileType::PubspecLock => 17,
+            FileType::ConanLock => 18,
+            FileType::Other => 19,
+        };
+        let mut seen: Vec<usize> = FileType::ALL.iter().map(|t| number(*t)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..=19).collect::<Vec<_>>());
+        let mut labels: Vec<&str> = FileType::ALL.iter().map(|t| t.label()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), FileType::ALL.len());
     }
 }

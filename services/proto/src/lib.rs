@@ -6,6 +6,25 @@
 /// The encoded `FileDescriptorSet` of every ZeroTrace proto and its imports.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/zerotrace_descriptor.bin"));
 
+/// Returns the method names of the gRPC service `service` (its full name,
+/// e.g. `zerotrace.api.v1.ApiService`), as the contract declares them; empty
+/// for a service the contract does not have.
+pub fn method_names(service: &str) -> Vec<String> {
+    use prost::Message as _;
+    let Ok(set) = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET) else {
+        return Vec::new();
+    };
+    set.file
+        .iter()
+        .flat_map(|file| {
+            file.service
+                .iter()
+                .filter(move |s| format!("{}.{}", file.package(), s.name()) == service)
+        })
+        .flat_map(|s| s.method.iter().map(|m| m.name().to_string()))
+        .collect()
+}
+
 /// Shared types: packages, vulnerabilities, findings.
 pub mod common {
     /// Version 1.
@@ -45,6 +64,14 @@ pub mod api {
 #[cfg(test)]
 mod tests {
     use prost::Message;
+
+    #[test]
+    fn method_names_come_from_the_contract() {
+        let api = super::method_names("zerotrace.api.v1.ApiService");
+        assert!(api.iter().any(|m| m == "SubmitScanReport"), "{api:?}");
+        assert!(api.iter().any(|m| m == "WatchFindings"), "{api:?}");
+        assert!(super::method_names("zerotrace.api.v1.NoSuchService").is_empty());
+    }
 
     #[test]
     fn descriptor_set_holds_every_service_and_its_imports() {

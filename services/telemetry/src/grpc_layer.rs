@@ -43,6 +43,17 @@ pub mod tonic_code {
     pub struct Code(pub i32);
 
     impl Code {
+        /// Every code gRPC defines, `OK` (0) to `UNAUTHENTICATED` (16).
+        pub const ALL: [Code; 17] = {
+            let mut all = [Code(0); 17];
+            let mut i = 0;
+            while i < 17 {
+                all[i] = Code(i as i32);
+                i += 1;
+            }
+            all
+        };
+
         /// The canonical upper-case name (`OK`, `NOT_FOUND`, ...), the API's `status` label.
         pub fn name(self) -> &'static str {
             match self.0 {

@@ -3,9 +3,20 @@
 //! Instrument names carry no unit or `_total` suffix: the Prometheus exporter
 //! (and the collector's) appends them from the unit and kind, and would double
 //! them otherwise. Label values are closed sets, spelled only here.
+//!
+//! Every series whose labels are known in advance exists from start-up at 0
+//! (Prometheus instrumentation practice), so `rate()`, `increase()` and
+//! `absent()` see the first event: counters get an `add(0)` per label set,
+//! labelled histograms a bound (empty) data point per label set. The one
+//! histogram without labels, `zerotrace_enrichment_duration_seconds`, appears
+//! with the first request: the SDK exports an unlabelled histogram point only
+//! once it holds a measurement.
 
-use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, UpDownCounter};
+use crate::grpc_layer::tonic_code::Code;
+use opentelemetry::metrics::{BoundHistogram, Counter, Gauge, Histogram, Meter, UpDownCounter};
+use opentelemetry::{KeyValue, StringValue};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Bucket bounds (seconds) of `zerotrace_scan_duration_seconds`: a scan spans
 /// milliseconds (one lockfile) to tens of minutes (a monorepo over NFS).
@@ -26,7 +37,7 @@ pub const API_DURATION_BUCKETS: &[f64] = &[
 ];
 
 /// `scan_type` label values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScanKind {
     /// Every lockfile parsed.
     Full,
@@ -48,7 +59,7 @@ impl ScanKind {
 }
 
 /// `status` label values of scans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScanOutcome {
     /// The scan finished and its report was delivered.
     Success,
@@ -59,6 +70,9 @@ pub enum ScanOutcome {
 }
 
 impl ScanOutcome {
+    /// Every outcome.
+    pub const ALL: [ScanOutcome; 3] = [ScanOutcome::Success, ScanOutcome::Failure, ScanOutcome::Cancelled];
+
     /// Returns the label value.
     pub fn label(self) -> &'static str {
         match self {
@@ -85,6 +99,15 @@ pub enum SeverityLabel {
 }
 
 impl SeverityLabel {
+    /// Every severity label.
+    pub const ALL: [SeverityLabel; 5] = [
+        SeverityLabel::Critical,
+        SeverityLabel::High,
+        SeverityLabel::Medium,
+        SeverityLabel::Low,
+        SeverityLabel::Unknown,
+    ];
+
     /// Returns the label value.
     pub fn label(self) -> &'static str {
         match self {
@@ -111,6 +134,14 @@ pub enum EnrichmentStatus {
 }
 
 impl EnrichmentStatus {
+    /// Every status.
+    pub const ALL: [EnrichmentStatus; 4] = [
+        EnrichmentStatus::Ok,
+        EnrichmentStatus::NotFound,
+        EnrichmentStatus::Invalid,
+        EnrichmentStatus::Error,
+    ];
+
     /// Returns the label value.
     pub fn label(self) -> &'static str {
         match self {
@@ -126,6 +157,8 @@ impl EnrichmentStatus {
 #[derive(Debug, Clone)]
 pub struct AgentMetrics {
     scan_duration: Histogram<f64>,
+    /// The agent's scan kinds and outcomes, bound at start-up.
+    scan_durations: Arc<HashMap<(ScanKind, ScanOutcome), BoundHistogram<f64>>>,
     files_scanned: Counter<u64>,
     vulnerabilities_found: Counter<u64>,
     cpu_usage: Gauge<f64>,
@@ -133,15 +166,24 @@ pub struct AgentMetrics {
 }
 
 impl AgentMetrics {
-    /// Creates the agent's instruments on `meter`.
-    pub fn new(meter: &Meter) -> Self {
-        Self {
-            scan_duration: meter
-                .f64_histogram("zerotrace.scan.duration")
-                .with_description("Duration of vulnerability scans")
-                .with_unit("s")
-                .with_boundaries(SCAN_DURATION_BUCKETS.to_vec())
-                .build(),
+    /// Creates the agent's instruments on `meter`. `file_types` is the closed
+    /// set of `file_type` values the agent can count; their series start at 0,
+    /// as do those of every severity and every scan kind and outcome.
+    pub fn new(meter: &Meter, file_types: &[&'static str]) -> Self {
+        let scan_duration = meter
+            .f64_histogram("zerotrace.scan.duration")
+            .with_description("Duration of vulnerability scans")
+            .with_unit("s")
+            .with_boundaries(SCAN_DURATION_BUCKETS.to_vec())
+            .build();
+        let scan_durations = [ScanKind::Full, ScanKind::Incremental]
+            .into_iter()
+            .flat_map(|kind| ScanOutcome::ALL.map(|outcome| (kind, outcome)))
+            .map(|(kind, outcome)| ((kind, outcome), scan_duration.bind(&scan_labels(kind, outcome))))
+            .collect();
+        let metrics = Self {
+            scan_duration,
+            scan_durations: Arc::new(scan_durations),
             files_scanned: meter
                 .u64_counter("zerotrace.files.scanned")
                 .with_description("Files walked by scans, by kind")
@@ -162,18 +204,22 @@ impl AgentMetrics {
                 .with_description("Resident memory of the agent process")
                 .with_unit("By")
                 .build(),
+        };
+        for file_type in file_types {
+            metrics.add_files(file_type, 0);
         }
+        for severity in SeverityLabel::ALL {
+            metrics.add_vulnerabilities(severity, 0);
+        }
+        metrics
     }
 
     /// Records one finished scan.
     pub fn record_scan(&self, kind: ScanKind, outcome: ScanOutcome, seconds: f64) {
-        self.scan_duration.record(
-            seconds,
-            &[
-                KeyValue::new("scan_type", kind.label()),
-                KeyValue::new("status", outcome.label()),
-            ],
-        );
+        match self.scan_durations.get(&(kind, outcome)) {
+            Some(bound) => bound.record(seconds),
+            None => self.scan_duration.record(seconds, &scan_labels(kind, outcome)),
+        }
     }
 
     /// Counts walked files of one kind (`file_type` is a closed label set, e.g. `cargo-lock`).
@@ -200,6 +246,13 @@ impl AgentMetrics {
     }
 }
 
+fn scan_labels(kind: ScanKind, outcome: ScanOutcome) -> [KeyValue; 2] {
+    [
+        KeyValue::new("scan_type", kind.label()),
+        KeyValue::new("status", outcome.label()),
+    ]
+}
+
 /// The enrichment service's instruments.
 #[derive(Debug, Clone)]
 pub struct EnrichmentMetrics {
@@ -213,9 +266,9 @@ pub struct EnrichmentMetrics {
 impl EnrichmentMetrics {
     /// Creates the enrichment service's instruments on `meter`.
     ///
-    /// The cache counters and the connection gauge start at zero, so their
-    /// series exist (and a service-down rule can see them vanish) before
-    /// the first request.
+    /// The counters (every request status, cache hits and misses) and the
+    /// connection gauge start at zero, so their series exist (and a
+    /// service-down rule can see them vanish) before the first request.
     pub fn new(meter: &Meter) -> Self {
         let metrics = Self {
             requests: meter
@@ -248,6 +301,9 @@ impl EnrichmentMetrics {
         metrics.cache_hits.add(0, &[]);
         metrics.cache_misses.add(0, &[]);
         metrics.active_connections.add(0, &[]);
+        for status in EnrichmentStatus::ALL {
+            metrics.requests.add(0, &[KeyValue::new("status", status.label())]);
+        }
         metrics
     }
 
@@ -273,47 +329,86 @@ impl EnrichmentMetrics {
     }
 }
 
+/// The `method` label of calls to a method the service does not have.
+pub const UNKNOWN_METHOD: &str = "unknown";
+
 /// The API service's instruments.
 #[derive(Debug, Clone)]
 pub struct ApiMetrics {
     requests: Counter<u64>,
     duration: Histogram<f64>,
+    /// The service's `endpoint` label.
+    endpoint: KeyValue,
+    /// The `method` label and bound duration of each known method.
+    methods: Arc<HashMap<String, (KeyValue, BoundHistogram<f64>)>>,
     active_connections: UpDownCounter<i64>,
 }
 
 impl ApiMetrics {
-    /// Creates the API service's instruments on `meter`.
-    pub fn new(meter: &Meter) -> Self {
-        let metrics = Self {
-            requests: meter
-                .u64_counter("zerotrace.api.requests")
-                .with_description("API requests, by gRPC method, service and status code")
-                .with_unit("{request}")
-                .build(),
-            duration: meter
-                .f64_histogram("zerotrace.api.request.duration")
-                .with_description("API request duration")
-                .with_unit("s")
-                .with_boundaries(API_DURATION_BUCKETS.to_vec())
-                .build(),
-            active_connections: meter
-                .i64_up_down_counter("zerotrace.api.active_connections")
-                .with_description("API requests in flight")
-                .with_unit("{connection}")
-                .build(),
-        };
-        metrics.active_connections.add(0, &[]);
-        metrics
+    /// Creates the API service's instruments on `meter` for the gRPC service
+    /// `endpoint` (e.g. `zerotrace.api.v1.ApiService`) and its `methods`.
+    ///
+    /// The `method` label takes only those names, or [`UNKNOWN_METHOD`] for
+    /// any other path a client sends. Every method's request counter starts
+    /// at 0 for every status code and its duration histogram empty.
+    pub fn new(meter: &Meter, endpoint: &str, methods: &[String]) -> Self {
+        let requests = meter
+            .u64_counter("zerotrace.api.requests")
+            .with_description("API requests, by gRPC method, service and status code")
+            .with_unit("{request}")
+            .build();
+        let duration = meter
+            .f64_histogram("zerotrace.api.request.duration")
+            .with_description("API request duration")
+            .with_unit("s")
+            .with_boundaries(API_DURATION_BUCKETS.to_vec())
+            .build();
+        let endpoint = KeyValue::new("endpoint", StringValue::from(Arc::<str>::from(endpoint)));
+        let methods: HashMap<String, (KeyValue, BoundHistogram<f64>)> = methods
+            .iter()
+            .map(|name| {
+                let label = KeyValue::new("method", StringValue::from(Arc::<str>::from(name.as_str())));
+                for code in Code::ALL {
+                    requests.add(
+                        0,
+                        &[label.clone(), endpoint.clone(), KeyValue::new("status", code.name())],
+                    );
+                }
+                let bound = duration.bind(&[label.clone(), endpoint.clone()]);
+                (name.clone(), (label, bound))
+            })
+            .collect();
+        let active_connections = meter
+            .i64_up_down_counter("zerotrace.api.active_connections")
+            .with_description("API requests in flight")
+            .with_unit("{connection}")
+            .build();
+        active_connections.add(0, &[]);
+        Self {
+            requests,
+            duration,
+            endpoint,
+            methods: Arc::new(methods),
+            active_connections,
+        }
     }
 
-    /// Records one finished request: `method` is the gRPC method, `endpoint`
-    /// the gRPC service, `status` the gRPC code name (`OK`, `NOT_FOUND`, ...).
-    pub fn record_request(&self, method: &str, endpoint: &str, status: &'static str, seconds: f64) {
-        let method = KeyValue::new("method", method.to_string());
-        let endpoint = KeyValue::new("endpoint", endpoint.to_string());
-        self.duration.record(seconds, &[method.clone(), endpoint.clone()]);
-        self.requests
-            .add(1, &[method, endpoint, KeyValue::new("status", status)]);
+    /// Records one finished request: `method` is the gRPC method (a name
+    /// the service does not have counts as [`UNKNOWN_METHOD`]), `status` the
+    /// gRPC code name (`OK`, `NOT_FOUND`, ...).
+    pub fn record_request(&self, method: &str, status: &'static str, seconds: f64) {
+        let status = KeyValue::new("status", status);
+        match self.methods.get(method) {
+            Some((label, bound)) => {
+                bound.record(seconds);
+                self.requests.add(1, &[label.clone(), self.endpoint.clone(), status]);
+            }
+            None => {
+                let label = KeyValue::new("method", UNKNOWN_METHOD);
+                self.duration.record(seconds, &[label.clone(), self.endpoint.clone()]);
+                self.requests.add(1, &[label, self.endpoint.clone(), status]);
+            }
+        }
     }
 
     /// Returns the in-flight gauge, for [`crate::InFlightLayer`].

@@ -23,6 +23,8 @@ const HISTOGRAMS: &[&str] = &[
     "zerotrace_api_request_duration_seconds",
 ];
 
+const API: &str = "zerotrace.api.v1.ApiService";
+
 /// Returns the metric name of every sample line of a text exposition.
 fn sample_names(scrape: &str) -> BTreeSet<String> {
     scrape
@@ -36,9 +38,9 @@ fn sample_names(scrape: &str) -> BTreeSet<String> {
 async fn scrape_holds_exactly_the_contract_names() {
     let guard = init(&Config::new(Service::Agent)).expect("telemetry init");
     let meter = guard.meter();
-    let agent = AgentMetrics::new(&meter);
+    let agent = AgentMetrics::new(&meter, &["cargo-lock"]);
     let enrichment = EnrichmentMetrics::new(&meter);
-    let api = ApiMetrics::new(&meter);
+    let api = ApiMetrics::new(&meter, API, &["ListFindings".to_string()]);
 
     agent.record_scan(ScanKind::Full, ScanOutcome::Success, 1.5);
     agent.add_files("cargo-lock", 3);
@@ -48,7 +50,7 @@ async fn scrape_holds_exactly_the_contract_names() {
     enrichment.cache_hits(1);
     enrichment.cache_misses(1);
     enrichment.active_connections().add(1, &[]);
-    api.record_request("ListFindings", "zerotrace.api.v1.ApiService", "OK", 0.01);
+    api.record_request("ListFindings", "OK", 0.01);
     api.active_connections().add(1, &[]);
 
     let scrape = guard.metrics().render().expect("render");
@@ -79,6 +81,66 @@ async fn scrape_holds_exactly_the_contract_names() {
         .shutdown(std::time::Duration::from_secs(5))
         .await
         .expect("shutdown");
+}
+
+/// Returns the sample lines of `name` (exact metric name) in a scrape.
+fn samples<'a>(scrape: &'a str, name: &str) -> Vec<&'a str> {
+    scrape
+        .lines()
+        .filter(|l| l.split(['{', ' ']).next() == Some(name))
+        .collect()
+}
+
+#[tokio::test]
+async fn series_with_known_labels_exist_at_zero_from_start_up() {
+    let guard = init(&Config::new(Service::Agent)).expect("telemetry init");
+    let meter = guard.meter();
+    let _agent = AgentMetrics::new(&meter, &["cargo-lock", "npm-lock"]);
+    let _enrichment = EnrichmentMetrics::new(&meter);
+    let methods = ["ListFindings".to_string(), "SubmitScanReport".to_string()];
+    let api = ApiMetrics::new(&meter, API, &methods);
+    let scrape = guard.metrics().render().expect("render");
+
+    let found = samples(&scrape, "zerotrace_vulnerabilities_found_total");
+    for severity in SeverityLabel::ALL {
+        let want = format!(r#"severity="{}",type="dependency"}} 0"#, severity.label());
+        assert!(found.iter().any(|l| l.ends_with(&want)), "{want} missing:\n{scrape}");
+    }
+    let files = samples(&scrape, "zerotrace_files_scanned_total");
+    assert_eq!(files.len(), 2, "{scrape}");
+    assert!(files.iter().all(|l| l.ends_with(" 0")), "{scrape}");
+    let requests = samples(&scrape, "zerotrace_enrichment_requests_total");
+    for status in EnrichmentStatus::ALL {
+        let want = format!(r#"{{status="{}"}} 0"#, status.label());
+        assert!(requests.iter().any(|l| l.ends_with(&want)), "{want} missing:\n{scrape}");
+    }
+    // Scan durations: every full/incremental kind and outcome, empty.
+    let counts = samples(&scrape, "zerotrace_scan_duration_seconds_count");
+    assert_eq!(counts.len(), 2 * ScanOutcome::ALL.len(), "{scrape}");
+    assert!(counts.iter().all(|l| l.ends_with(" 0")), "{scrape}");
+    for outcome in ScanOutcome::ALL {
+        let want = format!(r#"scan_type="incremental",status="{}"}} 0"#, outcome.label());
+        assert!(counts.iter().any(|l| l.ends_with(&want)), "{want} missing:\n{scrape}");
+    }
+    // API: each method, every status code at 0, and an empty duration histogram.
+    let api_requests = samples(&scrape, "zerotrace_api_requests_total");
+    assert_eq!(api_requests.len(), methods.len() * 17, "{scrape}");
+    assert!(
+        api_requests
+            .iter()
+            .any(|l| l.contains(r#"method="SubmitScanReport""#) && l.contains(r#"status="INTERNAL""#))
+    );
+    let api_counts = samples(&scrape, "zerotrace_api_request_duration_seconds_count");
+    assert_eq!(api_counts.len(), methods.len(), "{scrape}");
+
+    // A path the service does not have is `unknown`, never the client's text.
+    api.record_request("Exfiltrate/../../etc", "UNIMPLEMENTED", 0.001);
+    let scrape = guard.metrics().render().expect("render");
+    assert!(!scrape.contains("Exfiltrate"), "{scrape}");
+    assert!(
+        scrape.contains(r#"zerotrace_api_requests_total{endpoint="zerotrace.api.v1.ApiService",method="unknown",status="UNIMPLEMENTED"} 1"#),
+        "{scrape}"
+    );
 }
 
 #[tokio::test]
