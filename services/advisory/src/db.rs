@@ -1,24 +1,21 @@
-//! The database: import, the in-memory index, matching and lookups.
+//! The database: imports, look-ups and matching over the SQLite store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
+use rusqlite::{Connection, OptionalExtension, params};
 use zerotrace_ecosystem::{Ecosystem, Version};
 
 use crate::Error;
-use crate::feeds::{self, Epss, KevEntry, is_cve};
+use crate::feeds::{self, Epss, KevEntry};
 use crate::matcher::PreparedAffected;
-use crate::model::{
-    Counts, CvssScore, DbInfo, ImportKind, ImportReport, Informational, InvalidFile, MatchResult, Reference,
-    ScoredAdvisory,
-};
-use crate::osv::{Advisory, EventKind, SeverityEntry, parse_advisory};
-use crate::score::{Severity, risk_score, score_vector};
-use crate::store::{Data, Store};
+use crate::model::{Counts, DbInfo, ImportKind, ImportReport, InvalidFile, MatchResult, ScoredAdvisory};
+use crate::osv::{Advisory, Affected, parse_advisory};
+use crate::scoring::{self, Exploitation, PackageScore};
+use crate::store::{self, Store};
 use crate::time::now_unix;
 
 /// The largest OSV file (or zip entry) read; larger ones are invalid.
@@ -26,74 +23,58 @@ const MAX_ADVISORY_BYTES: u64 = 32 << 20;
 /// The largest feed (KEV JSON, EPSS CSV after decompression) read.
 const MAX_FEED_BYTES: u64 = 1 << 30;
 
-/// The advisory database: OSV advisories with KEV and EPSS data, an
-/// in-memory match index, and optionally a `redb` store on disk.
+/// The advisory database: OSV advisories with KEV and EPSS data, indexed by
+/// package, id and alias, in a SQLite file (or in memory).
 ///
 /// Cloning is cheap (an `Arc`); all methods take `&self` and the type is
-/// `Send + Sync`. Reads take a read lock only long enough to clone an `Arc`
-/// of the current index; an import builds a new index beside the old one
-/// and swaps it in, so readers never wait for an import.
+/// `Send + Sync`. Each look-up reads only the rows it needs. Any number of
+/// processes may read while one imports: an import is one transaction, so a
+/// reader sees the data before it or after it, never between.
 #[derive(Clone)]
 pub struct Database {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Option<Store>,
-    snapshot: RwLock<Arc<Snapshot>>,
-    generation: AtomicU64,
-    /// Serialises imports (one writer at a time).
-    import_lock: Mutex<()>,
-}
-
-/// One advisory as it applies to one package.
-struct PackageAdvisory {
-    scored: Arc<ScoredAdvisory>,
-    entries: Vec<PreparedAffected>,
-}
-
-/// An immutable view: the source data and the indexes derived from it.
-#[derive(Default)]
-struct Snapshot {
-    data: Data,
-    by_id: HashMap<String, Arc<ScoredAdvisory>>,
-    /// Alias → ids of the advisories naming it, sorted.
-    aliases: HashMap<String, Vec<String>>,
-    packages: HashMap<Ecosystem, HashMap<String, Vec<PackageAdvisory>>>,
-    info: DbInfo,
+    store: Arc<Store>,
 }
 
 impl std::fmt::Debug for Database {
-    // The contents would flood a log line: show the shape only.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let snap = self.snapshot();
         f.debug_struct("Database")
-            .field("persistent", &self.inner.store.is_some())
-            .field("generation", &self.generation())
-            .field("advisories", &snap.info.advisories)
+            .field("persistent", &self.store.is_persistent())
             .finish_non_exhaustive()
     }
 }
 
 impl Database {
-    /// Opens (or creates) a persistent database in the directory `dir`,
-    /// loading it into memory and building the match index.
+    /// Opens (or creates) the persistent database in the directory `dir`.
+    /// Nothing is loaded: look-ups read the file.
     pub fn open(dir: impl AsRef<Path>) -> Result<Database, Error> {
-        let (store, data) = Store::open(dir.as_ref())?;
-        let generation = data.meta.generation;
-        Ok(Database::with(Some(store), data, generation))
+        Ok(Database {
+            store: Arc::new(Store::open(dir.as_ref())?),
+        })
+    }
+
+    /// Returns whether `dir` holds a persistent database (without creating one).
+    pub fn exists(dir: impl AsRef<Path>) -> bool {
+        dir.as_ref().join(store::FILE_NAME).is_file()
+    }
+
+    /// Returns the file of an earlier format left in `dir`, which this
+    /// version no longer reads (its data must be imported again), if any.
+    pub fn legacy_file(dir: impl AsRef<Path>) -> Option<PathBuf> {
+        Some(dir.as_ref().join(store::LEGACY_FILE_NAME)).filter(|p| p.is_file())
     }
 
     /// Returns an empty database that lives in memory only (for
     /// `zerotrace scan --db all.zip`): imports are not persisted.
-    pub fn in_memory() -> Database {
-        Database::with(None, Data::default(), 0)
+    pub fn in_memory() -> Result<Database, Error> {
+        Ok(Database {
+            store: Arc::new(Store::in_memory()?),
+        })
     }
 
     /// Returns an in-memory database loaded from OSV zips/directories and
     /// feeds, stopping at the first path that cannot be imported at all.
     pub fn load<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<(Database, Vec<ImportReport>), Error> {
-        let db = Database::in_memory();
+        let db = Database::in_memory()?;
         let mut reports = Vec::new();
         for p in paths {
             reports.push(db.import_path(p.as_ref())?);
@@ -101,75 +82,64 @@ impl Database {
         Ok((db, reports))
     }
 
-    fn with(store: Option<Store>, data: Data, generation: u64) -> Database {
-        let snapshot = Snapshot::build(data, store.is_some());
-        Database {
-            inner: Arc::new(Inner {
-                store,
-                snapshot: RwLock::new(Arc::new(snapshot)),
-                generation: AtomicU64::new(generation),
-                import_lock: Mutex::new(()),
-            }),
-        }
-    }
-
-    fn snapshot(&self) -> Arc<Snapshot> {
-        match self.inner.snapshot.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    /// Returns a counter that changes on every import (persisted, so it
-    /// also grows across restarts); caches keyed on it never serve results
-    /// from older data.
-    pub fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::Acquire)
+    /// Returns a counter that grows with every import (persisted, so it
+    /// also grows across restarts and is shared by every process using the
+    /// file); caches keyed on it never serve results from older data.
+    pub fn generation(&self) -> Result<u64, Error> {
+        self.store.read(|tx| generation(tx))
     }
 
     /// Returns the advisory with this id, or the first (by id) advisory
     /// naming it as an alias. Withdrawn advisories are returned too.
-    pub fn get(&self, id_or_alias: &str) -> Option<Arc<ScoredAdvisory>> {
-        let snap = self.snapshot();
-        let key = id_or_alias.trim();
-        if let Some(a) = snap.by_id.get(key) {
-            return Some(Arc::clone(a));
-        }
-        let id = snap.aliases.get(key)?.first()?;
-        snap.by_id.get(id).cloned()
+    pub fn get(&self, id_or_alias: &str) -> Result<Option<Arc<ScoredAdvisory>>, Error> {
+        Ok(self.resolve(id_or_alias)?.into_iter().next())
     }
 
     /// Returns every advisory with this id or alias (a CVE can be aliased
-    /// by several advisories, e.g. a GHSA and a PYSEC), sorted by id.
-    pub fn resolve(&self, id_or_alias: &str) -> Vec<Arc<ScoredAdvisory>> {
-        let snap = self.snapshot();
+    /// by several advisories, e.g. a GHSA and a PYSEC): the advisory of
+    /// that id first, then the ones naming it, by id.
+    pub fn resolve(&self, id_or_alias: &str) -> Result<Vec<Arc<ScoredAdvisory>>, Error> {
         let key = id_or_alias.trim();
-        let mut out: Vec<Arc<ScoredAdvisory>> = snap.by_id.get(key).cloned().into_iter().collect();
-        for id in snap.aliases.get(key).map(Vec::as_slice).unwrap_or_default() {
-            if let Some(a) = snap.by_id.get(id)
-                && !out.iter().any(|o| o.id == a.id)
-            {
-                out.push(Arc::clone(a));
+        self.store.read(|tx| {
+            let mut out = Vec::new();
+            if let Some(a) = scored_by_id(tx, key)? {
+                out.push(a);
             }
-        }
-        out
+            let mut stmt = tx.prepare_cached("SELECT id FROM aliases WHERE alias = ?1 ORDER BY id")?;
+            let ids: Vec<String> = stmt.query_map([key], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            for id in ids {
+                if out.iter().all(|a| a.id != id)
+                    && let Some(a) = scored_by_id(tx, &id)?
+                {
+                    out.push(a);
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Returns the KEV entry of a CVE, if listed.
-    pub fn kev(&self, cve: &str) -> Option<KevEntry> {
-        self.snapshot().data.kev.get(cve.trim()).cloned()
+    pub fn kev(&self, cve: &str) -> Result<Option<KevEntry>, Error> {
+        self.store.read(|tx| kev_entry(tx, cve.trim()))
     }
 
     /// Returns the EPSS score of a CVE, if known.
-    pub fn epss(&self, cve: &str) -> Option<Epss> {
-        self.snapshot().data.epss.get(cve.trim()).copied()
+    pub fn epss(&self, cve: &str) -> Result<Option<Epss>, Error> {
+        self.store.read(|tx| epss_entry(tx, cve.trim()))
     }
 
-    /// Returns counts and metadata.
-    pub fn info(&self) -> DbInfo {
-        let mut info = self.snapshot().info.clone();
-        info.generation = self.generation();
-        info
+    /// Returns counts and metadata, as of the last import.
+    pub fn info(&self) -> Result<DbInfo, Error> {
+        let persistent = self.store.is_persistent();
+        self.store.read(|tx| {
+            let mut info: DbInfo = match store::meta(tx, "info")? {
+                Some(json) => serde_json::from_str(&json).map_err(|e| Error::Corrupt(format!("meta info: {e}")))?,
+                None => DbInfo::default(),
+            };
+            info.generation = generation(tx)?;
+            info.persistent = persistent;
+            Ok(info)
+        })
     }
 
     /// Returns the advisories affecting `version` of package `name` in the
@@ -181,48 +151,73 @@ impl Database {
     /// ("Matching").
     /// The caller decides which packages to ask about: cargo-audit checks
     /// only crates.io registry packages (not path or git dependencies).
-    pub fn match_package(&self, ecosystem: &str, name: &str, version: &str) -> MatchResult {
+    pub fn match_package(&self, ecosystem: &str, name: &str, version: &str) -> Result<MatchResult, Error> {
         match Ecosystem::from_osv(ecosystem.trim()) {
             Some(eco) => self.match_in(eco, name, version),
-            None => MatchResult {
+            None => Ok(MatchResult {
                 unmatched_reason: Some(format!("unknown ecosystem {ecosystem:?}")),
                 ..MatchResult::default()
-            },
+            }),
         }
     }
 
     /// Same as [`Database::match_package`] with a parsed ecosystem.
-    pub fn match_in(&self, eco: Ecosystem, name: &str, version: &str) -> MatchResult {
-        let snap = self.snapshot();
-        let mut result = MatchResult::default();
+    pub fn match_in(&self, eco: Ecosystem, name: &str, version: &str) -> Result<MatchResult, Error> {
         let normalized = eco.normalize_name(name);
-        let Some(candidates) = snap.packages.get(&eco).and_then(|m| m.get(normalized.as_str())) else {
-            return result;
-        };
         let version = version.trim();
-        let parsed = Version::parse(eco, version);
-        for candidate in candidates {
-            let hit = match &parsed {
-                Ok(v) => candidate.entries.iter().any(|e| e.affects(v)),
-                Err(_) => candidate.entries.iter().any(|e| e.lists_verbatim(version)),
-            };
-            if hit {
-                let list = if candidate.scored.informational.is_some() {
-                    &mut result.warnings
-                } else {
-                    &mut result.vulnerabilities
-                };
-                list.push(Arc::clone(&candidate.scored));
+        self.store.read(|tx| {
+            let mut result = MatchResult::default();
+            let mut candidates = tx.prepare_cached(
+                "SELECT id, informational, ranges FROM packages WHERE ecosystem = ?1 AND name = ?2 ORDER BY id",
+            )?;
+            let rows: Vec<(String, String, Vec<u8>)> = candidates
+                .query_map(params![eco.osv_name(), normalized], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            if rows.is_empty() {
+                return Ok(result);
             }
-        }
-        if let Err(e) = parsed {
-            result.unmatched_reason = Some(format!("{e}; only explicit version lists were checked"));
-        }
-        let by_risk =
-            |a: &Arc<ScoredAdvisory>, b: &Arc<ScoredAdvisory>| b.risk.total_cmp(&a.risk).then_with(|| a.id.cmp(&b.id));
-        result.vulnerabilities.sort_by(by_risk);
-        result.warnings.sort_by(by_risk);
-        result
+            let parsed = Version::parse(eco, version);
+            for (id, informational, ranges) in rows {
+                let entries: Vec<Affected> = decode(&ranges, "package ranges")?;
+                let mut skipped = 0;
+                let hit = entries.iter().any(|a| {
+                    let prepared = PreparedAffected::new(eco, a, &mut skipped);
+                    match &parsed {
+                        Ok(v) => prepared.affects(v),
+                        Err(_) => prepared.lists_verbatim(version),
+                    }
+                });
+                if !hit {
+                    continue;
+                }
+                let mut scored = tx.prepare_cached(
+                    "SELECT a.scored, p.scored FROM packages p JOIN advisories a ON a.id = p.id
+                     WHERE p.ecosystem = ?1 AND p.name = ?2 AND p.id = ?3 AND p.informational = ?4",
+                )?;
+                let (whole, package): (Vec<u8>, Vec<u8>) = scored
+                    .query_row(params![eco.osv_name(), normalized, id, informational], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                let package: PackageScore = decode(&package, "package score")?;
+                let advisory = Arc::new(package.apply(decode(&whole, "advisory")?));
+                if advisory.informational.is_some() {
+                    result.warnings.push(advisory);
+                } else {
+                    result.vulnerabilities.push(advisory);
+                }
+            }
+            if let Err(e) = parsed {
+                result.unmatched_reason = Some(format!("{e}; only explicit version lists were checked"));
+            }
+            let by_risk = |a: &Arc<ScoredAdvisory>, b: &Arc<ScoredAdvisory>| {
+                b.risk.total_cmp(&a.risk).then_with(|| a.id.cmp(&b.id))
+            };
+            result.vulnerabilities.sort_by(by_risk);
+            result.warnings.sort_by(by_risk);
+            Ok(result)
+        })
     }
 
     /// Imports a path, detecting its kind: a directory of OSV JSON files
@@ -233,7 +228,8 @@ impl Database {
     /// Advisories are kept by newest `modified`, so re-importing is
     /// idempotent. Invalid advisory files are reported and skipped. KEV and
     /// EPSS imports replace the previous catalog/scores. Errors only when
-    /// the path itself cannot be read or recognised, or the store fails.
+    /// the path itself cannot be read or recognised, or the store fails;
+    /// then nothing of it is stored.
     pub fn import_path(&self, path: impl AsRef<Path>) -> Result<ImportReport, Error> {
         let path = path.as_ref();
         let io = |source| Error::Io {
@@ -282,7 +278,7 @@ impl Database {
             let item = (label, parse_advisory(&bytes));
             return self.import_osv(path, ImportKind::OsvFile, std::iter::once(item));
         }
-        let text = feeds::maybe_gunzip(bytes).map_err(|reason| Error::Format {
+        let text = feeds::maybe_gunzip(bytes, MAX_FEED_BYTES).map_err(|reason| Error::Format {
             path: path.to_path_buf(),
             reason,
         })?;
@@ -335,10 +331,9 @@ impl Database {
         kind: ImportKind,
         items: impl IntoIterator<Item = (String, Result<Advisory, String>)>,
     ) -> Result<ImportReport, Error> {
-        let _guard = self.inner.import_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let current = self.snapshot();
         let mut report = empty_report(path, kind);
-        let mut staged: HashMap<String, Arc<Advisory>> = HashMap::new();
+        // The same id twice in one import: keep the newer, count the other.
+        let mut staged: HashMap<String, Advisory> = HashMap::new();
         for (label, parsed) in items {
             let adv = match parsed {
                 Ok(a) => a,
@@ -347,38 +342,46 @@ impl Database {
                     continue;
                 }
             };
-            let new_time = adv.modified_instant();
-            if let Some(prev) = staged.get(&adv.id) {
-                // The same id twice in one import: keep the newer, count the other.
-                report.skipped += 1;
-                if new_time > prev.modified_instant() {
-                    staged.insert(adv.id.clone(), Arc::new(adv));
+            match staged.get(&adv.id) {
+                Some(prev) => {
+                    report.skipped += 1;
+                    if adv.modified_instant() > prev.modified_instant() {
+                        staged.insert(adv.id.clone(), adv);
+                    }
                 }
-                continue;
+                None => {
+                    staged.insert(adv.id.clone(), adv);
+                }
             }
-            match current.data.advisories.get(&adv.id) {
-                None => report.imported += 1,
-                Some(old) => match new_time.cmp(&old.modified_instant()) {
-                    std::cmp::Ordering::Greater => report.updated += 1,
-                    std::cmp::Ordering::Equal => {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    std::cmp::Ordering::Less => {
-                        report.skipped += 1;
-                        continue;
-                    }
-                },
+        }
+        let mut staged: Vec<Advisory> = staged.into_values().collect();
+        staged.sort_by(|a, b| a.id.cmp(&b.id));
+        self.store.write(|tx| {
+            for adv in &staged {
+                let stored: Option<String> = tx
+                    .prepare_cached("SELECT modified FROM advisories WHERE id = ?1")?
+                    .query_row([&adv.id], |r| r.get(0))
+                    .optional()?;
+                match stored {
+                    None => report.imported += 1,
+                    Some(old) => match adv.modified_instant().cmp(&crate::time::instant_or_min(&old)) {
+                        std::cmp::Ordering::Greater => report.updated += 1,
+                        std::cmp::Ordering::Equal => {
+                            report.unchanged += 1;
+                            continue;
+                        }
+                        std::cmp::Ordering::Less => {
+                            report.skipped += 1;
+                            continue;
+                        }
+                    },
+                }
+                write_advisory(tx, adv)?;
             }
-            staged.insert(adv.id.clone(), Arc::new(adv));
-        }
-        let mut data = current.data.clone();
-        let changed: Vec<Arc<Advisory>> = staged.into_values().collect();
-        let advisories = Arc::make_mut(&mut data.advisories);
-        for adv in &changed {
-            advisories.insert(adv.id.clone(), Arc::clone(adv));
-        }
-        self.commit(data, &changed, None, None, report)
+            report.generation = commit(tx)?;
+            Ok(())
+        })?;
+        Ok(report)
     }
 
     fn import_kev(&self, path: &Path, value: serde_json::Value) -> Result<ImportReport, Error> {
@@ -386,15 +389,24 @@ impl Database {
             path: path.to_path_buf(),
             reason,
         })?;
-        let _guard = self.inner.import_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut report = empty_report(path, ImportKind::Kev);
         report.imported = catalog.entries.len();
         report.invalid = feed_invalid(path, catalog.invalid);
-        let mut data = self.snapshot().data.clone();
-        data.kev = Arc::new(catalog.entries);
-        data.meta.kev_catalog_version = catalog.version;
-        let kev = Arc::clone(&data.kev);
-        self.commit(data, &[], Some(&kev), None, report)
+        self.store.write(|tx| {
+            tx.execute("DELETE FROM kev", [])?;
+            let mut insert = tx.prepare_cached("INSERT INTO kev (cve, entry) VALUES (?1, ?2)")?;
+            for (cve, entry) in &catalog.entries {
+                insert.execute(params![cve, encode(entry)?])?;
+            }
+            match &catalog.version {
+                Some(v) => store::set_meta(tx, "kev_catalog_version", v)?,
+                None => store::clear_meta(tx, "kev_catalog_version")?,
+            }
+            rescore_all(tx)?;
+            report.generation = commit(tx)?;
+            Ok(())
+        })?;
+        Ok(report)
     }
 
     fn import_epss(&self, path: &Path, text: &str) -> Result<ImportReport, Error> {
@@ -402,43 +414,207 @@ impl Database {
             path: path.to_path_buf(),
             reason,
         })?;
-        let _guard = self.inner.import_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut report = empty_report(path, ImportKind::Epss);
         report.imported = file.entries.len();
         report.invalid = feed_invalid(path, file.invalid);
-        let mut data = self.snapshot().data.clone();
-        data.epss = Arc::new(file.entries);
-        data.meta.epss_model_version = file.model_version;
-        data.meta.epss_score_date = file.score_date;
-        let epss = Arc::clone(&data.epss);
-        self.commit(data, &[], None, Some(&epss), report)
-    }
-
-    /// Persists the change (if persistent), builds and swaps in the new
-    /// index, and bumps the generation. Called with the import lock held.
-    fn commit(
-        &self,
-        mut data: Data,
-        changed: &[Arc<Advisory>],
-        kev: Option<&HashMap<String, KevEntry>>,
-        epss: Option<&HashMap<String, Epss>>,
-        mut report: ImportReport,
-    ) -> Result<ImportReport, Error> {
-        let generation = self.generation() + 1;
-        data.meta.generation = generation;
-        data.meta.last_import = Some(now_unix());
-        if let Some(store) = &self.inner.store {
-            store.write(changed, kev, epss, &data.meta)?;
-        }
-        let snapshot = Arc::new(Snapshot::build(data, self.inner.store.is_some()));
-        match self.inner.snapshot.write() {
-            Ok(mut guard) => *guard = snapshot,
-            Err(poisoned) => *poisoned.into_inner() = snapshot,
-        }
-        self.inner.generation.store(generation, Ordering::Release);
-        report.generation = generation;
+        self.store.write(|tx| {
+            tx.execute("DELETE FROM epss", [])?;
+            let mut insert = tx.prepare_cached("INSERT INTO epss (cve, score, percentile) VALUES (?1, ?2, ?3)")?;
+            for (cve, e) in &file.entries {
+                insert.execute(params![cve, e.score, e.percentile])?;
+            }
+            for (key, value) in [
+                ("epss_model_version", &file.model_version),
+                ("epss_score_date", &file.score_date),
+            ] {
+                match value {
+                    Some(v) => store::set_meta(tx, key, v)?,
+                    None => store::clear_meta(tx, key)?,
+                }
+            }
+            rescore_all(tx)?;
+            report.generation = commit(tx)?;
+            Ok(())
+        })?;
         Ok(report)
     }
+}
+
+fn generation(tx: &Connection) -> Result<u64, Error> {
+    Ok(store::meta_i64(tx, "generation")?.map_or(0, |g| u64::try_from(g).unwrap_or(0)))
+}
+
+fn scored_by_id(tx: &Connection, id: &str) -> Result<Option<Arc<ScoredAdvisory>>, Error> {
+    let bytes: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT scored FROM advisories WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    bytes.map(|b| decode(&b, "advisory").map(Arc::new)).transpose()
+}
+
+fn kev_entry(tx: &Connection, cve: &str) -> Result<Option<KevEntry>, Error> {
+    let bytes: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT entry FROM kev WHERE cve = ?1")?
+        .query_row([cve], |r| r.get(0))
+        .optional()?;
+    bytes.map(|b| decode(&b, "kev entry")).transpose()
+}
+
+fn epss_entry(tx: &Connection, cve: &str) -> Result<Option<Epss>, Error> {
+    Ok(tx
+        .prepare_cached("SELECT score, percentile FROM epss WHERE cve = ?1")?
+        .query_row([cve], |r| {
+            Ok(Epss {
+                score: r.get(0)?,
+                percentile: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Writes an advisory and everything derived from it (scores, package
+/// rows, aliases), replacing what an earlier copy had written.
+fn write_advisory(tx: &Connection, adv: &Advisory) -> Result<(), Error> {
+    let exploitation = Exploitation::of(adv, |cve| epss_entry(tx, cve), |cve| kev_entry(tx, cve))?;
+    tx.prepare_cached("DELETE FROM packages WHERE id = ?1")?
+        .execute([&adv.id])?;
+    tx.prepare_cached("DELETE FROM aliases WHERE id = ?1")?
+        .execute([&adv.id])?;
+    let withdrawn = adv.withdrawn.is_some();
+    let whole = scoring::score_whole(adv, &exploitation);
+    tx.prepare_cached(
+        "INSERT INTO advisories (id, modified, source, withdrawn, ecosystems, body, scored)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET modified = excluded.modified, source = excluded.source,
+             withdrawn = excluded.withdrawn, ecosystems = excluded.ecosystems,
+             body = excluded.body, scored = excluded.scored",
+    )?
+    .execute(params![
+        adv.id,
+        adv.modified,
+        scoring::source_of(&adv.id),
+        withdrawn,
+        serde_json::to_string(&scoring::ecosystems_of(adv)).map_err(|e| Error::Corrupt(e.to_string()))?,
+        encode(adv)?,
+        encode(&whole)?,
+    ])?;
+    let mut alias = tx.prepare_cached("INSERT OR IGNORE INTO aliases (alias, id) VALUES (?1, ?2)")?;
+    for a in adv
+        .aliases
+        .iter()
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty() && *a != adv.id)
+    {
+        alias.execute(params![a, adv.id])?;
+    }
+    if withdrawn {
+        return Ok(());
+    }
+    let mut package = tx.prepare_cached(
+        "INSERT INTO packages (ecosystem, name, id, informational, ranges, scored, skipped_bounds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for group in scoring::package_groups(adv) {
+        let mut skipped = 0;
+        let matchable = group
+            .entries
+            .iter()
+            .any(|a| !PreparedAffected::new(group.ecosystem, a, &mut skipped).is_empty());
+        if !matchable {
+            continue;
+        }
+        let entries: Vec<&Affected> = group.entries.clone();
+        let scored = PackageScore::of(scoring::score_package(adv, &group, &exploitation));
+        package.execute(params![
+            group.ecosystem.osv_name(),
+            group.normalized,
+            adv.id,
+            group.informational.as_deref().unwrap_or_default(),
+            encode(&entries)?,
+            encode(&scored)?,
+            i64::try_from(skipped).unwrap_or(i64::MAX),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Rewrites every advisory's derived rows: the feeds they were scored with changed.
+fn rescore_all(tx: &Connection) -> Result<(), Error> {
+    let bodies: Vec<Vec<u8>> = tx
+        .prepare("SELECT body FROM advisories ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for body in bodies {
+        let adv: Advisory = decode(&body, "advisory body")?;
+        write_advisory(tx, &adv)?;
+    }
+    Ok(())
+}
+
+/// Ends an import: recounts, stamps the time and bumps the generation.
+/// Returns the new generation.
+fn commit(tx: &Connection) -> Result<u64, Error> {
+    let generation = generation(tx)? + 1;
+    let mut info = DbInfo {
+        last_import: Some(now_unix()),
+        kev_catalog_version: store::meta(tx, "kev_catalog_version")?,
+        epss_model_version: store::meta(tx, "epss_model_version")?,
+        epss_score_date: store::meta(tx, "epss_score_date")?,
+        ..DbInfo::default()
+    };
+    let (advisories, withdrawn): (i64, i64) = tx.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisories",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    info.advisories = count(advisories);
+    info.withdrawn = count(withdrawn);
+    let grouped = |sql: &str| -> Result<std::collections::BTreeMap<String, Counts>, Error> {
+        let mut stmt = tx.prepare(sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Counts {
+                    advisories: count(r.get(1)?),
+                    withdrawn: count(r.get(2)?),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    info.by_source = grouped("SELECT source, COUNT(*), SUM(withdrawn) FROM advisories GROUP BY source")?;
+    info.by_ecosystem = grouped(
+        "SELECT e.value, COUNT(*), SUM(a.withdrawn) FROM advisories a, json_each(a.ecosystems) e GROUP BY e.value",
+    )?;
+    let (packages, skipped): (i64, i64) = tx.query_row(
+        "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT ecosystem, name FROM packages)),
+                (SELECT COALESCE(SUM(skipped_bounds), 0) FROM packages)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    info.packages = count(packages);
+    info.skipped_bounds = count(skipped);
+    info.kev_entries = count(tx.query_row("SELECT COUNT(*) FROM kev", [], |r| r.get(0))?);
+    info.epss_entries = count(tx.query_row("SELECT COUNT(*) FROM epss", [], |r| r.get(0))?);
+    store::set_meta(
+        tx,
+        "info",
+        &serde_json::to_string(&info).map_err(|e| Error::Corrupt(e.to_string()))?,
+    )?;
+    store::set_meta(tx, "generation", &generation.to_string())?;
+    Ok(generation)
+}
+
+fn count(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| Error::Corrupt(format!("cannot encode: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("stored {what}: {e}")))
 }
 
 fn empty_report(path: &Path, kind: ImportKind) -> ImportReport {
@@ -492,229 +668,6 @@ fn walk_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Returns the CVSS entries of severity strings.
-fn cvss_scores<'a>(entries: impl Iterator<Item = &'a SeverityEntry>) -> Vec<CvssScore> {
-    entries
-        .map(|s| {
-            let (score, error) = match s.kind.as_str() {
-                "CVSS_V3" | "CVSS_V4" => match score_vector(s.score.trim()) {
-                    Ok(v) => (Some(v), None),
-                    Err(e) => (None, Some(e.to_string())),
-                },
-                other => (None, Some(format!("severity type {other} is not scored"))),
-            };
-            CvssScore {
-                kind: s.kind.clone(),
-                vector: s.score.clone(),
-                score,
-                error,
-            }
-        })
-        .collect()
-}
-
-/// What scoring needs besides the advisory itself.
-struct Scoring<'a> {
-    epss: Option<Epss>,
-    kev: Option<&'a KevEntry>,
-}
-
-impl Scoring<'_> {
-    fn score(
-        &self,
-        adv: &Advisory,
-        package: Option<(&str, &str)>,
-        extra: &[&crate::osv::Affected],
-        fixed_versions: Vec<String>,
-        informational: Option<Informational>,
-    ) -> ScoredAdvisory {
-        let cvss = cvss_scores(adv.severity.iter().chain(extra.iter().flat_map(|a| a.severity.iter())));
-        let max_score = cvss.iter().filter_map(|c| c.score).reduce(f64::max);
-        let severity = match max_score {
-            Some(s) => Severity::from_score(s),
-            None => adv
-                .label
-                .iter()
-                .chain(extra.iter().filter_map(|a| a.label.as_ref()))
-                .filter_map(|l| Severity::from_label(l))
-                .max()
-                .unwrap_or(Severity::Unknown),
-        };
-        let risk = risk_score(max_score, severity, self.epss.map(|e| e.score), self.kev.is_some());
-        ScoredAdvisory {
-            id: adv.id.clone(),
-            aliases: adv.aliases.clone(),
-            summary: adv.summary.clone(),
-            details: adv.details.clone(),
-            ecosystem: package.map(|(e, _)| e.to_string()),
-            package: package.map(|(_, n)| n.to_string()),
-            severity,
-            cvss,
-            max_score,
-            epss: self.epss,
-            kev: self.kev.cloned(),
-            fixed_versions,
-            references: adv
-                .references
-                .iter()
-                .map(|r| Reference {
-                    kind: r.kind.clone(),
-                    url: r.url.clone(),
-                })
-                .collect(),
-            published: adv.published.clone(),
-            modified: adv.modified.clone(),
-            withdrawn: adv.withdrawn.clone(),
-            risk,
-            informational,
-        }
-    }
-}
-
-/// Returns the `fixed` versions of the SEMVER/ECOSYSTEM ranges of entries,
-/// in order, without duplicates.
-fn fixed_of<'a>(entries: impl Iterator<Item = &'a crate::osv::Affected>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for a in entries {
-        for r in a.ranges.iter().filter(|r| r.kind == "SEMVER" || r.kind == "ECOSYSTEM") {
-            for e in r.events.iter().filter(|e| e.kind == EventKind::Fixed) {
-                if !out.contains(&e.version) {
-                    out.push(e.version.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Returns the id prefix that names the advisory's source.
-fn source_of(id: &str) -> &str {
-    id.split('-').next().unwrap_or(id)
-}
-
-impl Snapshot {
-    /// Builds the indexes from the data in one pass.
-    fn build(data: Data, persistent: bool) -> Snapshot {
-        let mut snap = Snapshot::default();
-        let mut info = DbInfo {
-            persistent,
-            kev_entries: data.kev.len(),
-            kev_catalog_version: data.meta.kev_catalog_version.clone(),
-            epss_entries: data.epss.len(),
-            epss_model_version: data.meta.epss_model_version.clone(),
-            epss_score_date: data.meta.epss_score_date.clone(),
-            last_import: data.meta.last_import,
-            generation: data.meta.generation,
-            ..DbInfo::default()
-        };
-        let mut ids: Vec<&String> = data.advisories.keys().collect();
-        ids.sort();
-        for id in ids {
-            let Some(adv) = data.advisories.get(id) else { continue };
-            let withdrawn = adv.withdrawn.is_some();
-            let bump = |c: &mut Counts| {
-                c.advisories += 1;
-                c.withdrawn += usize::from(withdrawn);
-            };
-            info.advisories += 1;
-            info.withdrawn += usize::from(withdrawn);
-            bump(info.by_source.entry(source_of(&adv.id).to_string()).or_default());
-            let mut ecos: Vec<&str> = adv
-                .affected
-                .iter()
-                .filter_map(|a| a.ecosystem.as_deref())
-                .map(|e| e.split(':').next().unwrap_or(e))
-                .collect();
-            ecos.sort_unstable();
-            ecos.dedup();
-            for e in ecos {
-                bump(info.by_ecosystem.entry(e.to_string()).or_default());
-            }
-
-            let cves = std::iter::once(&adv.id).chain(adv.aliases.iter()).filter(|a| is_cve(a));
-            let scoring = Scoring {
-                epss: cves
-                    .clone()
-                    .filter_map(|c| data.epss.get(c.as_str()).copied())
-                    .reduce(|a, b| if b.score > a.score { b } else { a }),
-                kev: cves.clone().find_map(|c| data.kev.get(c.as_str())),
-            };
-
-            let first_info = adv
-                .affected
-                .iter()
-                .find_map(|a| a.informational.as_deref())
-                .map(Informational::parse);
-            let whole = scoring.score(adv, None, &[], fixed_of(adv.affected.iter()), first_info);
-            snap.by_id.insert(adv.id.clone(), Arc::new(whole));
-            for alias in &adv.aliases {
-                let alias = alias.trim();
-                if alias != adv.id {
-                    let list = snap.aliases.entry(alias.to_string()).or_default();
-                    if !list.contains(&adv.id) {
-                        list.push(adv.id.clone());
-                    }
-                }
-            }
-            if withdrawn {
-                continue;
-            }
-
-            // Group the affected entries by package and informational kind.
-            let mut groups: BTreeMap<(Ecosystem, String, Option<String>), Vec<&crate::osv::Affected>> = BTreeMap::new();
-            for a in &adv.affected {
-                let (Some(eco_name), Some(name)) = (a.ecosystem.as_deref(), a.name.as_deref()) else {
-                    continue;
-                };
-                let Some(eco) = Ecosystem::from_osv(eco_name) else {
-                    continue;
-                };
-                groups
-                    .entry((eco, eco.normalize_name(name), a.informational.clone()))
-                    .or_default()
-                    .push(a);
-            }
-            for ((eco, normalized, informational), entries) in groups {
-                let prepared: Vec<PreparedAffected> = entries
-                    .iter()
-                    .map(|a| PreparedAffected::new(eco, a, &mut info.skipped_bounds))
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                if prepared.is_empty() {
-                    continue;
-                }
-                let display_name = entries
-                    .first()
-                    .and_then(|a| a.name.as_deref())
-                    .unwrap_or(normalized.as_str());
-                let scored = scoring.score(
-                    adv,
-                    Some((eco.osv_name(), display_name)),
-                    &entries,
-                    fixed_of(entries.iter().copied()),
-                    informational.as_deref().map(Informational::parse),
-                );
-                snap.packages
-                    .entry(eco)
-                    .or_default()
-                    .entry(normalized)
-                    .or_default()
-                    .push(PackageAdvisory {
-                        scored: Arc::new(scored),
-                        entries: prepared,
-                    });
-            }
-        }
-        for ids in snap.aliases.values_mut() {
-            ids.sort();
-        }
-        info.packages = snap.packages.values().map(HashMap::len).sum();
-        snap.info = info;
-        snap.data = data;
-        snap
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -723,5 +676,51 @@ mod tests {
     fn database_is_send_sync_clone() {
         fn check<T: Send + Sync + Clone>() {}
         check::<Database>();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn files_are_private_and_every_handle_sees_an_import_at_once() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("enrichment");
+        let reader = Database::open(&dir).unwrap();
+        let writer = Database::open(&dir).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(store::FILE_NAME)), 0o600);
+        assert_eq!(reader.generation().unwrap(), 0);
+
+        let file = tmp.path().join("ZT-1.json");
+        std::fs::write(
+            &file,
+            r#"{"id":"ZT-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-0001"],
+               "affected":[{"package":{"ecosystem":"PyPI","name":"Demo_Pkg"},
+               "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0"}]}]}]}"#,
+        )
+        .unwrap();
+        let report = writer.import_path(&file).unwrap();
+        assert_eq!((report.imported, report.generation), (1, 1));
+        for wal in ["-wal", "-shm"] {
+            let path = dir.join(format!("{}{wal}", store::FILE_NAME));
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+        }
+        assert_eq!(reader.generation().unwrap(), 1);
+        assert_eq!(reader.info().unwrap().advisories, 1);
+        let hit = reader.match_package("PyPI", "demo-pkg", "1.5").unwrap();
+        assert_eq!(hit.vulnerabilities.len(), 1);
+        assert_eq!(hit.vulnerabilities[0].package.as_deref(), Some("Demo_Pkg"));
+        assert_eq!(hit.vulnerabilities[0].fixed_versions, ["2.0"]);
+        assert!(
+            reader
+                .match_package("PyPI", "demo-pkg", "2.0")
+                .unwrap()
+                .vulnerabilities
+                .is_empty()
+        );
+        assert_eq!(reader.get("CVE-2024-0001").unwrap().unwrap().id, "ZT-1");
     }
 }

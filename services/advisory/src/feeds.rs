@@ -107,13 +107,18 @@ pub(crate) struct EpssFile {
 
 /// Returns the text of a possibly gzip-compressed file (FIRST publishes
 /// `epss_scores-YYYY-MM-DD.csv.gz`; `flate2` is already built for `zip`, so
-/// reading it costs nothing extra).
-pub(crate) fn maybe_gunzip(bytes: Vec<u8>) -> Result<String, String> {
+/// reading it costs nothing extra). Decompression stops past `limit` bytes
+/// of output: a small archive that inflates without end is an error.
+pub(crate) fn maybe_gunzip(bytes: Vec<u8>, limit: u64) -> Result<String, String> {
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes.as_slice())
+            .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|e| format!("bad gzip: {e}"))?;
+        if out.len() as u64 > limit {
+            return Err(format!("inflates past {limit} bytes"));
+        }
         out
     } else {
         bytes
@@ -210,9 +215,12 @@ mod tests {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(b"cve,epss,percentile\nCVE-2020-0001,0.5,0.5\n").unwrap();
-        let text = maybe_gunzip(enc.finish().unwrap()).unwrap();
+        let gz = enc.finish().unwrap();
+        let text = maybe_gunzip(gz.clone(), 1 << 20).unwrap();
         assert!(is_epss(&text));
         assert_eq!(parse_epss(&text).unwrap().entries.len(), 1);
+        // A bomb: more output than the limit is an error, not an allocation.
+        assert!(maybe_gunzip(gz, 10).unwrap_err().contains("inflates past"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The ZeroTrace advisory database: imports OSV advisories (RustSec, PyPA,
 //! GitHub, osv.dev zips, ...), CISA KEV and FIRST EPSS; stores them in a
-//! `redb` file (or only in memory); and matches package versions against
-//! them with scores and a risk ranking.
+//! SQLite file shared by every process that uses it (or only in memory);
+//! and matches package versions against them with scores and a risk ranking.
 //!
 //! The enrichment service and `zerotrace scan` both use it:
 //!
@@ -11,7 +11,7 @@
 //!
 //! let db = Database::open("/var/lib/zerotrace/advisories")?;
 //! db.import_path("all.zip")?; // OSV zip or directory, KEV JSON or EPSS CSV
-//! let found = db.match_package("crates.io", "smallvec", "1.6.0");
+//! let found = db.match_package("crates.io", "smallvec", "1.6.0")?;
 //! for v in &found.vulnerabilities {
 //!     println!("{} {} risk {}", v.id, v.severity, v.risk);
 //! }
@@ -60,6 +60,7 @@ mod matcher;
 mod model;
 mod osv;
 mod score;
+mod scoring;
 mod store;
 pub mod time;
 
@@ -111,7 +112,7 @@ pub enum Error {
     },
     /// The store failed.
     #[error("advisory store: {0}")]
-    Store(#[from] redb::Error),
+    Store(#[from] rusqlite::Error),
     /// The store holds data this version cannot read.
     #[error("advisory store is corrupt: {0}")]
     Corrupt(String),
@@ -119,25 +120,8 @@ pub enum Error {
     #[error("advisory store format {found} is not {expected}: import into a fresh data directory")]
     IncompatibleStore {
         /// The stored format.
-        found: u32,
+        found: i64,
         /// The format this version writes.
-        expected: u32,
+        expected: i64,
     },
 }
-
-macro_rules! store_error {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::Store(e.into())
-            }
-        }
-    )*};
-}
-store_error!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::time::{Instant, parse_rfc3339};
+use crate::time::{Instant, instant_or_min, parse_rfc3339};
 
 /// The kind of an OSV range event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,7 +83,7 @@ impl Advisory {
     /// Returns the parsed `modified` time (validated at import, so the
     /// fallback only matters for a corrupted store).
     pub(crate) fn modified_instant(&self) -> Instant {
-        parse_rfc3339(&self.modified).unwrap_or((i64::MIN, 0))
+        instant_or_min(&self.modified)
     }
 }
 

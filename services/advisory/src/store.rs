@@ -1,181 +1,315 @@
-//! Persistence in a `redb` file.
+//! Persistence in one SQLite file, shared by every process that opens it.
 //!
-//! Why redb: it is an embedded, pure-Rust, ACID key-value store (no C
-//! build, no server), an import is one write transaction (a crash leaves the
-//! previous import intact), and readers never block. The database is read
-//! once at open into the in-memory [`Snapshot`](crate::db) index, so what
-//! matters is a compact, crash-safe store, not query power; SQLite would
-//! bring a C build and a schema for no gain here.
+//! Why SQLite: several processes use one advisory database at once (the
+//! enrichment service serving, `zerotrace db import` or a sync writing,
+//! `zerotrace scan` and `db info` reading). In WAL mode readers never block
+//! the writer nor each other, a reader's transaction sees one committed
+//! import or the next, never half of one, and nothing holds an exclusive
+//! lock on the file. Lookups go through indexes, so a scan reads only the
+//! rows of the packages it asks about, whatever the size of the database.
 //!
-//! Layout: `advisories` (id → the trimmed advisory as compact JSON: only the
-//! fields matching and scoring use, never the source files again),
-//! `kev` (CVE → entry as JSON), `epss` (CVE → `[score, percentile]`),
-//! `meta` (`"meta"` → JSON: format version, generation, last import time,
-//! feed versions). The alias and package indexes are derived from the
-//! advisories at open, in the same pass that parses versions, rather than
-//! stored: storing them would double the write work of every import and
-//! could drift from the advisories they index.
+//! Layout (`SCHEMA`):
+//! - `advisories`: the trimmed advisory (`body`, JSON of [`Advisory`]) and its
+//!   whole-advisory scoring (`scored`, JSON of [`ScoredAdvisory`]);
+//! - `packages`: per (ecosystem, normalised name, advisory, informational
+//!   kind), the affected entries that match versions (`ranges`) and what
+//!   scoring for that package changes of the whole record (`scored`), read
+//!   only on a hit;
+//! - `aliases`, `kev`, `epss`, and `meta` (generation, counts, feed versions).
+//!
+//! Everything derived (`scored`, `packages`, `aliases`) is rewritten from
+//! `body` and the feeds inside the transaction that changes them.
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::Error;
-use crate::feeds::{Epss, KevEntry};
-use crate::osv::Advisory;
-
-const ADVISORIES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("advisories");
-const KEV: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("kev");
-const EPSS: TableDefinition<'_, &str, [f64; 2]> = TableDefinition::new("epss");
-const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
-
-/// The store format; bump when the stored JSON shapes change.
-pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// The database file name inside the data directory.
-pub(crate) const FILE_NAME: &str = "advisories.redb";
+pub(crate) const FILE_NAME: &str = "advisories.sqlite3";
 
-/// Metadata persisted next to the data.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Meta {
-    pub(crate) format: u32,
-    pub(crate) generation: u64,
-    pub(crate) last_import: Option<u64>,
-    pub(crate) kev_catalog_version: Option<String>,
-    pub(crate) epss_model_version: Option<String>,
-    pub(crate) epss_score_date: Option<String>,
+/// The file of the earlier redb format, no longer read.
+pub(crate) const LEGACY_FILE_NAME: &str = "advisories.redb";
+
+/// The schema version this crate writes; a file of another version is refused.
+pub(crate) const FORMAT_VERSION: i64 = 2;
+
+/// How long a writer waits for another process's write to finish.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Idle connections kept for reuse.
+const POOL_SIZE: usize = 8;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS advisories (
+    id         TEXT PRIMARY KEY,
+    modified   TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    withdrawn  INTEGER NOT NULL,
+    ecosystems TEXT NOT NULL,
+    body       BLOB NOT NULL,
+    scored     BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packages (
+    ecosystem     TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    informational TEXT NOT NULL,
+    ranges        BLOB NOT NULL,
+    scored        BLOB NOT NULL,
+    skipped_bounds INTEGER NOT NULL,
+    PRIMARY KEY (ecosystem, name, id, informational)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS packages_by_id ON packages (id);
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT NOT NULL,
+    id    TEXT NOT NULL,
+    PRIMARY KEY (alias, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_by_id ON aliases (id);
+CREATE TABLE IF NOT EXISTS kev (
+    cve   TEXT PRIMARY KEY,
+    entry BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS epss (
+    cve        TEXT PRIMARY KEY,
+    score      REAL NOT NULL,
+    percentile REAL NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+enum Location {
+    /// A file, opened by path.
+    File(PathBuf),
+    /// A private in-memory database, named so that every connection of
+    /// this process reaches the same one.
+    Memory(String),
 }
 
-/// Everything the store holds, loaded.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Data {
-    pub(crate) advisories: Arc<HashMap<String, Arc<Advisory>>>,
-    pub(crate) kev: Arc<HashMap<String, KevEntry>>,
-    pub(crate) epss: Arc<HashMap<String, Epss>>,
-    pub(crate) meta: Meta,
-}
-
-/// The redb database.
+/// The SQLite database and a small pool of connections to it.
 pub(crate) struct Store {
-    db: redb::Database,
+    location: Location,
+    idle: Mutex<Vec<Connection>>,
+    /// Keeps an in-memory database alive while no other connection is open.
+    _anchor: Option<Mutex<Connection>>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Store")
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
     }
-}
-
-fn json_err(e: serde_json::Error) -> Error {
-    Error::Corrupt(e.to_string())
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir` and loads it.
-    pub(crate) fn open(dir: &Path) -> Result<(Store, Data), Error> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+    /// Opens (creating if needed) the store in `dir`: the directory is made
+    /// private (0700) and the file is created readable by its owner only.
+    pub(crate) fn open(dir: &Path) -> Result<Store, Error> {
+        let io = |source| Error::Io {
             path: dir.to_path_buf(),
             source,
+        };
+        create_private_dir(dir).map_err(io)?;
+        let path = dir.join(FILE_NAME);
+        create_private_file(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
         })?;
-        let db = redb::Database::create(dir.join(FILE_NAME))?;
-        let tx = db.begin_write()?;
-        {
-            // Creating the tables up front lets reads assume they exist.
-            tx.open_table(ADVISORIES)?;
-            tx.open_table(KEV)?;
-            tx.open_table(EPSS)?;
-            let mut meta = tx.open_table(META)?;
-            if meta.get("meta")?.is_none() {
-                let fresh = Meta {
-                    format: FORMAT_VERSION,
-                    ..Meta::default()
-                };
-                let bytes = serde_json::to_vec(&fresh).map_err(json_err)?;
-                meta.insert("meta", bytes.as_slice())?;
-            }
-        }
-        tx.commit()?;
-
-        let tx = db.begin_read()?;
-        let meta: Meta = match tx.open_table(META)?.get("meta")? {
-            Some(v) => serde_json::from_slice(v.value()).map_err(json_err)?,
-            None => Meta::default(),
+        let store = Store {
+            location: Location::File(path),
+            idle: Mutex::new(Vec::new()),
+            _anchor: None,
         };
-        if meta.format != FORMAT_VERSION {
-            return Err(Error::IncompatibleStore {
-                found: meta.format,
-                expected: FORMAT_VERSION,
-            });
-        }
-        let mut advisories = HashMap::new();
-        for row in tx.open_table(ADVISORIES)?.iter()? {
-            let (k, v) = row?;
-            let adv: Advisory = serde_json::from_slice(v.value()).map_err(json_err)?;
-            advisories.insert(k.value().to_string(), Arc::new(adv));
-        }
-        let mut kev = HashMap::new();
-        for row in tx.open_table(KEV)?.iter()? {
-            let (k, v) = row?;
-            let entry: KevEntry = serde_json::from_slice(v.value()).map_err(json_err)?;
-            kev.insert(k.value().to_string(), entry);
-        }
-        let mut epss = HashMap::new();
-        for row in tx.open_table(EPSS)?.iter()? {
-            let (k, v) = row?;
-            let [score, percentile] = v.value();
-            epss.insert(k.value().to_string(), Epss { score, percentile });
-        }
-        drop(tx);
-        let data = Data {
-            advisories: Arc::new(advisories),
-            kev: Arc::new(kev),
-            epss: Arc::new(epss),
-            meta,
-        };
-        Ok((Store { db }, data))
+        store.initialise()?;
+        Ok(store)
     }
 
-    /// Writes changed advisories, and optionally replaced feeds, with the
-    /// metadata, in one transaction.
-    pub(crate) fn write(
+    /// Returns an empty store that lives in this process's memory only.
+    pub(crate) fn in_memory() -> Result<Store, Error> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "file:zerotrace-advisories-{}-{}?mode=memory&cache=shared",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let location = Location::Memory(name);
+        let anchor = connect(&location)?;
+        let store = Store {
+            location,
+            idle: Mutex::new(Vec::new()),
+            _anchor: Some(Mutex::new(anchor)),
+        };
+        store.initialise()?;
+        Ok(store)
+    }
+
+    /// Whether the store is a file (as opposed to memory).
+    pub(crate) fn is_persistent(&self) -> bool {
+        matches!(self.location, Location::File(_))
+    }
+
+    fn initialise(&self) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute_batch(SCHEMA)?;
+            match meta_i64(tx, "format")? {
+                None => set_meta(tx, "format", &FORMAT_VERSION.to_string())?,
+                Some(FORMAT_VERSION) => {}
+                Some(found) => {
+                    return Err(Error::IncompatibleStore {
+                        found,
+                        expected: FORMAT_VERSION,
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn checkout(&self) -> Result<Connection, Error> {
+        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match reused {
+            Some(conn) => Ok(conn),
+            None => connect(&self.location),
+        }
+    }
+
+    fn checkin(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < POOL_SIZE {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `f` in a read transaction: it sees one committed state throughout.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        self.with_transaction(TransactionBehavior::Deferred, f)
+    }
+
+    /// Runs `f` in a write transaction, committed when `f` succeeds and
+    /// rolled back otherwise. Writers of every process take turns.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        self.with_transaction(TransactionBehavior::Immediate, f)
+    }
+
+    fn with_transaction<T>(
         &self,
-        advisories: &[Arc<Advisory>],
-        kev: Option<&HashMap<String, KevEntry>>,
-        epss: Option<&HashMap<String, Epss>>,
-        meta: &Meta,
-    ) -> Result<(), Error> {
-        let tx = self.db.begin_write()?;
-        {
-            let mut table = tx.open_table(ADVISORIES)?;
-            for adv in advisories {
-                let bytes = serde_json::to_vec(adv.as_ref()).map_err(json_err)?;
-                table.insert(adv.id.as_str(), bytes.as_slice())?;
-            }
-        }
-        if let Some(kev) = kev {
-            tx.delete_table(KEV)?;
-            let mut table = tx.open_table(KEV)?;
-            for (cve, entry) in kev {
-                let bytes = serde_json::to_vec(entry).map_err(json_err)?;
-                table.insert(cve.as_str(), bytes.as_slice())?;
-            }
-        }
-        if let Some(epss) = epss {
-            tx.delete_table(EPSS)?;
-            let mut table = tx.open_table(EPSS)?;
-            for (cve, e) in epss {
-                table.insert(cve.as_str(), [e.score, e.percentile])?;
-            }
-        }
-        {
-            let mut table = tx.open_table(META)?;
-            let bytes = serde_json::to_vec(meta).map_err(json_err)?;
-            table.insert("meta", bytes.as_slice())?;
-        }
-        tx.commit()?;
-        Ok(())
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self.checkout()?;
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(behavior)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        // A connection whose transaction failed is rolled back by the drop
+        // of `tx`; it is as good as new.
+        self.checkin(conn);
+        result
     }
+}
+
+fn connect(location: &Location) -> Result<Connection, Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match location {
+        Location::File(path) => Connection::open_with_flags(path, flags)?,
+        Location::Memory(name) => Connection::open_with_flags(name, flags)?,
+    };
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if matches!(location, Location::File(_)) {
+        // WAL: readers and the writer do not block each other. FULL: an
+        // import is on disk when it commits.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // An import writes tens of MB of WAL; cut the file back after checkpoints.
+        conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
+    }
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    Ok(conn)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    if !dir.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    let meta = std::fs::metadata(dir)?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates the database file owner-only before SQLite opens it (SQLite
+/// gives its `-wal` and `-shm` files the same mode).
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_file(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Returns a `meta` value.
+pub(crate) fn meta(tx: &Connection, key: &str) -> Result<Option<String>, Error> {
+    Ok(tx
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Returns a `meta` value that is a number.
+pub(crate) fn meta_i64(tx: &Connection, key: &str) -> Result<Option<i64>, Error> {
+    meta(tx, key)?
+        .map(|v| {
+            v.parse()
+                .map_err(|_| Error::Corrupt(format!("meta {key} is not a number: {v:?}")))
+        })
+        .transpose()
+}
+
+/// Sets a `meta` value.
+pub(crate) fn set_meta(tx: &Connection, key: &str, value: &str) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// Removes a `meta` value.
+pub(crate) fn clear_meta(tx: &Connection, key: &str) -> Result<(), Error> {
+    tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
 }

@@ -9,6 +9,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// An instant as seconds since the Unix epoch plus nanoseconds.
 pub type Instant = (i64, u32);
 
+/// Returns the instant of a timestamp validated earlier, or the earliest
+/// instant for one that does not parse (only a damaged store holds such).
+pub(crate) fn instant_or_min(s: &str) -> Instant {
+    parse_rfc3339(s).unwrap_or((i64::MIN, 0))
+}
+
 /// Parses an RFC 3339 timestamp (`2024-01-02T03:04:05.678Z`, `+01:00`
 /// offsets, a space instead of `T`, a missing fraction) into an [`Instant`].
 ///

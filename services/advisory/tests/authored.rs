@@ -117,7 +117,7 @@ fn corpus(dir: &Path) {
 fn loaded() -> (tempfile::TempDir, Database) {
     let dir = tempfile::tempdir().unwrap();
     corpus(dir.path());
-    let db = Database::in_memory();
+    let db = Database::in_memory().unwrap();
     let report = db.import_path(dir.path()).unwrap();
     assert_eq!(report.kind, ImportKind::OsvDir);
     assert_eq!(report.imported, 9, "{report:?}");
@@ -128,13 +128,26 @@ fn loaded() -> (tempfile::TempDir, Database) {
 #[test]
 fn introduced_fixed_and_last_affected() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "1.1.0");
+    let r = db.match_package("crates.io", "alpha", "1.1.0").unwrap();
     assert_eq!(ids(&r), ["TEST-1", "TEST-2"]);
-    assert_eq!(db.match_package("crates.io", "alpha", "0.1.0").vulnerabilities.len(), 1);
-    assert_eq!(ids(&db.match_package("crates.io", "alpha", "1.2.0")), ["TEST-2"]);
-    assert_eq!(ids(&db.match_package("crates.io", "alpha", "1.3.0")), ["TEST-2"]);
+    assert_eq!(
+        db.match_package("crates.io", "alpha", "0.1.0")
+            .unwrap()
+            .vulnerabilities
+            .len(),
+        1
+    );
+    assert_eq!(
+        ids(&db.match_package("crates.io", "alpha", "1.2.0").unwrap()),
+        ["TEST-2"]
+    );
+    assert_eq!(
+        ids(&db.match_package("crates.io", "alpha", "1.3.0").unwrap()),
+        ["TEST-2"]
+    );
     assert!(
         db.match_package("crates.io", "alpha", "1.3.1")
+            .unwrap()
             .vulnerabilities
             .is_empty()
     );
@@ -163,7 +176,7 @@ fn several_pairs_ranges_and_limit() {
         ("3.5.0", false),
         ("9.0.0", false),
     ] {
-        let r = db.match_package("crates.io", "beta", v);
+        let r = db.match_package("crates.io", "beta", v).unwrap();
         assert_eq!(r.vulnerabilities.len(), usize::from(hit), "beta {v}");
     }
 }
@@ -179,19 +192,22 @@ fn explicit_versions_git_and_name_normalisation() {
         ("1.5", true),
         ("1.6", false),
     ] {
-        let r = db.match_package("PyPI", "gamma.pkg", v);
+        let r = db.match_package("PyPI", "gamma.pkg", v).unwrap();
         assert_eq!(ids(&r), if hit { vec!["PYSEC-T-4"] } else { vec![] }, "gamma {v}");
     }
     // PEP 503 on both sides: "Gamma_Pkg" in the advisory, "GAMMA-pkg" asked.
-    assert_eq!(ids(&db.match_package("PyPI", "GAMMA-pkg", "0.5")), ["PYSEC-T-4"]);
+    assert_eq!(
+        ids(&db.match_package("PyPI", "GAMMA-pkg", "0.5").unwrap()),
+        ["PYSEC-T-4"]
+    );
 }
 
 #[test]
 fn withdrawn_never_matches_but_resolves() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "5.0.0");
+    let r = db.match_package("crates.io", "alpha", "5.0.0").unwrap();
     assert!(!ids(&r).contains(&"TEST-6"));
-    let w = db.get("CVE-2024-0006").unwrap();
+    let w = db.get("CVE-2024-0006").unwrap().unwrap();
     assert_eq!(w.id, "TEST-6");
     assert!(w.withdrawn.is_some());
 }
@@ -199,7 +215,7 @@ fn withdrawn_never_matches_but_resolves() {
 #[test]
 fn multiple_affected_entries_and_fixed_per_package() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "delta", "1.0.3");
+    let r = db.match_package("crates.io", "delta", "1.0.3").unwrap();
     assert_eq!(ids(&r), ["GHSA-T-7"]);
     let a = &r.vulnerabilities[0];
     assert_eq!(a.fixed_versions, ["0.5.0", "1.0.7"]);
@@ -208,20 +224,29 @@ fn multiple_affected_entries_and_fixed_per_package() {
     assert_eq!(a.severity, Severity::Medium);
     assert!(
         db.match_package("crates.io", "delta", "0.7.0")
+            .unwrap()
             .vulnerabilities
             .is_empty()
     );
-    let py = db.match_package("PyPI", "delta", "2.1");
+    let py = db.match_package("PyPI", "delta", "2.1").unwrap();
     assert_eq!(py.vulnerabilities[0].fixed_versions, ["2.2"]);
-    assert!(db.match_package("PyPI", "delta", "1.0").vulnerabilities.is_empty());
+    assert!(
+        db.match_package("PyPI", "delta", "1.0")
+            .unwrap()
+            .vulnerabilities
+            .is_empty()
+    );
     // `get` sees all packages' fixed versions.
-    assert_eq!(db.get("GHSA-T-7").unwrap().fixed_versions, ["0.5.0", "1.0.7", "2.2"]);
+    assert_eq!(
+        db.get("GHSA-T-7").unwrap().unwrap().fixed_versions,
+        ["0.5.0", "1.0.7", "2.2"]
+    );
 }
 
 #[test]
 fn informational_is_a_warning() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "9.0.0");
+    let r = db.match_package("crates.io", "alpha", "9.0.0").unwrap();
     assert!(r.vulnerabilities.is_empty());
     assert_eq!(warning_ids(&r), ["TEST-8"]);
     assert_eq!(r.warnings[0].informational, Some(Informational::Unmaintained));
@@ -232,39 +257,42 @@ fn aliases_resolve() {
     let (_d, db) = loaded();
     for alias in ["TEST-1", "CVE-2024-0001", "GHSA-aaaa-bbbb-cccc", " CVE-2024-0001 "] {
         assert_eq!(
-            db.get(alias).map(|a| a.id.clone()).as_deref(),
+            db.get(alias).unwrap().map(|a| a.id.clone()).as_deref(),
             Some("TEST-1"),
             "{alias}"
         );
     }
-    assert!(db.get("CVE-1999-9999").is_none());
-    assert_eq!(db.resolve("CVE-2024-0002").len(), 1);
+    assert!(db.get("CVE-1999-9999").unwrap().is_none());
+    assert_eq!(db.resolve("CVE-2024-0002").unwrap().len(), 1);
 }
 
 #[test]
 fn bad_versions_and_bounds_never_panic() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "not a version");
+    let r = db.match_package("crates.io", "alpha", "not a version").unwrap();
     assert!(r.vulnerabilities.is_empty());
     assert!(r.unmatched_reason.unwrap().contains("only explicit version lists"));
-    let r = db.match_package("nope", "alpha", "1.0.0");
+    let r = db.match_package("nope", "alpha", "1.0.0").unwrap();
     assert!(r.unmatched_reason.unwrap().contains("unknown ecosystem"));
     // TEST-9: the unparsable `fixed` is skipped (range stays open), the
     // range whose only `introduced` is unparsable is dropped.
-    assert_eq!(ids(&db.match_package("crates.io", "epsilon", "7.0.0")), ["TEST-9"]);
-    assert_eq!(db.info().skipped_bounds, 2);
+    assert_eq!(
+        ids(&db.match_package("crates.io", "epsilon", "7.0.0").unwrap()),
+        ["TEST-9"]
+    );
+    assert_eq!(db.info().unwrap().skipped_bounds, 2);
     // No advisory for the package: clean, not "unmatched".
-    let r = db.match_package("crates.io", "unknown-crate", "1.0.0");
+    let r = db.match_package("crates.io", "unknown-crate", "1.0.0").unwrap();
     assert_eq!(r, MatchResult::default());
 }
 
 #[test]
 fn reimport_is_idempotent_and_keeps_newest() {
     let (dir, db) = loaded();
-    let g = db.generation();
+    let g = db.generation().unwrap();
     let again = db.import_path(dir.path()).unwrap();
     assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 9));
-    assert!(db.generation() > g);
+    assert!(db.generation().unwrap() > g);
 
     let newer = r#"{"id": "TEST-1", "modified": "2024-06-01T00:00:00Z", "summary": "newer",
         "affected": [{"package": {"ecosystem": "crates.io", "name": "alpha"},
@@ -277,9 +305,10 @@ fn reimport_is_idempotent_and_keeps_newest() {
     write(other.path(), "b/TEST-1.json", &older);
     let r = db.import_path(other.path().join("b")).unwrap();
     assert_eq!(r.skipped, 1);
-    assert_eq!(db.get("TEST-1").unwrap().summary.as_deref(), Some("newer"));
+    assert_eq!(db.get("TEST-1").unwrap().unwrap().summary.as_deref(), Some("newer"));
     assert!(
         db.match_package("crates.io", "alpha", "1.1.0")
+            .unwrap()
             .vulnerabilities
             .iter()
             .all(|a| a.id != "TEST-1")
@@ -314,18 +343,18 @@ fn zip_import_and_persistence_across_reopen() {
         let r = db.import_path(&zip_path).unwrap();
         assert_eq!((r.kind, r.imported, r.invalid.len()), (ImportKind::OsvZip, 3, 1));
         assert!(r.invalid[0].file.ends_with("all.zip!bad.json"), "{:?}", r.invalid);
-        generation = db.generation();
-        assert!(db.info().persistent);
+        generation = db.generation().unwrap();
+        assert!(db.info().unwrap().persistent);
     }
     let db = Database::open(data.path()).unwrap();
-    assert_eq!(db.generation(), generation);
-    assert_eq!(db.info().advisories, 3);
-    assert!(db.info().last_import.is_some());
+    assert_eq!(db.generation().unwrap(), generation);
+    assert_eq!(db.info().unwrap().advisories, 3);
+    assert!(db.info().unwrap().last_import.is_some());
     assert_eq!(
-        ids(&db.match_package("crates.io", "alpha", "1.1.0")),
+        ids(&db.match_package("crates.io", "alpha", "1.1.0").unwrap()),
         ["TEST-1", "TEST-2"]
     );
-    assert_eq!(db.get("GHSA-aaaa-bbbb-cccc").unwrap().id, "TEST-1");
+    assert_eq!(db.get("GHSA-aaaa-bbbb-cccc").unwrap().unwrap().id, "TEST-1");
     let r = db.import_path(&zip_path).unwrap();
     assert_eq!((r.imported, r.unchanged), (0, 3));
 }
@@ -351,7 +380,7 @@ fn kev_and_epss_attach_through_cve_aliases() {
     assert_eq!((k.kind, k.imported), (ImportKind::Kev, 1));
     let e = db.import_path(dir.path().join("feeds/epss.csv")).unwrap();
     assert_eq!((e.kind, e.imported), (ImportKind::Epss, 2));
-    let r = db.match_package("crates.io", "alpha", "1.1.0");
+    let r = db.match_package("crates.io", "alpha", "1.1.0").unwrap();
     // TEST-2: KEV-listed, label medium → 55.0; TEST-1: 9.8 × (0.1 + 0.45) → 53.9.
     assert_eq!(ids(&r), ["TEST-1", "TEST-2"]);
     assert_eq!(r.vulnerabilities[0].id, "TEST-2");
@@ -359,7 +388,7 @@ fn kev_and_epss_attach_through_cve_aliases() {
     assert_eq!(r.vulnerabilities[0].kev.as_ref().unwrap().date_added, "2025-01-01");
     assert_eq!(r.vulnerabilities[1].risk, 53.9);
     assert_eq!(r.vulnerabilities[1].epss.unwrap().percentile, 0.97);
-    let info = db.info();
+    let info = db.info().unwrap();
     assert_eq!((info.kev_entries, info.epss_entries), (1, 2));
     assert_eq!(info.epss_score_date.as_deref(), Some("2025-01-02T00:00:00Z"));
     assert_eq!(info.kev_catalog_version.as_deref(), Some("2025.01.01"));
@@ -371,7 +400,7 @@ fn kev_and_epss_attach_through_cve_aliases() {
 #[test]
 fn unknown_paths_are_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::in_memory();
+    let db = Database::in_memory().unwrap();
     assert!(db.import_path(dir.path().join("missing")).is_err());
     write(dir.path(), "x.txt", "hello");
     assert!(db.import_path(dir.path().join("x.txt")).is_err());

@@ -16,7 +16,7 @@ fn small_db() -> Database {
               "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"last_affected": "2.0"}]}]}]}"#,
     )
     .unwrap();
-    let db = Database::in_memory();
+    let db = Database::in_memory().unwrap();
     db.import_path(dir.path()).unwrap();
     db
 }
@@ -37,8 +37,8 @@ proptest! {
     #[test]
     fn versions_and_names_never_panic(eco in "crates\\.io|PyPI|npm|Go|nope", name in "\\PC{0,12}", version in "\\PC{0,20}") {
         let db = small_db();
-        let _ = db.match_package(&eco, &name, &version);
-        let r = db.match_package("crates.io", "x", &version);
+        let _ = db.match_package(&eco, &name, &version).unwrap();
+        let r = db.match_package("crates.io", "x", &version).unwrap();
         if r.unmatched_reason.is_some() {
             prop_assert!(r.vulnerabilities.len() <= 1);
         }
@@ -47,7 +47,7 @@ proptest! {
     #[test]
     fn arbitrary_files_never_panic(body in proptest::collection::vec(any::<u8>(), 0..200), json in "\\{\"id\": \"[A-Z]{1,3}-[0-9]\", \"modified\": \"\\PC{0,25}\"(, \"affected\": \\[\\{\"package\": \\{\"ecosystem\": \"crates\\.io\", \"name\": \"x\"\\}, \"ranges\": \\[\\{\"type\": \"SEMVER\", \"events\": \\[\\{\"introduced\": \"\\PC{0,8}\"\\}\\]\\}\\]\\}\\])?\\}") {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::in_memory();
+        let db = Database::in_memory().unwrap();
         for (i, bytes) in [body.clone(), json.into_bytes()].into_iter().enumerate() {
             let path = dir.path().join(format!("f{i}.json"));
             std::fs::write(&path, &bytes).unwrap();
@@ -57,6 +57,6 @@ proptest! {
             let _ = db.import_path(&csv);
         }
         let _ = db.import_path(dir.path());
-        let _ = db.match_package("crates.io", "x", "0.1.0");
+        let _ = db.match_package("crates.io", "x", "0.1.0").unwrap();
     }
 }

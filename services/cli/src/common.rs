@@ -1,6 +1,6 @@
 //! Flags and helpers shared by `inventory`, `scan` and `db`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use zerotrace_inventory::WalkOptions;
 
@@ -27,15 +27,6 @@ impl DataDirArg {
     pub(crate) fn enrichment_dir(&self) -> PathBuf {
         self.data_dir.join("enrichment")
     }
-}
-
-/// The file the advisory crate keeps in its directory; checked so that
-/// read-only commands do not create an empty database as a side effect.
-const DB_FILE: &str = "advisories.redb";
-
-/// Returns whether a persistent database exists in `dir`.
-pub(crate) fn db_exists(dir: &Path) -> bool {
-    dir.join(DB_FILE).is_file()
 }
 
 /// How to walk the tree (the flags map one to one onto [`WalkOptions`]).

@@ -11,7 +11,7 @@ use serde::Serialize;
 use zerotrace_advisory::{Database, DbInfo, ImportKind, ImportReport};
 use zerotrace_ecosystem::Ecosystem;
 
-use crate::common::{DataDirArg, Format, columns, db_exists, format_utc};
+use crate::common::{DataDirArg, Format, columns, format_utc};
 use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, output, report};
 
 /// osv.dev's bucket of per-ecosystem `all.zip` files.
@@ -101,6 +101,14 @@ fn open(data: &DataDirArg) -> Result<Database, CliError> {
     Database::open(&dir).map_err(|source| CliError::Database { dir, source })
 }
 
+/// Returns what the database holds, or the error naming its directory.
+fn describe(db: &Database, data: &DataDirArg) -> Result<DbInfo, CliError> {
+    db.info().map_err(|source| CliError::Database {
+        dir: data.enrichment_dir(),
+        source,
+    })
+}
+
 fn kind_label(kind: ImportKind) -> &'static str {
     match kind {
         ImportKind::OsvZip => "OSV zip",
@@ -141,7 +149,7 @@ fn import(args: &ImportArgs) -> Result<u8, CliError> {
             }
         }
     }
-    let info = db.info();
+    let info = describe(&db, &args.data)?;
     println!(
         "database {}: {} advisories, {} KEV entries, {} EPSS scores, generation {}",
         args.data.enrichment_dir().display(),
@@ -172,10 +180,10 @@ struct InfoJson<'a> {
 
 fn info(args: &InfoArgs) -> Result<u8, CliError> {
     let dir = args.data.enrichment_dir();
-    let exists = db_exists(&dir);
+    let exists = Database::exists(&dir);
     // Do not create an empty database just to describe it.
     let info = if exists {
-        open(&args.data)?.info()
+        describe(&open(&args.data)?, &args.data)?
     } else {
         DbInfo::default()
     };
@@ -291,7 +299,7 @@ fn sync(args: &SyncArgs) -> Result<u8, CliError> {
             }
         }
     }
-    let info = db.info();
+    let info = describe(&db, &args.data)?;
     println!(
         "database {}: {} advisories, generation {}",
         args.data.enrichment_dir().display(),
@@ -317,7 +325,7 @@ fn sync_one(agent: &ureq::Agent, db: &Database, data_dir: &Path, url: &str) -> R
         .map_err(|e| format!("cannot create a temp file in {}: {e}", data_dir.display()))?;
     let bytes = download(agent, url, tmp.as_file_mut())?;
     let check = Database::in_memory()
-        .import_path(tmp.path())
+        .and_then(|scratch| scratch.import_path(tmp.path()))
         .map_err(|e| format!("downloaded file ({bytes} bytes) is not a valid OSV zip: {e}"))?;
     if check.kind != ImportKind::OsvZip {
         return Err("downloaded file is not a zip".to_string());

@@ -22,8 +22,8 @@ pub(crate) enum CliError {
     /// The scan root could not be walked, or a glob is invalid (exit 2).
     #[error(transparent)]
     Walk(#[from] zerotrace_inventory::InventoryError),
-    /// The persistent advisory database could not be opened or written.
-    #[error("advisory database in {}: {}", dir.display(), describe_db_error(source))]
+    /// The persistent advisory database could not be opened, read or written.
+    #[error("advisory database in {}: {source}", dir.display())]
     Database {
         /// The database directory.
         dir: PathBuf,
@@ -48,21 +48,6 @@ impl CliError {
             CliError::Database { .. } | CliError::Output(_) => EXIT_FAILURE,
         }
     }
-}
-
-/// Says "in use" plainly: redb locks its file, so a running enrichment
-/// service (or `zerotrace up`) keeps every other process out.
-fn describe_db_error(e: &zerotrace_advisory::Error) -> String {
-    if is_in_use(e) {
-        "database in use by a running service? stop it first".to_string()
-    } else {
-        e.to_string()
-    }
-}
-
-/// Returns whether opening failed because another process holds the file.
-pub(crate) fn is_in_use(e: &zerotrace_advisory::Error) -> bool {
-    matches!(e, zerotrace_advisory::Error::Store(redb::Error::DatabaseAlreadyOpen))
 }
 
 /// Prints an error as one line on stderr and returns its exit code.

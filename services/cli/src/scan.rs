@@ -15,7 +15,7 @@ use zerotrace_advisory::{Database, Informational, MatchResult, ScoredAdvisory, S
 use zerotrace_ecosystem::Ecosystem;
 use zerotrace_inventory::{FileError, Inventory, Package, Progress, Source};
 
-use crate::common::{DataDirArg, Format, WalkArgs, columns, db_exists};
+use crate::common::{DataDirArg, Format, WalkArgs, columns};
 use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, output};
 
 /// Flags of `zerotrace scan`.
@@ -142,7 +142,8 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
     }
     let db = db?;
     let inv = inv?;
-    let report = build_report(&db, &inv, args.fail_on, started);
+    let report = build_report(&db, &inv, args.fail_on, started)
+        .map_err(|e| CliError::Usage(format!("advisory database: {e}")))?;
     let code = if report
         .findings
         .iter()
@@ -189,14 +190,18 @@ fn open_db(args: &ScanArgs) -> Result<Database, CliError> {
         return Ok(db);
     }
     let dir = args.data.enrichment_dir();
-    if !db_exists(&dir) {
+    if !Database::exists(&dir) {
         return Err(CliError::EmptyDatabase(dir));
     }
     let db = Database::open(&dir).map_err(|source| CliError::Database {
         dir: dir.clone(),
         source,
     })?;
-    if db.info().advisories == 0 {
+    let info = db.info().map_err(|source| CliError::Database {
+        dir: dir.clone(),
+        source,
+    })?;
+    if info.advisories == 0 {
         return Err(CliError::EmptyDatabase(dir));
     }
     Ok(db)
@@ -330,14 +335,19 @@ struct Unmatched<'a> {
 
 /// Matches every registry package with a version (cargo-audit semantics:
 /// path, git and workspace packages never match) and collects findings.
-fn build_report<'a>(db: &Database, inv: &'a Inventory, fail_on: FailOn, started: Instant) -> Report<'a> {
+fn build_report<'a>(
+    db: &Database,
+    inv: &'a Inventory,
+    fail_on: FailOn,
+    started: Instant,
+) -> Result<Report<'a>, zerotrace_advisory::Error> {
     let mut cache: HashMap<(Ecosystem, &str, &str), MatchResult> = HashMap::new();
     let mut report = Report {
         packages_scanned: 0,
         packages_found: inv.packages.len(),
         lockfiles: inv.lockfiles,
         files_walked: inv.files_walked,
-        advisories: db.info().advisories,
+        advisories: db.info()?.advisories,
         fail_on: fail_on.as_str(),
         elapsed_seconds: 0.0,
         findings: Vec::new(),
@@ -351,9 +361,10 @@ fn build_report<'a>(db: &Database, inv: &'a Inventory, fail_on: FailOn, started:
             continue;
         }
         report.packages_scanned += 1;
-        let result = cache
-            .entry((p.ecosystem, p.name.as_str(), version))
-            .or_insert_with(|| db.match_in(p.ecosystem, &p.name, version));
+        let result = match cache.entry((p.ecosystem, p.name.as_str(), version)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(db.match_in(p.ecosystem, &p.name, version)?),
+        };
         for (list, advisories) in [
             (&mut report.findings, &result.vulnerabilities),
             (&mut report.warnings, &result.warnings),
@@ -382,7 +393,7 @@ fn build_report<'a>(db: &Database, inv: &'a Inventory, fail_on: FailOn, started:
     report.findings.sort_by(order);
     report.warnings.sort_by(order);
     report.elapsed_seconds = started.elapsed().as_secs_f64();
-    report
+    Ok(report)
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -163,21 +163,48 @@ fn info_without_database_creates_nothing() {
 }
 
 #[test]
-fn database_in_use_is_one_clear_line() {
+fn import_info_and_scan_work_while_a_service_holds_the_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("data");
+    // What a running enrichment service holds: the database, open.
     let held = zerotrace_advisory::Database::open(data_dir.join("enrichment")).expect("open");
-    let run = db(&["info"], &data_dir);
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("database in use by a running service? stop it first"),
-        "{}",
-        run.stderr
+    let before = held.generation().expect("generation");
+    let osv = dir.path().join("osv");
+    write(
+        &osv,
+        "TEST-HELD-1.json",
+        r#"{"id":"TEST-HELD-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2099-7777"],
+            "affected":[{"package":{"ecosystem":"crates.io","name":"held-crate"},
+            "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"2.0.0"}]}]}]}"#,
     );
-    drop(held);
-    assert_eq!(db(&["info"], &data_dir).code, 0);
+    let run = db(&["import", &osv.display().to_string()], &data_dir);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(info(&data_dir)["advisories"], 1);
+    let project = dir.path().join("project");
+    write(
+        &project,
+        "Cargo.lock",
+        "version = 3\n\n[[package]]\nname = \"held-crate\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    );
+    let scan = zerotrace(&[
+        "scan".to_string(),
+        project.display().to_string(),
+        "--format".to_string(),
+        "json".to_string(),
+        "--data-dir".to_string(),
+        data_dir.display().to_string(),
+    ]);
+    assert_eq!(scan.code, 1, "{}\n{}", scan.stdout, scan.stderr);
+    assert_eq!(ids(&scan.json()["findings"]), ["TEST-HELD-1"]);
+    // The holder sees the import at once, without reopening.
+    assert!(held.generation().expect("generation") > before);
+    assert_eq!(
+        held.get("CVE-2099-7777")
+            .expect("read")
+            .map(|a| a.id.clone())
+            .as_deref(),
+        Some("TEST-HELD-1")
+    );
 }
 
 /// A loopback HTTP/1.1 server for `db sync`: `/good/{eco}/all.zip` serves

@@ -72,6 +72,12 @@ async fn open_database(config: &EnrichmentConfig) -> Result<Database, Enrichment
     let imports = config.import.clone();
     let task = tokio::task::spawn_blocking(move || -> Result<Database, EnrichmentError> {
         let db = Database::open(&dir)?;
+        if let Some(old) = Database::legacy_file(&dir) {
+            tracing::warn!(
+                file = %old.display(),
+                "an advisory database of an earlier format is no longer read; import or sync its sources again"
+            );
+        }
         for path in &imports {
             let report = db.import_path(path)?;
             tracing::info!(
@@ -86,7 +92,7 @@ async fn open_database(config: &EnrichmentConfig) -> Result<Database, Enrichment
                 tracing::warn!(file = %invalid.file, reason = %invalid.reason, "invalid advisory skipped");
             }
         }
-        let info = db.info();
+        let info = db.info()?;
         tracing::info!(
             advisories = info.advisories,
             kev = info.kev_entries,

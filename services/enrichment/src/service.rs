@@ -56,7 +56,8 @@ impl Enrichment {
     /// Returns a service over `db`.
     pub fn new(db: Database, metrics: EnrichmentMetrics, cache: CacheConfig, max_batch_size: u32) -> Self {
         Self {
-            generation: Arc::new(AtomicU64::new(db.generation())),
+            // The first request compares with the database and finds the caches fresh.
+            generation: Arc::new(AtomicU64::new(u64::MAX)),
             db,
             metrics,
             vulnerabilities: Cache::builder()
@@ -71,65 +72,67 @@ impl Enrichment {
         }
     }
 
-    /// Drops every cached entry when the database changed since they were cached.
-    fn invalidate_if_stale(&self) {
-        let now = self.db.generation();
+    /// Drops every cached entry when the database changed since they were
+    /// cached (an import by this process or by any other).
+    fn invalidate_if_stale(&self) -> Result<(), EnrichmentError> {
+        let now = self.db.generation()?;
         if self.generation.swap(now, Ordering::AcqRel) != now {
             self.vulnerabilities.invalidate_all();
             self.matches.invalidate_all();
         }
+        Ok(())
     }
 
-    async fn lookup(&self, id: &str) -> Option<Arc<common::Vulnerability>> {
+    async fn lookup(&self, id: &str) -> Result<Option<Arc<common::Vulnerability>>, EnrichmentError> {
         let key = id.trim().to_string();
         if let Some(hit) = self.vulnerabilities.get(&key).await {
             self.metrics.cache_hits(1);
-            return hit;
+            return Ok(hit);
         }
         self.metrics.cache_misses(1);
-        let found = self.db.get(&key).map(|a| Arc::new(convert::vulnerability(&a)));
+        let found = self.db.get(&key)?.map(|a| Arc::new(convert::vulnerability(&a)));
         self.vulnerabilities.insert(key, found.clone()).await;
-        found
+        Ok(found)
     }
 
-    async fn match_one(&self, package: &common::Package) -> Arc<Matched> {
+    async fn match_one(&self, package: &common::Package) -> Result<Arc<Matched>, EnrichmentError> {
         let key = (package.ecosystem.clone(), package.name.clone(), package.version.clone());
         if let Some(hit) = self.matches.get(&key).await {
             self.metrics.cache_hits(1);
-            return hit;
+            return Ok(hit);
         }
         self.metrics.cache_misses(1);
-        let matched = Arc::new(self.compute_match(package));
+        let matched = Arc::new(self.compute_match(package)?);
         self.matches.insert(key, matched.clone()).await;
-        matched
+        Ok(matched)
     }
 
-    fn compute_match(&self, package: &common::Package) -> Matched {
+    fn compute_match(&self, package: &common::Package) -> Result<Matched, EnrichmentError> {
         let source = common::PackageSource::try_from(package.source).unwrap_or(common::PackageSource::Unspecified);
         if !matches!(
             source,
             common::PackageSource::Unspecified | common::PackageSource::Registry
         ) {
-            return Matched {
+            return Ok(Matched {
                 vulnerabilities: Vec::new(),
                 warnings: Vec::new(),
                 unmatched_reason: format!(
                     "{} packages are not matched against registry advisories",
                     source.as_str_name()
                 ),
-            };
+            });
         }
         if package.version.trim().is_empty() {
-            return Matched {
+            return Ok(Matched {
                 vulnerabilities: Vec::new(),
                 warnings: Vec::new(),
                 unmatched_reason: "no exact version (unpinned requirement)".to_string(),
-            };
+            });
         }
         let result = self
             .db
-            .match_package(&package.ecosystem, &package.name, &package.version);
-        Matched {
+            .match_package(&package.ecosystem, &package.name, &package.version)?;
+        Ok(Matched {
             vulnerabilities: result
                 .vulnerabilities
                 .iter()
@@ -137,7 +140,7 @@ impl Enrichment {
                 .collect(),
             warnings: result.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
             unmatched_reason: result.unmatched_reason.unwrap_or_default(),
-        }
+        })
     }
 }
 
@@ -156,10 +159,10 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             ))
             .into());
         }
-        self.invalidate_if_stale();
+        self.invalidate_if_stale()?;
         let mut matches = Vec::with_capacity(packages.len());
         for package in packages {
-            let matched = self.match_one(&package).await;
+            let matched = self.match_one(&package).await?;
             matches.push(pb::PackageMatch {
                 package: Some(package),
                 vulnerabilities: matched.vulnerabilities.clone(),
@@ -178,8 +181,8 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         if id.trim().is_empty() {
             return Err(EnrichmentError::InvalidArgument("id must not be empty".to_string()).into());
         }
-        self.invalidate_if_stale();
-        match self.lookup(&id).await {
+        self.invalidate_if_stale()?;
+        match self.lookup(&id).await? {
             Some(vulnerability) => Ok(Response::new(pb::GetVulnerabilityResponse {
                 vulnerability: Some((*vulnerability).clone()),
             })),
@@ -199,11 +202,11 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             ))
             .into());
         }
-        self.invalidate_if_stale();
+        self.invalidate_if_stale()?;
         let mut response = pb::BatchGetVulnerabilitiesResponse::default();
         let mut seen = std::collections::HashSet::new();
         for id in ids {
-            match self.lookup(&id).await {
+            match self.lookup(&id).await? {
                 Some(v) => {
                     if seen.insert(v.id.clone()) {
                         response.vulnerabilities.push((*v).clone());
@@ -219,7 +222,7 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         &self,
         _request: Request<pb::GetDatabaseInfoRequest>,
     ) -> Result<Response<pb::GetDatabaseInfoResponse>, Status> {
-        let info = self.db.info();
+        let info = self.db.info().map_err(EnrichmentError::from)?;
         let mut counts: Vec<pb::EcosystemCount> = info
             .by_ecosystem
             .iter()
