@@ -1,6 +1,5 @@
 //! The database: imports, look-ups and matching over the SQLite store.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -299,32 +298,47 @@ impl Database {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut items = Vec::new();
-        for i in 0..archive.len() {
-            let mut entry = match archive.by_index(i) {
-                Ok(e) => e,
-                Err(e) => {
-                    items.push((format!("{}!#{i}", path.display()), Err(format!("bad zip entry: {e}"))));
+        // Entries are read one at a time inside the import: memory holds
+        // one advisory, not the archive.
+        let mut i = 0;
+        let entries = std::iter::from_fn(move || {
+            while i < archive.len() {
+                let index = i;
+                i += 1;
+                let mut entry = match archive.by_index(index) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        return Some((
+                            format!("{}!#{index}", path.display()),
+                            Err(format!("bad zip entry: {e}")),
+                        ));
+                    }
+                };
+                let name = entry
+                    .name()
+                    .map(|n| n.into_owned())
+                    .unwrap_or_else(|_| format!("#{index}"));
+                if entry.is_dir() || !name.to_ascii_lowercase().ends_with(".json") {
                     continue;
                 }
-            };
-            let name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("#{i}"));
-            if entry.is_dir() || !name.to_ascii_lowercase().ends_with(".json") {
-                continue;
+                let label = format!("{}!{name}", path.display());
+                let mut buf = Vec::new();
+                let read = (&mut entry).take(MAX_ADVISORY_BYTES + 1).read_to_end(&mut buf);
+                let parsed = match read {
+                    Err(e) => Err(format!("cannot read entry: {e}")),
+                    Ok(_) if buf.len() as u64 > MAX_ADVISORY_BYTES => Err("entry too large".to_string()),
+                    Ok(_) => parse_advisory(&buf),
+                };
+                return Some((label, parsed));
             }
-            let label = format!("{}!{name}", path.display());
-            let mut buf = Vec::new();
-            let read = (&mut entry).take(MAX_ADVISORY_BYTES + 1).read_to_end(&mut buf);
-            let parsed = match read {
-                Err(e) => Err(format!("cannot read entry: {e}")),
-                Ok(_) if buf.len() as u64 > MAX_ADVISORY_BYTES => Err("entry too large".to_string()),
-                Ok(_) => parse_advisory(&buf),
-            };
-            items.push((label, parsed));
-        }
-        self.import_osv(path, ImportKind::OsvZip, items)
+            None
+        });
+        self.import_osv(path, ImportKind::OsvZip, entries)
     }
 
+    /// Imports advisories one by one in a single transaction: each is
+    /// compared with the stored copy by `modified` and written when newer.
+    /// The same id twice in one import counts once; the newer copy wins.
     fn import_osv(
         &self,
         path: &Path,
@@ -332,36 +346,30 @@ impl Database {
         items: impl IntoIterator<Item = (String, Result<Advisory, String>)>,
     ) -> Result<ImportReport, Error> {
         let mut report = empty_report(path, kind);
-        // The same id twice in one import: keep the newer, count the other.
-        let mut staged: HashMap<String, Advisory> = HashMap::new();
-        for (label, parsed) in items {
-            let adv = match parsed {
-                Ok(a) => a,
-                Err(reason) => {
-                    report.invalid.push(InvalidFile { file: label, reason });
-                    continue;
-                }
-            };
-            match staged.get(&adv.id) {
-                Some(prev) => {
-                    report.skipped += 1;
-                    if adv.modified_instant() > prev.modified_instant() {
-                        staged.insert(adv.id.clone(), adv);
-                    }
-                }
-                None => {
-                    staged.insert(adv.id.clone(), adv);
-                }
-            }
-        }
-        let mut staged: Vec<Advisory> = staged.into_values().collect();
-        staged.sort_by(|a, b| a.id.cmp(&b.id));
         self.store.write(|tx| {
-            for adv in &staged {
+            let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+            for (label, parsed) in items {
+                let adv = match parsed {
+                    Ok(a) => a,
+                    Err(reason) => {
+                        report.invalid.push(InvalidFile { file: label, reason });
+                        continue;
+                    }
+                };
                 let stored: Option<String> = tx
                     .prepare_cached("SELECT modified FROM advisories WHERE id = ?1")?
                     .query_row([&adv.id], |r| r.get(0))
                     .optional()?;
+                let newer = stored
+                    .as_deref()
+                    .is_none_or(|old| adv.modified_instant() > crate::time::instant_or_min(old));
+                if !seen.insert(adv.id.clone()) {
+                    report.skipped += 1;
+                    if newer {
+                        write_advisory(tx, &adv)?;
+                    }
+                    continue;
+                }
                 match stored {
                     None => report.imported += 1,
                     Some(old) => match adv.modified_instant().cmp(&crate::time::instant_or_min(&old)) {
@@ -376,7 +384,7 @@ impl Database {
                         }
                     },
                 }
-                write_advisory(tx, adv)?;
+                write_advisory(tx, &adv)?;
             }
             report.generation = commit(tx)?;
             Ok(())
