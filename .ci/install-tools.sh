@@ -37,3 +37,7 @@ if [ ! -x .ci/tools/node_modules/.bin/buf ]; then
   npm install --prefix .ci/tools --no-audit --no-fund --loglevel=error @bufbuild/buf@1.75.0
 fi
 .ci/tools/node_modules/.bin/buf --version >/dev/null
+
+# The OpenTelemetry Collector distribution and Jaeger of the push pipeline's
+# live test, from pinned Go modules (cached by recipe: a rerun builds nothing).
+bash .ci/build-otel-tools.sh

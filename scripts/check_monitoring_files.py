@@ -63,7 +63,8 @@ PORTS = {"otlp_grpc": 4317, "otlp_http": 4318, "collector_prometheus": 8889, "al
 OTELCOL_CONTRIB = {
     "receivers": {"otlp", "prometheus", "hostmetrics", "filelog"},
     "processors": {"memory_limiter", "batch", "resource", "resourcedetection", "attributes", "filter", "transform"},
-    "exporters": {"prometheus", "prometheusremotewrite", "otlp", "otlphttp", "debug"},
+    # otlp_grpc/otlp_http: the OTLP exporters' names since v0.144.0 (otlp/otlphttp: deprecated aliases).
+    "exporters": {"prometheus", "prometheusremotewrite", "otlp_grpc", "otlp_http", "otlp", "otlphttp", "debug"},
     "extensions": {"health_check", "pprof", "zpages"},
     "connectors": {"spanmetrics", "forward"},
 }
@@ -294,8 +295,15 @@ class Checker:
         prom = (cfg.get("exporters") or {}).get("prometheus") or {}
         if "namespace" in prom:
             self.fail("collector: prometheus exporter must not set a namespace (it would prefix the contract names)")
-        if not (prom.get("resource_to_telemetry_conversion") or {}).get("enabled"):
-            self.fail("collector: prometheus exporter needs resource_to_telemetry_conversion.enabled (job = service.name)")
+        # job and instance come from service.name and service.instance.id
+        # whatever the settings; copying every resource attribute onto every
+        # series (or the scope onto every series) would give the collector's
+        # series labels the direct scrape does not have.
+        for key in ("resource_to_telemetry_conversion", "resource_constant_labels"):
+            if (prom.get(key) or {}).get("enabled") or (prom.get(key) or {}).get("included"):
+                self.fail(f"collector: prometheus exporter must not set {key} (resource attributes belong on target_info)")
+        if prom.get("without_scope_info") is not True:
+            self.fail("collector: prometheus exporter needs without_scope_info: true (no otel_scope_* labels, as the direct scrape)")
         ports = {}
         otlp = ((cfg.get("receivers") or {}).get("otlp") or {}).get("protocols") or {}
         ports["otlp_grpc"] = port_of((otlp.get("grpc") or {}).get("endpoint"))
@@ -304,9 +312,9 @@ class Checker:
         for key, port in ports.items():
             if port != PORTS[key]:
                 self.fail(f"collector: {key} listens on {port}, expected {PORTS[key]}")
-        jaeger = (cfg.get("exporters") or {}).get("otlp/jaeger") or {}
+        jaeger = (cfg.get("exporters") or {}).get("otlp_grpc/jaeger") or {}
         if jaeger.get("endpoint") != "${env:JAEGER_OTLP_ENDPOINT}":
-            self.fail("collector: otlp/jaeger endpoint must be ${env:JAEGER_OTLP_ENDPOINT}")
+            self.fail("collector: otlp_grpc/jaeger endpoint must be ${env:JAEGER_OTLP_ENDPOINT}")
         self.ok("collector: every pipeline component defined and of a shipped type; ports 4317/4318/8889")
         return ports
 
@@ -522,8 +530,12 @@ class Checker:
 
 
 def port_of(endpoint) -> int | None:
+    """Port of host:port, or of the default in ${env:VAR:-host:port}."""
     if not endpoint:
         return None
+    m = re.fullmatch(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}", str(endpoint))
+    if m:
+        endpoint = m.group(1)
     try:
         return int(str(endpoint).rsplit(":", 1)[1])
     except (IndexError, ValueError):
