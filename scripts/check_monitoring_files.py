@@ -54,6 +54,8 @@ EXTRA_SERIES = {"up": set(), "target_info": set()}
 TARGET_LABELS = {"job", "instance"}
 
 SERVICES = {"zerotrace-agent", "zerotrace-enrichment", "zerotrace-api"}
+# What an alert's `service` label may name: a service, or the collector in front of them.
+ALERT_SERVICES = SERVICES | {"otel-collector"}
 SEVERITIES = {"critical", "warning", "info"}
 RUNBOOK_PREFIX = "https://github.com/zerotrace/zerotrace/blob/main/monitoring/runbooks/"
 PORTS = {"otlp_grpc": 4317, "otlp_http": 4318, "collector_prometheus": 8889, "alertmanager": 9093,
@@ -207,8 +209,8 @@ class Checker:
             labels, ann = r.get("labels", {}), r.get("annotations", {})
             if labels.get("severity") not in SEVERITIES:
                 self.fail(f"{where}: severity must be one of {sorted(SEVERITIES)}, got {labels.get('severity')!r}")
-            if labels.get("service") not in SERVICES:
-                self.fail(f"{where}: service must be one of {sorted(SERVICES)}, got {labels.get('service')!r}")
+            if labels.get("service") not in ALERT_SERVICES:
+                self.fail(f"{where}: service must be one of {sorted(ALERT_SERVICES)}, got {labels.get('service')!r}")
             for key in ("summary", "description", "runbook_url"):
                 if not str(ann.get(key, "")).strip():
                     self.fail(f"{where}: annotation {key} missing")

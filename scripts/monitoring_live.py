@@ -16,6 +16,9 @@ contract, the rules and the dashboards.
   monitoring_live.py check-healthy --prometheus URL
   monitoring_live.py check-selectors --prometheus URL
   monitoring_live.py wait-alert --log FILE --alert NAME --status firing|resolved [--timeout S]
+  monitoring_live.py check-inhibited --prometheus URL --log FILE --since EPOCH --alert NAME ...
+  monitoring_live.py check-trace --jaeger URL --trace-id HEX [--timeout S]
+  monitoring_live.py compare-latency FILE.jsonl --max-ratio 1.10
 
 What the generators change (everything else is copied as loaded):
   gen-rules              every rule's `for:` becomes the given duration (rules
@@ -75,6 +78,15 @@ GRAFANA_ALL = ".*"
 FAULT_ONLY = {
     "ScanFailures": "needs a failed scan (it fires once enrichment is stopped)",
     "APIHighErrorRatio": "needs a server-side gRPC error code",
+}
+# A direct scrape has no collector job: the collector's alert has nothing to see.
+FAULT_ONLY_PULL = {"OTelCollectorDown": "the pull topology scrapes no collector"}
+# Behind the collector `up` describes the collector, not the services: these
+# alerts see a service through absent() of its series, empty while it pushes.
+# (Test c. fires EnrichmentServiceDown on that path.)
+FAULT_ONLY_PUSH = {
+    name: "behind the collector its signal is absent() of the service's series, empty while the service pushes"
+    for name in ("EnrichmentServiceDown", "APIDown", "AgentNotReporting")
 }
 # `OP threshold`: a number or parenthesised arithmetic on numbers after a comparison.
 _NUM = r"[0-9.]+(?:\s*[-+*/]\s*[0-9.]+)*"
@@ -322,14 +334,22 @@ class Report:
 
 
 def check_series(args) -> int:
-    """a. Every contract series is in Prometheus, from its service, with exactly its labels."""
+    """a. Every contract series is in Prometheus, from its service, with exactly its labels.
+
+    Also: each series' (job, instance) is a target Prometheus knows through
+    `target_info` (the service's resource), and no other `zerotrace_` name
+    exists (a doubled `_total_total`, a unit suffix twice, a stray series).
+    """
     prom = Prom(args.prometheus)
     names, emitters, source = contract()
     live = live_labels(prom)
     rep = Report("a. contract series in Prometheus")
     print(f"    contract from {source}")
+    targets = {(s.get("job"), s.get("instance")) for s in live.get("target_info", [])}
+    expected: set[str] = set()
     for name, (kind, labels) in names.items():
         for series in expected_names(name, kind):
+            expected.add(series)
             found = live.get(series, [])
             if not found:
                 rep.fail(f"{series}: no series in Prometheus")
@@ -342,10 +362,24 @@ def check_series(args) -> int:
                 problems.append(f"labels {sorted(have)}, contract says {sorted(labels | extra)}")
             if name in emitters and jobs != [emitters[name]]:
                 problems.append(f"job {jobs}, contract says emitted by {emitters[name]}")
+            unknown = sorted({(s.get("job"), s.get("instance")) for s in found} - targets)
+            if unknown:
+                problems.append(f"(job, instance) {unknown} has no target_info{{job, instance}}")
+            if any(not s.get("instance") for s in found):
+                problems.append("a series without `instance`")
             if problems:
                 rep.fail(f"{series}: " + "; ".join(problems))
             else:
-                rep.ok(f"{series} ({len(found)} series, job={','.join(jobs)}, labels {sorted(have) or '-'})")
+                instances = sorted({s.get("instance", "") for s in found})
+                rep.ok(f"{series} ({len(found)} series, job={','.join(jobs)}, instance={','.join(instances)}, "
+                       f"labels {sorted(have) or '-'})")
+    recorded = {r["record"] for r in _rules() if "record" in r}
+    allowed = expected | set(cmf.EXTRA_SERIES) | recorded
+    stray = sorted(n for n in live if n.startswith("zerotrace") and n not in allowed)
+    if stray:
+        rep.fail(f"series outside the contract (doubled suffix?): {stray}")
+    else:
+        rep.ok("no zerotrace series outside the contract and the recording rules")
     return rep.done(f"{len(names)} contract names")
 
 
@@ -424,6 +458,7 @@ def check_queries(args) -> int:
     rules = _rules()
     recorded = {r["record"] for r in rules if "record" in r}
     rep = Report("b. rule and dashboard queries on live data")
+    fault_only = dict(FAULT_ONLY, **(FAULT_ONLY_PUSH if args.path == "push" else FAULT_ONLY_PULL))
 
     def evaluate(where: str, expr: str, need_data: bool) -> None:
         before = len(checker.errors)
@@ -488,13 +523,13 @@ def check_queries(args) -> int:
             signal = neutralise(expr)
             if signal == expr:
                 rep.fail(f"alert {name}: no threshold found to neutralise")
-            elif name in FAULT_ONLY:
+            elif name in fault_only:
                 body = prom.query(signal)
                 if body.get("status") != "success":
                     rep.fail(f"alert {name} without thresholds: {body.get('error')}")
                 else:
                     rep.ok(f"alert {name} without thresholds: {len(body['data']['result'])} result(s); "
-                           f"may be empty: {FAULT_ONLY[name]}")
+                           f"may be empty: {fault_only[name]}")
             else:
                 evaluate(f"alert {name} without thresholds", signal, True)
     if not runbook_failures:
@@ -510,18 +545,21 @@ def check_selectors(args) -> int:
     """d. Every `label="value"` matcher names a value Prometheus has seen on that series.
 
     Run after the fault (enrichment stopped), so that failure values exist
-    too. Runbook matchers on a job only monitoring/prometheus-collector.yml
-    scrapes are skipped. Regex and negative matchers are not checked (an alternation of error
+    too. `up{job=...}` of a job only the other topology scrapes is skipped. Regex and negative matchers are not checked (an alternation of error
     codes rightly matches nothing on a healthy system); `le` is checked
     against the live buckets by check-queries.
     """
     prom = Prom(args.prometheus)
     live = live_labels(prom)
     rep = Report("d. label values of every equality matcher exist in Prometheus")
-    # Runbooks also show the collector topology's jobs, which a direct scrape cannot have.
-    other = yaml.safe_load((MONITORING / "prometheus-collector.yml").read_text()) or {}
-    other_jobs = {j["job_name"] for j in other.get("scrape_configs", [])} - \
-        {j["job_name"] for j in yaml.safe_load((MONITORING / "prometheus.yml").read_text())["scrape_configs"]}
+    # Rules and runbooks serve both topologies: `up` of a job only the other
+    # topology scrapes cannot exist here (the services' own targets behind the
+    # collector, the collector's target in a direct scrape).
+    jobs = {name: {j["job_name"] for j in (yaml.safe_load((MONITORING / name).read_text()) or {})["scrape_configs"]}
+            for name in ("prometheus.yml", "prometheus-collector.yml")}
+    here, there = ("prometheus-collector.yml", "prometheus.yml") if args.path == "push" \
+        else ("prometheus.yml", "prometheus-collector.yml")
+    other_jobs = jobs[there] - jobs[here]
     seen: set[tuple[str, str, str]] = set()
     for kind, where, expr in all_queries():
         text = expr[0] if kind == "variable" and not isinstance(expr, str) else expr
@@ -532,8 +570,8 @@ def check_selectors(args) -> int:
                     continue
                 seen.add((name, label, value))
                 values = {s.get(label) for s in live.get(name, [])}
-                if kind == "runbook" and label == "job" and value in other_jobs:
-                    rep.ok(f"{name}{{{label}=\"{value}\"}} ({where}): collector topology, not scraped here")
+                if name == "up" and label == "job" and value in other_jobs:
+                    rep.ok(f"{name}{{{label}=\"{value}\"}} ({where}): a target of {there} only, not scraped here")
                 elif value in values:
                     rep.ok(f"{name}{{{label}=\"{value}\"}} ({where})")
                 else:
@@ -554,6 +592,46 @@ def check_healthy(args) -> int:
     return rep.done(f"{len(alerts)} active alert(s)")
 
 
+def wait_healthy(args) -> int:
+    """Waits until no alert is pending or firing (after a fault the test caused itself)."""
+    prom = Prom(args.prometheus)
+    deadline = time.time() + args.timeout
+    alerts = []
+    while time.time() < deadline:
+        alerts = prom.get("/api/v1/alerts").get("data", {}).get("alerts", [])
+        if not alerts:
+            print(f"wait-healthy: no alert active")
+            return 0
+        time.sleep(1)
+    names = sorted({a["labels"].get("alertname", "?") for a in alerts})
+    print(f"FAIL wait-healthy: still active after {args.timeout:.0f}s: {names}")
+    return 1
+
+
+def check_inhibited(args) -> int:
+    """Alerts Prometheus fires that Alertmanager must not deliver (an inhibition at work)."""
+    prom = Prom(args.prometheus)
+    rep = Report(f"{args.label} inhibited: {', '.join(args.alert)}")
+    firing = {a["labels"].get("alertname") for a in prom.get("/api/v1/alerts").get("data", {}).get("alerts", [])
+              if a.get("state") == "firing"}
+    log = Path(args.log)
+    delivered = set()
+    for line in log.read_text().splitlines() if log.exists() else []:
+        rec = json.loads(line)
+        if rec["received"] < args.since:
+            continue
+        delivered |= {a.get("labels", {}).get("alertname") for a in rec["body"].get("alerts", [])
+                      if a.get("status") == "firing"}
+    for name in args.alert:
+        if name not in firing:
+            rep.fail(f"{name} is not firing in Prometheus, so its inhibition proves nothing")
+        elif name in delivered:
+            rep.fail(f"{name} reached the webhook although it should be inhibited")
+        else:
+            rep.ok(f"{name} firing in Prometheus, not delivered")
+    return rep.done(f"{len(args.alert)} alerts")
+
+
 def wait_alert(args) -> int:
     """c. The alert reached the webhook with its labels and runbook annotation."""
     rules = [r for r in _rules() if r.get("alert") == args.alert]
@@ -568,6 +646,8 @@ def wait_alert(args) -> int:
     while time.time() < deadline and hit is None:
         for line in log.read_text().splitlines() if log.exists() else []:
             rec = json.loads(line)
+            if args.since and rec["received"] < args.since:
+                continue  # an earlier notification, of another fault
             for a in rec["body"].get("alerts", []):
                 if a.get("labels", {}).get("alertname") == args.alert and a.get("status") == args.status:
                     hit = (rec, a)
@@ -602,6 +682,135 @@ def wait_alert(args) -> int:
     return rep.done(f"labels {json.dumps({k: a['labels'].get(k) for k in want_labels}, sort_keys=True)}")
 
 
+# ------------------------------------------------------------------ traces --
+TRACE_RPCS = (
+    ("zerotrace-enrichment", "zerotrace.enrichment.v1.EnrichmentService/MatchPackages", "match"),
+    ("zerotrace-api", "zerotrace.api.v1.ApiService/SubmitScanReport", "report"),
+)
+
+
+def _jaeger_trace(url: str, trace_id: str):
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/api/traces/{trace_id}", timeout=10) as r:
+            body = json.load(r)
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return None
+        raise
+    data = body.get("data") or []
+    return data[0] if data else None
+
+
+def _trace_problems(trace: dict, trace_id: str) -> tuple[list[str], list[str]]:
+    """Returns (problems, facts) of one Jaeger trace of a scan."""
+    processes = {k: v.get("serviceName") for k, v in trace.get("processes", {}).items()}
+    spans = trace.get("spans", [])
+    by_id = {s["spanID"]: s for s in spans}
+
+    def service(span):
+        return processes.get(span.get("processID"))
+
+    def kind(span):
+        return next((t.get("value") for t in span.get("tags", []) if t.get("key") == "span.kind"), "internal")
+
+    def parent(span):
+        refs = [r for r in span.get("references", []) if r.get("refType") == "CHILD_OF"]
+        return by_id.get(refs[0]["spanID"]) if refs else None
+
+    def find(svc, name, k):
+        return [s for s in spans if service(s) == svc and s["operationName"] == name and kind(s) == k]
+
+    problems, facts = [], []
+    other = sorted({s["traceID"] for s in spans} - {trace_id})
+    if other:
+        problems.append(f"spans of other traces {other}")
+    services = sorted({service(s) for s in spans})
+    facts.append(f"{len(spans)} spans from {', '.join(map(str, services))}")
+    for want in ("zerotrace-agent", "zerotrace-enrichment", "zerotrace-api"):
+        if want not in services:
+            problems.append(f"no span from {want}")
+    scans = find("zerotrace-agent", "scan", "internal")
+    if len(scans) != 1:
+        return problems + [f"{len(scans)} agent `scan` spans, want 1"], facts
+    scan = scans[0]
+    root = parent(scan)
+    if root is None or service(root) != "zerotrace-agent" or kind(root) != "server" \
+            or not root["operationName"].endswith("/TriggerScan"):
+        problems.append("`scan` is not a child of the agent's TriggerScan server span")
+    else:
+        facts.append("TriggerScan (agent, server) → scan")
+    for phase in ("walk", "match", "report"):
+        spans_ = find("zerotrace-agent", phase, "internal")
+        if not spans_ or parent(spans_[0]) is not scan:
+            problems.append(f"agent `{phase}` span missing or not a child of `scan`")
+    for svc, rpc, phase in TRACE_RPCS:
+        servers = find(svc, rpc, "server")
+        clients = find("zerotrace-agent", rpc, "client")
+        if not servers or not clients:
+            problems.append(f"{rpc}: server span from {svc} ({len(servers)}) or agent client span ({len(clients)}) missing")
+            continue
+        server, client = servers[0], clients[0]
+        if parent(server) is not client:
+            problems.append(f"{rpc}: the {svc} server span's parent is not the agent's client span")
+        elif parent(client) is None or parent(client)["operationName"] != phase:
+            problems.append(f"{rpc}: the agent's client span is not a child of `{phase}`")
+        else:
+            facts.append(f"scan → {phase} → {rpc} (agent, client) → ({svc}, server)")
+    return problems, facts
+
+
+def check_trace(args) -> int:
+    """The scan is ONE trace in Jaeger: spans of agent, enrichment and API, linked parent to child."""
+    trace_id = args.trace_id.lower()
+    rep = Report(f"trace {trace_id} in Jaeger")
+    if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
+        rep.fail(f"not a trace id: {args.trace_id!r}")
+        return rep.done("no trace")
+    deadline = time.time() + args.timeout
+    problems, facts = ["not found"], []
+    while time.time() < deadline:
+        try:
+            trace = _jaeger_trace(args.jaeger, trace_id)
+        except (OSError, ValueError) as e:
+            trace, problems = None, [f"Jaeger query failed: {e}"]
+        if trace is not None:
+            problems, facts = _trace_problems(trace, trace_id)
+            if not problems:
+                break
+        time.sleep(1)
+    for f in facts:
+        rep.ok(f)
+    for p in problems:
+        rep.fail(p)
+    return rep.done("one trace across the three services" if not problems else "incomplete")
+
+
+def compare_latency(args) -> int:
+    """The p99 of a simple RPC with the collector down is within --max-ratio of the healthy runs."""
+    runs = [json.loads(line) for line in Path(args.input).read_text().splitlines() if line.strip()]
+    groups: dict[str, list[float]] = {}
+    for r in runs:
+        groups.setdefault(r["label"].rsplit("-", 1)[0], []).append(float(r["p99_ms"]))
+    rep = Report("collector down: a simple RPC's p99 against a healthy collector")
+    print("    | run | calls | req/s | p50 ms | p99 ms |")
+    print("    |---|---|---|---|---|")
+    for r in runs:
+        print(f"    | {r['label']} | {r['calls']} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} |")
+    if "healthy" not in groups or "down" not in groups:
+        rep.fail(f"need healthy-N and down-N runs, have {sorted(groups)}")
+        return rep.done("incomplete")
+    healthy = sorted(groups["healthy"])[len(groups["healthy"]) // 2]
+    down = sorted(groups["down"])[len(groups["down"]) // 2]
+    ratio = down / healthy if healthy > 0 else math.inf
+    line = (f"median p99 {down:.3f} ms with the collector down, {healthy:.3f} ms healthy: "
+            f"ratio {ratio:.3f} (limit {args.max_ratio:.2f})")
+    if ratio <= args.max_ratio:
+        rep.ok(line)
+    else:
+        rep.fail(line)
+    return rep.done(f"ratio {ratio:.3f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -621,11 +830,13 @@ def main() -> int:
     p = sub.add_parser("webhook")
     p.add_argument("--listen", required=True), p.add_argument("--out", required=True)
     p.set_defaults(fn=webhook)
-    for name, fn in (("wait-ready", wait_ready), ("check-series", check_series),
+    for name, fn in (("wait-ready", wait_ready), ("wait-healthy", wait_healthy), ("check-series", check_series),
                      ("check-queries", check_queries), ("check-healthy", check_healthy),
                      ("check-selectors", check_selectors)):
         p = sub.add_parser(name)
         p.add_argument("--prometheus", required=True)
+        p.add_argument("--path", choices=["pull", "push"], default="pull",
+                       help="push: the services are behind the collector (no per-service `up`)")
         p.add_argument("--timeout", type=float, default=90)
         p.add_argument("--settle", type=float, default=5)
         p.set_defaults(fn=fn)
@@ -633,9 +844,21 @@ def main() -> int:
     p.add_argument("--log", required=True), p.add_argument("--alert", required=True)
     p.add_argument("--status", choices=["firing", "resolved"], default="firing")
     p.add_argument("--timeout", type=float, default=60)
-    p.add_argument("--since", type=float, help="epoch seconds of the trigger, to report the delay")
+    p.add_argument("--since", type=float, help="epoch seconds of the trigger: earlier notifications do not count")
     p.add_argument("--label", default="c.")
     p.set_defaults(fn=wait_alert)
+    p = sub.add_parser("check-inhibited")
+    p.add_argument("--prometheus", required=True), p.add_argument("--log", required=True)
+    p.add_argument("--since", type=float, required=True), p.add_argument("--alert", action="append", required=True)
+    p.add_argument("--label", default="h.")
+    p.set_defaults(fn=check_inhibited)
+    p = sub.add_parser("check-trace")
+    p.add_argument("--jaeger", required=True), p.add_argument("--trace-id", required=True)
+    p.add_argument("--timeout", type=float, default=60)
+    p.set_defaults(fn=check_trace)
+    p = sub.add_parser("compare-latency")
+    p.add_argument("input"), p.add_argument("--max-ratio", type=float, default=1.10)
+    p.set_defaults(fn=compare_latency)
     args = ap.parse_args()
     return args.fn(args)
 
