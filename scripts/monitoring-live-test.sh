@@ -325,10 +325,10 @@ for _ in 1 2 3; do
 done
 
 say "waiting for every contract series and recording rule in Prometheus"
-$gen wait-ready --prometheus "$prom" --timeout 120 --settle 5
-
 failed=0
 run_check() { "$@" || failed=1; }
+run_check $gen wait-ready --prometheus "$prom" --timeout 120 --settle 5
+
 say "checks"
 run_check $gen check-series --prometheus "$prom"
 run_check $gen check-queries --prometheus "$prom" --path "$path"
