@@ -21,7 +21,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use zerotrace_advisory::Database;
+use zerotrace_advisory::{Database, PackageQuery};
 use zerotrace_loadgen::{OsvWorkload, Rng, Zipf};
 
 type Package = (String, String, String);
@@ -76,7 +76,9 @@ fn match_all(db: &Database, packages: &[Package]) -> usize {
     packages
         .iter()
         .map(|(ecosystem, name, version)| {
-            let found = db.match_package(ecosystem, name, version).unwrap();
+            let found = db
+                .match_package(&PackageQuery::registry(ecosystem, name, version))
+                .unwrap();
             found.vulnerabilities.len() + found.warnings.len()
         })
         .sum()

@@ -11,7 +11,7 @@ use zerotrace_ecosystem::{Ecosystem, Version};
 use crate::Error;
 use crate::feeds::{self, Epss, KevEntry};
 use crate::matcher::PreparedAffected;
-use crate::model::{Counts, DbInfo, ImportKind, ImportReport, InvalidFile, MatchResult, ScoredAdvisory};
+use crate::model::{Counts, DbInfo, ImportKind, ImportReport, InvalidFile, PackageQuery, ScoredAdvisory, Verdict};
 use crate::osv::{Advisory, Affected, parse_advisory};
 use crate::scoring::{self, Exploitation, PackageScore};
 use crate::store::{self, Store};
@@ -141,31 +141,29 @@ impl Database {
         })
     }
 
-    /// Returns the advisories affecting `version` of package `name` in the
-    /// OSV ecosystem `ecosystem` (`"crates.io"`, `"PyPI"`, ...).
+    /// Returns the verdict on one package: the advisories affecting its
+    /// version, or why it is not matched ([`PackageQuery::matchable`]).
     ///
     /// Names are normalised per ecosystem on both sides. Withdrawn
     /// advisories never match. Informational advisories go to `warnings`.
     /// Range semantics are described in the crate documentation
     /// ("Matching").
-    /// The caller decides which packages to ask about: cargo-audit checks
-    /// only crates.io registry packages (not path or git dependencies).
-    pub fn match_package(&self, ecosystem: &str, name: &str, version: &str) -> Result<MatchResult, Error> {
-        match Ecosystem::from_osv(ecosystem.trim()) {
-            Some(eco) => self.match_in(eco, name, version),
-            None => Ok(MatchResult {
-                unmatched_reason: Some(format!("unknown ecosystem {ecosystem:?}")),
-                ..MatchResult::default()
+    pub fn match_package(&self, package: &PackageQuery<'_>) -> Result<Verdict, Error> {
+        match package.matchable() {
+            Ok(eco) => self.affecting(eco, package.name, package.version),
+            Err(reason) => Ok(Verdict {
+                unmatched_reason: Some(reason),
+                ..Verdict::default()
             }),
         }
     }
 
-    /// Same as [`Database::match_package`] with a parsed ecosystem.
-    pub fn match_in(&self, eco: Ecosystem, name: &str, version: &str) -> Result<MatchResult, Error> {
+    /// The advisories of `name` in `eco` that affect `version`.
+    fn affecting(&self, eco: Ecosystem, name: &str, version: &str) -> Result<Verdict, Error> {
         let normalized = eco.normalize_name(name);
         let version = version.trim();
         self.store.read(|tx| {
-            let mut result = MatchResult::default();
+            let mut result = Verdict::default();
             let mut candidates = tx.prepare_cached(
                 "SELECT id, informational, ranges FROM packages WHERE ecosystem = ?1 AND name = ?2 ORDER BY id",
             )?;
@@ -718,13 +716,15 @@ mod tests {
         }
         assert_eq!(reader.generation().unwrap(), 1);
         assert_eq!(reader.info().unwrap().advisories, 1);
-        let hit = reader.match_package("PyPI", "demo-pkg", "1.5").unwrap();
+        let hit = reader
+            .match_package(&PackageQuery::registry("PyPI", "demo-pkg", "1.5"))
+            .unwrap();
         assert_eq!(hit.vulnerabilities.len(), 1);
         assert_eq!(hit.vulnerabilities[0].package.as_deref(), Some("Demo_Pkg"));
         assert_eq!(hit.vulnerabilities[0].fixed_versions, ["2.0"]);
         assert!(
             reader
-                .match_package("PyPI", "demo-pkg", "2.0")
+                .match_package(&PackageQuery::registry("PyPI", "demo-pkg", "2.0"))
                 .unwrap()
                 .vulnerabilities
                 .is_empty()

@@ -7,11 +7,11 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), zerotrace_advisory::Error> {
-//! use zerotrace_advisory::Database;
+//! use zerotrace_advisory::{Database, PackageQuery};
 //!
 //! let db = Database::open("/var/lib/zerotrace/advisories")?;
 //! db.import_path("all.zip")?; // OSV zip or directory, KEV JSON or EPSS CSV
-//! let found = db.match_package("crates.io", "smallvec", "1.6.0")?;
+//! let found = db.match_package(&PackageQuery::registry("crates.io", "smallvec", "1.6.0"))?;
 //! for v in &found.vulnerabilities {
 //!     println!("{} {} risk {}", v.id, v.severity, v.risk);
 //! }
@@ -44,8 +44,13 @@
 //!   dropped. Explicit `versions` still apply. [`DbInfo::skipped_bounds`]
 //!   counts them (0 on the RustSec and PyPA data).
 //! - A package version that does not parse never panics: only verbatim
-//!   `versions` entries are checked and [`MatchResult::unmatched_reason`]
+//!   `versions` entries are checked and [`Verdict::unmatched_reason`]
 //!   says why.
+//! - Which packages are matched at all is one rule,
+//!   [`PackageQuery::matchable`]: registry packages of a known ecosystem
+//!   with a pinned version. [`Database::match_package`] applies it, so the
+//!   CLI and the enrichment service (and through it the agent) say the same
+//!   of every package.
 //!
 //! # Scoring
 //!
@@ -69,10 +74,11 @@ use std::path::PathBuf;
 pub use db::Database;
 pub use feeds::{Epss, KevEntry};
 pub use model::{
-    Counts, CvssScore, DbInfo, ImportKind, ImportReport, Informational, InvalidFile, MatchResult, Reference,
-    ScoredAdvisory,
+    Counts, CvssScore, DbInfo, ImportKind, ImportReport, Informational, InvalidFile, PackageQuery, Reference,
+    ScoredAdvisory, Verdict,
 };
 pub use score::{CvssError, Severity, check_vector, risk_score, score_vector};
+pub use zerotrace_ecosystem::Source;
 
 /// The errors of this crate. Per-advisory problems are not errors: they
 /// are reported in [`ImportReport::invalid`] and the import goes on.

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use zerotrace_ecosystem::{Ecosystem, Source};
+
 use crate::feeds::{Epss, KevEntry};
 use crate::score::Severity;
 
@@ -127,18 +129,62 @@ impl ScoredAdvisory {
     }
 }
 
-/// The advisories that affect one package version.
+/// A package to match, as the matching rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackageQuery<'a> {
+    /// The OSV ecosystem name (`crates.io`, `PyPI`, ...).
+    pub ecosystem: &'a str,
+    /// The package name as the lockfile writes it (normalised for matching).
+    pub name: &'a str,
+    /// The exact version; empty when the lockfile does not pin one.
+    pub version: &'a str,
+    /// Where the package comes from.
+    pub source: Source,
+}
+
+impl<'a> PackageQuery<'a> {
+    /// Returns a query for a registry package.
+    pub fn registry(ecosystem: &'a str, name: &'a str, version: &'a str) -> Self {
+        PackageQuery {
+            ecosystem,
+            name,
+            version,
+            source: Source::Registry,
+        }
+    }
+
+    /// The matching rule: a registry package of a known ecosystem with a
+    /// pinned version is matched against the advisories (as cargo-audit
+    /// does: path, git and workspace packages never are). Returns its
+    /// ecosystem when it is matched, or why it is not.
+    pub fn matchable(&self) -> Result<Ecosystem, String> {
+        if self.source != Source::Registry {
+            return Err(format!(
+                "{} packages are not matched against registry advisories",
+                self.source.as_str()
+            ));
+        }
+        if self.version.trim().is_empty() {
+            return Err("no exact version (unpinned requirement)".to_string());
+        }
+        Ecosystem::from_osv(self.ecosystem.trim()).ok_or_else(|| format!("unknown ecosystem {:?}", self.ecosystem))
+    }
+}
+
+/// What matching says about one package: the advisories that affect its
+/// version, and why it was not (fully) matched, if it was not.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct MatchResult {
+pub struct Verdict {
     /// Vulnerabilities, highest risk first.
     pub vulnerabilities: Vec<std::sync::Arc<ScoredAdvisory>>,
     /// Informational advisories (unmaintained, unsound, notice), highest risk first.
     pub warnings: Vec<std::sync::Arc<ScoredAdvisory>>,
-    /// Why the package could not be (fully) matched: unknown ecosystem, or a
-    /// version that does not parse (then only verbatim `versions` entries
-    /// were checked). `None` when matching ran normally. A version is only
-    /// parsed when the package has advisories, so an unparsable version of
-    /// a package no advisory names gives an empty, reason-less result.
+    /// Why the package was not (fully) matched: not from the registry, no
+    /// pinned version, an unknown ecosystem, or a version that does not
+    /// parse (then only verbatim `versions` entries were checked). `None`
+    /// when matching ran normally. A version is only parsed when the
+    /// package has advisories, so an unparsable version of a package no
+    /// advisory names gives an empty, reason-less verdict.
     pub unmatched_reason: Option<String>,
 }
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use zerotrace_advisory::{Database, ImportKind, Informational, MatchResult, Severity};
+use zerotrace_advisory::{Database, ImportKind, Informational, PackageQuery, Severity, Source, Verdict};
 
 fn write(dir: &Path, rel: &str, body: &str) {
     let path = dir.join(rel);
@@ -13,13 +13,13 @@ fn write(dir: &Path, rel: &str, body: &str) {
     fs::write(path, body).unwrap();
 }
 
-fn ids(r: &MatchResult) -> Vec<&str> {
+fn ids(r: &Verdict) -> Vec<&str> {
     let mut v: Vec<&str> = r.vulnerabilities.iter().map(|a| a.id.as_str()).collect();
     v.sort_unstable();
     v
 }
 
-fn warning_ids(r: &MatchResult) -> Vec<&str> {
+fn warning_ids(r: &Verdict) -> Vec<&str> {
     let mut v: Vec<&str> = r.warnings.iter().map(|a| a.id.as_str()).collect();
     v.sort_unstable();
     v
@@ -128,25 +128,31 @@ fn loaded() -> (tempfile::TempDir, Database) {
 #[test]
 fn introduced_fixed_and_last_affected() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "1.1.0").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "alpha", "1.1.0"))
+        .unwrap();
     assert_eq!(ids(&r), ["TEST-1", "TEST-2"]);
     assert_eq!(
-        db.match_package("crates.io", "alpha", "0.1.0")
+        db.match_package(&PackageQuery::registry("crates.io", "alpha", "0.1.0"))
             .unwrap()
             .vulnerabilities
             .len(),
         1
     );
     assert_eq!(
-        ids(&db.match_package("crates.io", "alpha", "1.2.0").unwrap()),
+        ids(&db
+            .match_package(&PackageQuery::registry("crates.io", "alpha", "1.2.0"))
+            .unwrap()),
         ["TEST-2"]
     );
     assert_eq!(
-        ids(&db.match_package("crates.io", "alpha", "1.3.0").unwrap()),
+        ids(&db
+            .match_package(&PackageQuery::registry("crates.io", "alpha", "1.3.0"))
+            .unwrap()),
         ["TEST-2"]
     );
     assert!(
-        db.match_package("crates.io", "alpha", "1.3.1")
+        db.match_package(&PackageQuery::registry("crates.io", "alpha", "1.3.1"))
             .unwrap()
             .vulnerabilities
             .is_empty()
@@ -176,7 +182,9 @@ fn several_pairs_ranges_and_limit() {
         ("3.5.0", false),
         ("9.0.0", false),
     ] {
-        let r = db.match_package("crates.io", "beta", v).unwrap();
+        let r = db
+            .match_package(&PackageQuery::registry("crates.io", "beta", v))
+            .unwrap();
         assert_eq!(r.vulnerabilities.len(), usize::from(hit), "beta {v}");
     }
 }
@@ -192,12 +200,16 @@ fn explicit_versions_git_and_name_normalisation() {
         ("1.5", true),
         ("1.6", false),
     ] {
-        let r = db.match_package("PyPI", "gamma.pkg", v).unwrap();
+        let r = db
+            .match_package(&PackageQuery::registry("PyPI", "gamma.pkg", v))
+            .unwrap();
         assert_eq!(ids(&r), if hit { vec!["PYSEC-T-4"] } else { vec![] }, "gamma {v}");
     }
     // PEP 503 on both sides: "Gamma_Pkg" in the advisory, "GAMMA-pkg" asked.
     assert_eq!(
-        ids(&db.match_package("PyPI", "GAMMA-pkg", "0.5").unwrap()),
+        ids(&db
+            .match_package(&PackageQuery::registry("PyPI", "GAMMA-pkg", "0.5"))
+            .unwrap()),
         ["PYSEC-T-4"]
     );
 }
@@ -205,7 +217,9 @@ fn explicit_versions_git_and_name_normalisation() {
 #[test]
 fn withdrawn_never_matches_but_resolves() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "5.0.0").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "alpha", "5.0.0"))
+        .unwrap();
     assert!(!ids(&r).contains(&"TEST-6"));
     let w = db.get("CVE-2024-0006").unwrap().unwrap();
     assert_eq!(w.id, "TEST-6");
@@ -215,7 +229,9 @@ fn withdrawn_never_matches_but_resolves() {
 #[test]
 fn multiple_affected_entries_and_fixed_per_package() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "delta", "1.0.3").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "delta", "1.0.3"))
+        .unwrap();
     assert_eq!(ids(&r), ["GHSA-T-7"]);
     let a = &r.vulnerabilities[0];
     assert_eq!(a.fixed_versions, ["0.5.0", "1.0.7"]);
@@ -223,15 +239,17 @@ fn multiple_affected_entries_and_fixed_per_package() {
     assert_eq!(a.max_score, Some(6.9));
     assert_eq!(a.severity, Severity::Medium);
     assert!(
-        db.match_package("crates.io", "delta", "0.7.0")
+        db.match_package(&PackageQuery::registry("crates.io", "delta", "0.7.0"))
             .unwrap()
             .vulnerabilities
             .is_empty()
     );
-    let py = db.match_package("PyPI", "delta", "2.1").unwrap();
+    let py = db
+        .match_package(&PackageQuery::registry("PyPI", "delta", "2.1"))
+        .unwrap();
     assert_eq!(py.vulnerabilities[0].fixed_versions, ["2.2"]);
     assert!(
-        db.match_package("PyPI", "delta", "1.0")
+        db.match_package(&PackageQuery::registry("PyPI", "delta", "1.0"))
             .unwrap()
             .vulnerabilities
             .is_empty()
@@ -246,7 +264,9 @@ fn multiple_affected_entries_and_fixed_per_package() {
 #[test]
 fn informational_is_a_warning() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "9.0.0").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "alpha", "9.0.0"))
+        .unwrap();
     assert!(r.vulnerabilities.is_empty());
     assert_eq!(warning_ids(&r), ["TEST-8"]);
     assert_eq!(r.warnings[0].informational, Some(Informational::Unmaintained));
@@ -269,21 +289,56 @@ fn aliases_resolve() {
 #[test]
 fn bad_versions_and_bounds_never_panic() {
     let (_d, db) = loaded();
-    let r = db.match_package("crates.io", "alpha", "not a version").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "alpha", "not a version"))
+        .unwrap();
     assert!(r.vulnerabilities.is_empty());
     assert!(r.unmatched_reason.unwrap().contains("only explicit version lists"));
-    let r = db.match_package("nope", "alpha", "1.0.0").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("nope", "alpha", "1.0.0"))
+        .unwrap();
     assert!(r.unmatched_reason.unwrap().contains("unknown ecosystem"));
     // TEST-9: the unparsable `fixed` is skipped (range stays open), the
     // range whose only `introduced` is unparsable is dropped.
     assert_eq!(
-        ids(&db.match_package("crates.io", "epsilon", "7.0.0").unwrap()),
+        ids(&db
+            .match_package(&PackageQuery::registry("crates.io", "epsilon", "7.0.0"))
+            .unwrap()),
         ["TEST-9"]
     );
     assert_eq!(db.info().unwrap().skipped_bounds, 2);
     // No advisory for the package: clean, not "unmatched".
-    let r = db.match_package("crates.io", "unknown-crate", "1.0.0").unwrap();
-    assert_eq!(r, MatchResult::default());
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "unknown-crate", "1.0.0"))
+        .unwrap();
+    assert_eq!(r, Verdict::default());
+}
+
+#[test]
+fn only_pinned_registry_packages_are_matched_and_the_rest_say_why() {
+    let (_d, db) = loaded();
+    // alpha 0.1.0 from the registry is vulnerable; the same name and version
+    // from anywhere else is never matched, and says so.
+    let registry = PackageQuery::registry("crates.io", "alpha", "0.1.0");
+    assert!(!db.match_package(&registry).unwrap().vulnerabilities.is_empty());
+    for (source, word) in [
+        (Source::Git, "git"),
+        (Source::Path, "path"),
+        (Source::Workspace, "workspace"),
+    ] {
+        let r = db.match_package(&PackageQuery { source, ..registry }).unwrap();
+        assert!(r.vulnerabilities.is_empty() && r.warnings.is_empty(), "{source:?}");
+        let reason = r.unmatched_reason.unwrap();
+        assert!(reason.starts_with(word) && reason.contains("not matched"), "{reason}");
+    }
+    let unpinned = db
+        .match_package(&PackageQuery {
+            version: " ",
+            ..registry
+        })
+        .unwrap();
+    assert!(unpinned.unmatched_reason.unwrap().contains("unpinned"));
+    assert_eq!(registry.matchable(), Ok(zerotrace_ecosystem::Ecosystem::CratesIo));
 }
 
 #[test]
@@ -307,7 +362,7 @@ fn reimport_is_idempotent_and_keeps_newest() {
     assert_eq!(r.skipped, 1);
     assert_eq!(db.get("TEST-1").unwrap().unwrap().summary.as_deref(), Some("newer"));
     assert!(
-        db.match_package("crates.io", "alpha", "1.1.0")
+        db.match_package(&PackageQuery::registry("crates.io", "alpha", "1.1.0"))
             .unwrap()
             .vulnerabilities
             .iter()
@@ -351,7 +406,9 @@ fn zip_import_and_persistence_across_reopen() {
     assert_eq!(db.info().unwrap().advisories, 3);
     assert!(db.info().unwrap().last_import.is_some());
     assert_eq!(
-        ids(&db.match_package("crates.io", "alpha", "1.1.0").unwrap()),
+        ids(&db
+            .match_package(&PackageQuery::registry("crates.io", "alpha", "1.1.0"))
+            .unwrap()),
         ["TEST-1", "TEST-2"]
     );
     assert_eq!(db.get("GHSA-aaaa-bbbb-cccc").unwrap().unwrap().id, "TEST-1");
@@ -380,7 +437,9 @@ fn kev_and_epss_attach_through_cve_aliases() {
     assert_eq!((k.kind, k.imported), (ImportKind::Kev, 1));
     let e = db.import_path(dir.path().join("feeds/epss.csv")).unwrap();
     assert_eq!((e.kind, e.imported), (ImportKind::Epss, 2));
-    let r = db.match_package("crates.io", "alpha", "1.1.0").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "alpha", "1.1.0"))
+        .unwrap();
     // TEST-2: KEV-listed, label medium → 55.0; TEST-1: 9.8 × (0.1 + 0.45) → 53.9.
     assert_eq!(ids(&r), ["TEST-1", "TEST-2"]);
     assert_eq!(r.vulnerabilities[0].id, "TEST-2");

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use zerotrace_advisory::{Database, ImportKind, check_vector, score_vector};
+use zerotrace_advisory::{Database, ImportKind, PackageQuery, check_vector, score_vector};
 
 fn data_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
@@ -89,7 +89,7 @@ fn imports_both_zips_with_counts_aliases_and_idempotence() {
         ("3.2.1", true),
         ("3.2.2", false),
     ] {
-        let r = db.match_package("PyPI", "PySpark", v).unwrap();
+        let r = db.match_package(&PackageQuery::registry("PyPI", "PySpark", v)).unwrap();
         let found = r.vulnerabilities.iter().any(|a| a.id == "PYSEC-2022-236");
         assert_eq!(found, hit, "pyspark {v}");
     }
@@ -106,7 +106,8 @@ fn persists_across_reopen() {
         db.import_path(dir.join("kev/known_exploited_vulnerabilities.json"))
             .unwrap();
         (
-            db.match_package("crates.io", "tokio", "1.8.0").unwrap(),
+            db.match_package(&PackageQuery::registry("crates.io", "tokio", "1.8.0"))
+                .unwrap(),
             db.generation().unwrap(),
         )
     };
@@ -117,7 +118,11 @@ fn persists_across_reopen() {
     let info = db.info().unwrap();
     assert_eq!(info.advisories, 1206 + 2661);
     assert_eq!(info.kev_entries, 1404);
-    assert_eq!(db.match_package("crates.io", "tokio", "1.8.0").unwrap(), before);
+    assert_eq!(
+        db.match_package(&PackageQuery::registry("crates.io", "tokio", "1.8.0"))
+            .unwrap(),
+        before
+    );
     let r = db.import_path(dir.join("osv/PyPI/all.zip")).unwrap();
     assert_eq!((r.imported, r.unchanged), (0, 2661));
 }
@@ -196,7 +201,9 @@ fn cargo_lock_like_list_matches_expected_rustsec_ids() {
     ];
     let mut all = BTreeSet::new();
     for (name, version, vulns, warns) in cases {
-        let r = db.match_package("crates.io", name, version).unwrap();
+        let r = db
+            .match_package(&PackageQuery::registry("crates.io", name, version))
+            .unwrap();
         assert!(
             r.unmatched_reason.is_none(),
             "{name} {version}: {:?}",
@@ -215,7 +222,9 @@ fn cargo_lock_like_list_matches_expected_rustsec_ids() {
         }
     }
     assert_eq!(all.len(), 27);
-    let smallvec = db.match_package("crates.io", "smallvec", "1.6.0").unwrap();
+    let smallvec = db
+        .match_package(&PackageQuery::registry("crates.io", "smallvec", "1.6.0"))
+        .unwrap();
     assert_eq!(smallvec.vulnerabilities[0].fixed_versions, ["0.6.14", "1.6.1"]);
 }
 
@@ -236,13 +245,15 @@ fn kev_and_epss_real_files() {
     assert_eq!(db.epss("CVE-1999-0001").unwrap().map(|e| e.score), Some(0.03351));
 
     // CVE-2023-4863 (libwebp) is in KEV and aliased by RUSTSEC-2023-0061.
-    let r = db.match_package("crates.io", "libwebp-sys", "0.9.2").unwrap();
+    let r = db
+        .match_package(&PackageQuery::registry("crates.io", "libwebp-sys", "0.9.2"))
+        .unwrap();
     let adv = &r.vulnerabilities[0];
     assert_eq!(adv.id, "RUSTSEC-2023-0061");
     assert_eq!(adv.kev.as_ref().map(|k| k.date_added.as_str()), Some("2023-09-13"));
     assert!(db.get("CVE-2023-4863").unwrap().unwrap().is_kev());
     assert!(
-        !db.match_package("crates.io", "libwebp-sys", "0.9.3")
+        !db.match_package(&PackageQuery::registry("crates.io", "libwebp-sys", "0.9.3"))
             .unwrap()
             .vulnerabilities
             .iter()

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use zerotrace_advisory::{Database, check_vector, score_vector};
+use zerotrace_advisory::{Database, PackageQuery, check_vector, score_vector};
 
 fn small_db() -> Database {
     let dir = tempfile::tempdir().unwrap();
@@ -37,8 +37,8 @@ proptest! {
     #[test]
     fn versions_and_names_never_panic(eco in "crates\\.io|PyPI|npm|Go|nope", name in "\\PC{0,12}", version in "\\PC{0,20}") {
         let db = small_db();
-        let _ = db.match_package(&eco, &name, &version).unwrap();
-        let r = db.match_package("crates.io", "x", &version).unwrap();
+        let _ = db.match_package(&PackageQuery::registry(&eco, &name, &version)).unwrap();
+        let r = db.match_package(&PackageQuery::registry("crates.io", "x", &version)).unwrap();
         if r.unmatched_reason.is_some() {
             prop_assert!(r.vulnerabilities.len() <= 1);
         }
@@ -57,6 +57,6 @@ proptest! {
             let _ = db.import_path(&csv);
         }
         let _ = db.import_path(dir.path());
-        let _ = db.match_package("crates.io", "x", "0.1.0").unwrap();
+        let _ = db.match_package(&PackageQuery::registry("crates.io", "x", "0.1.0")).unwrap();
     }
 }

@@ -10,6 +10,7 @@ use opentelemetry::trace::{FutureExt as _, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
@@ -23,12 +24,32 @@ use zerotrace_telemetry::{AgentMetrics, SdkTracer};
 /// Finished scans kept for GetScanStatus.
 const KEEP_SCANS: usize = 100;
 
+/// What matching found, as a scan's progress shows it.
+#[derive(Debug, Default)]
+struct MatchCounts {
+    findings: AtomicU64,
+    warnings: AtomicU64,
+    unmatched: AtomicU64,
+}
+
+impl MatchCounts {
+    fn set(&self, findings: usize, warnings: usize, unmatched: usize) {
+        for (counter, n) in [
+            (&self.findings, findings),
+            (&self.warnings, warnings),
+            (&self.unmatched, unmatched),
+        ] {
+            counter.store(n as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 /// One scan's live state.
 #[derive(Debug)]
 pub(crate) struct ScanHandle {
     pub(crate) id: String,
     pub(crate) progress: Arc<Progress>,
-    findings: std::sync::atomic::AtomicU64,
+    counts: MatchCounts,
     state: watch::Sender<pb::ScanState>,
 }
 
@@ -41,8 +62,10 @@ impl ScanHandle {
             files_walked: p.files_walked,
             lockfiles_parsed: p.lockfiles_parsed,
             packages: p.packages,
-            findings: self.findings.load(std::sync::atomic::Ordering::Relaxed),
+            findings: self.counts.findings.load(Ordering::Relaxed),
             errors: p.errors,
+            warnings: self.counts.warnings.load(Ordering::Relaxed),
+            unmatched: self.counts.unmatched.load(Ordering::Relaxed),
         });
         state
     }
@@ -171,7 +194,7 @@ impl Scanner {
         let handle = Arc::new(ScanHandle {
             id: id.clone(),
             progress: Arc::new(Progress::default()),
-            findings: Default::default(),
+            counts: MatchCounts::default(),
             state: watch::channel(state).0,
         });
         {
@@ -257,46 +280,52 @@ impl Scanner {
         kind: common::ScanType,
     ) -> Result<Option<String>, AgentError> {
         let inventory = self.walk(handle, root, kind).await?;
+        // Every package goes to enrichment, which owns the matching rule: the
+        // packages it does not match come back with the reason.
         let packages: Vec<common::Package> = inventory.packages.iter().map(to_proto).collect();
-        let matchable: Vec<common::Package> = packages
-            .iter()
-            .filter(|p| p.source == common::PackageSource::Registry as i32 && !p.version.is_empty())
-            .cloned()
-            .collect();
+        let package_count = packages.len();
 
         let tracer = &self.tracer;
         let matching = tracer.start("match");
         let match_cx = Context::current().with_span(matching);
         let matches = self
             .upstream
-            .match_packages(matchable)
+            .match_packages(packages)
             .with_context(match_cx.clone())
             .await;
         match_cx.span().end();
         let matches = matches?;
 
-        let mut findings = Vec::new();
+        let finding = |package: &Option<common::Package>, vulnerability: common::Vulnerability| common::Finding {
+            package: package.clone(),
+            vulnerability: Some(vulnerability),
+            agent_id: self.agent_id.clone(),
+            scan_id: handle.id.clone(),
+            ..Default::default()
+        };
+        let (mut findings, mut warnings, mut unmatched) = (Vec::new(), Vec::new(), Vec::new());
         let mut by_severity: BTreeMap<&'static str, (SeverityLabel, u64)> = BTreeMap::new();
         for m in matches {
             for vulnerability in m.vulnerabilities {
-                let label = severity_label(vulnerability.severity);
+                let label = SeverityLabel::from(vulnerability.severity());
                 by_severity.entry(label.label()).or_insert((label, 0)).1 += 1;
-                findings.push(common::Finding {
-                    package: m.package.clone(),
-                    vulnerability: Some(vulnerability),
-                    agent_id: self.agent_id.clone(),
-                    scan_id: handle.id.clone(),
-                    ..Default::default()
+                findings.push(finding(&m.package, vulnerability));
+            }
+            warnings.extend(m.warnings.into_iter().map(|w| finding(&m.package, w)));
+            if !m.unmatched_reason.is_empty() {
+                unmatched.push(common::UnmatchedPackage {
+                    package: m.package,
+                    reason: m.unmatched_reason,
                 });
             }
         }
-        handle
-            .findings
-            .store(findings.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        handle.counts.set(findings.len(), warnings.len(), unmatched.len());
         tracing::info!(
             scan_id = %handle.id,
-            packages = packages.len(),
+            packages = package_count,
             findings = findings.len(),
+            warnings = warnings.len(),
+            unmatched = unmatched.len(),
             errors = inventory.errors.len(),
             "scan matched"
         );
@@ -325,10 +354,12 @@ impl Scanner {
             root: root.display().to_string(),
             started_at: state.started_at,
             finished_at: Some(now()),
-            packages_scanned: packages.len() as u64,
+            packages_scanned: package_count as u64,
             files_scanned: inventory.files_walked,
             findings,
             errors: state.errors,
+            warnings,
+            unmatched,
         };
         let reporting = tracer.start("report");
         let report_cx = Context::current().with_span(reporting);
@@ -398,16 +429,6 @@ impl Scanner {
     fn cache_path(&self, root: &Path) -> PathBuf {
         let key = zerotrace_inventory::content_hash(root.display().to_string().as_bytes());
         self.data_dir.join("fingerprints").join(format!("{key:016x}.json"))
-    }
-}
-
-fn severity_label(severity: i32) -> SeverityLabel {
-    match common::Severity::try_from(severity).unwrap_or(common::Severity::Unknown) {
-        common::Severity::Critical => SeverityLabel::Critical,
-        common::Severity::High => SeverityLabel::High,
-        common::Severity::Medium => SeverityLabel::Medium,
-        common::Severity::Low => SeverityLabel::Low,
-        _ => SeverityLabel::Unknown,
     }
 }
 

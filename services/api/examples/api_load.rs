@@ -205,7 +205,7 @@ fn report(agent: usize, seq: usize, n: usize) -> pb::ScanReport {
         packages_scanned: n as u64 * 4,
         files_scanned: 20,
         findings,
-        errors: Vec::new(),
+        ..Default::default()
     }
 }
 

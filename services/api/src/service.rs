@@ -655,7 +655,18 @@ impl pb::api_service_server::ApiService for Api {
             }
         }
         Ok(Response::new(pb::ListScansResponse {
-            scans: scans.into_iter().map(|s| s.scan).collect(),
+            // The lists stay with GetScan; a page of scans carries their counts.
+            scans: scans
+                .into_iter()
+                .map(|s| {
+                    let mut scan = s.scan;
+                    if let Some(report) = scan.report.as_mut() {
+                        report.warnings.clear();
+                        report.unmatched.clear();
+                    }
+                    scan
+                })
+                .collect(),
             next_page_token,
         }))
     }

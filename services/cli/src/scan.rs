@@ -2,6 +2,7 @@
 //! lockfiles (the inventory crate), matches registry packages against an
 //! advisory database (the advisory crate) and reports scored findings.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -11,12 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use zerotrace_advisory::{Database, Informational, MatchResult, ScoredAdvisory, Severity};
-use zerotrace_ecosystem::Ecosystem;
-use zerotrace_inventory::{FileError, Inventory, Package, Progress, Source};
+use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, Severity, Verdict};
+use zerotrace_inventory::{FileError, Inventory, Package, Progress};
 
 use crate::common::{DataDirArg, Format, WalkArgs, columns};
 use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, output};
+
+/// Packages the table names per unmatched reason before it summarises.
+const UNMATCHED_SHOWN: usize = 5;
 
 /// Flags of `zerotrace scan`.
 #[derive(Debug, clap::Args)]
@@ -333,15 +336,17 @@ struct Unmatched<'a> {
     reason: String,
 }
 
-/// Matches every registry package with a version (cargo-audit semantics:
-/// path, git and workspace packages never match) and collects findings.
+/// Asks the database about every package (it applies the matching rule:
+/// registry packages with a pinned version are matched, the others come
+/// back unmatched with the reason) and collects findings, warnings and the
+/// unmatched.
 fn build_report<'a>(
     db: &Database,
     inv: &'a Inventory,
     fail_on: FailOn,
     started: Instant,
 ) -> Result<Report<'a>, zerotrace_advisory::Error> {
-    let mut cache: HashMap<(Ecosystem, &str, &str), MatchResult> = HashMap::new();
+    let mut verdicts: HashMap<PackageQuery<'a>, Verdict> = HashMap::new();
     let mut report = Report {
         packages_scanned: 0,
         packages_found: inv.packages.len(),
@@ -356,25 +361,29 @@ fn build_report<'a>(
         errors: &inv.errors,
     };
     for p in &inv.packages {
-        let version = p.version.trim();
-        if p.source != Source::Registry || version.is_empty() {
-            continue;
+        let query = PackageQuery {
+            ecosystem: p.ecosystem.osv_name(),
+            name: &p.name,
+            version: p.version.trim(),
+            source: p.source,
+        };
+        if query.matchable().is_ok() {
+            report.packages_scanned += 1;
         }
-        report.packages_scanned += 1;
-        let result = match cache.entry((p.ecosystem, p.name.as_str(), version)) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(db.match_in(p.ecosystem, &p.name, version)?),
+        let verdict = match verdicts.entry(query) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(db.match_package(&query)?),
         };
         for (list, advisories) in [
-            (&mut report.findings, &result.vulnerabilities),
-            (&mut report.warnings, &result.warnings),
+            (&mut report.findings, &verdict.vulnerabilities),
+            (&mut report.warnings, &verdict.warnings),
         ] {
             list.extend(advisories.iter().map(|a| Finding {
                 package: PackageRef::of(p),
                 vulnerability: Advisory(Arc::clone(a)),
             }));
         }
-        if let Some(reason) = &result.unmatched_reason {
+        if let Some(reason) = &verdict.unmatched_reason {
             report.unmatched.push(Unmatched {
                 package: PackageRef::of(p),
                 reason: reason.clone(),
@@ -491,16 +500,31 @@ fn write_table(out: &mut impl Write, r: &Report<'_>, fail_on: FailOn, code: u8) 
         writeln!(out)?;
     }
     if !r.unmatched.is_empty() {
-        writeln!(
-            out,
-            "unmatched (version not understood; only explicit version lists were checked):"
-        )?;
+        writeln!(out, "unmatched (not checked against advisories, or only partly):")?;
+        let mut by_reason: BTreeMap<&str, Vec<&Unmatched<'_>>> = BTreeMap::new();
         for u in &r.unmatched {
-            writeln!(
-                out,
-                "  {} {} {} ({}): {}",
-                u.package.ecosystem, u.package.name, u.package.version, u.package.path, u.reason
-            )?;
+            by_reason.entry(u.reason.as_str()).or_default().push(u);
+        }
+        for (reason, packages) in by_reason {
+            let shown: Vec<String> = packages
+                .iter()
+                .take(UNMATCHED_SHOWN)
+                .map(|u| {
+                    let version = Some(u.package.version).filter(|v| !v.is_empty());
+                    let named = [Some(u.package.name), version]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>();
+                    format!("{} ({})", named.join(" "), u.package.path)
+                })
+                .collect();
+            let more = packages.len().saturating_sub(UNMATCHED_SHOWN);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            writeln!(out, "  {reason}: {}{more}", shown.join(", "))?;
         }
         writeln!(out)?;
     }

@@ -72,7 +72,29 @@ fn json_has_exact_ids_and_warnings_apart() {
     assert_eq!(ids(&json["findings"]), expected);
     assert_eq!(ids(&json["warnings"]), CARGO_WARNINGS);
     assert_eq!(json["errors"], serde_json::json!([]));
-    assert_eq!(json["unmatched"], serde_json::json!([]));
+    // Not matched, and saying so: the workspace's own crate, the git package
+    // (a vulnerable hyper version from git is never matched), the path
+    // package and the unpinned requirement.
+    let unmatched: Vec<(String, String)> = json["unmatched"]
+        .as_array()
+        .expect("unmatched")
+        .iter()
+        .map(|u| {
+            (
+                u["package"]["name"].as_str().expect("name").to_string(),
+                u["reason"].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect();
+    let reason_of = |name: &str| {
+        unmatched
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.as_str())
+            .unwrap_or_else(|| panic!("{name} not unmatched: {unmatched:?}"))
+    };
+    assert!(reason_of("hyper").starts_with("git packages"), "{unmatched:?}");
+    assert!(reason_of("requests").contains("unpinned"), "{unmatched:?}");
     // Registry packages with a version: atty, chrono, regex, 2 × smallvec, jinja2, pyyaml.
     assert_eq!(json["packages_scanned"], 7);
 

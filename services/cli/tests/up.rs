@@ -4,9 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::start_up as start;
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -16,69 +19,6 @@ use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
 use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-
-struct Up {
-    child: Child,
-    grpc: Vec<String>,
-    metrics: Vec<String>,
-    reader_token: String,
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-/// Starts `zerotrace up` on port 0 everywhere and reads the bound addresses from its banner.
-fn start(data_dir: &std::path::Path) -> Up {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
-        .arg("up")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
-        .args([
-            "--enrichment-listen",
-            "127.0.0.1:0",
-            "--enrichment-metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("zerotrace up starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut grpc = Vec::new();
-    let mut metrics = Vec::new();
-    let mut reader_token = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("banner line");
-        if let Some(token) = line.strip_prefix("API reader token: ") {
-            reader_token = token.trim().to_string();
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if let [_, "gRPC", addr, "metrics", url] = words.as_slice() {
-            grpc.push(addr.to_string());
-            metrics.push(
-                url.trim_start_matches("http://")
-                    .trim_end_matches("/metrics")
-                    .to_string(),
-            );
-        }
-        if line.starts_with("Stop with") {
-            break;
-        }
-    }
-    assert_eq!(grpc.len(), 3, "banner lists three services");
-    assert!(reader_token.len() >= 32, "banner shows the API reader token");
-    Up {
-        child,
-        grpc,
-        metrics,
-        reader_token,
-    }
-}
 
 async fn channel(addr: &str) -> Channel {
     Channel::from_shared(format!("http://{addr}"))

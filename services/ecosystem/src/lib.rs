@@ -12,6 +12,34 @@ pub mod version;
 
 pub use version::{Version, VersionError, compare};
 
+/// Where a package comes from. Only [`Source::Registry`] packages are matched
+/// against advisories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The ecosystem's package registry.
+    #[default]
+    Registry,
+    /// A git repository.
+    Git,
+    /// A local directory or file.
+    Path,
+    /// A member of the scanned project's own workspace.
+    Workspace,
+}
+
+impl Source {
+    /// Returns the lowercase name (`registry`, `git`, `path`, `workspace`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Registry => "registry",
+            Source::Git => "git",
+            Source::Path => "path",
+            Source::Workspace => "workspace",
+        }
+    }
+}
+
 /// A package ecosystem, named as the OSV schema names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Ecosystem {

@@ -1,6 +1,6 @@
 //! Advisory-database types to the gRPC contract's.
 
-use zerotrace_advisory::{ScoredAdvisory, Severity};
+use zerotrace_advisory::{ScoredAdvisory, Severity, Source};
 use zerotrace_proto::common::v1 as common;
 
 /// Returns the contract's severity of a band.
@@ -12,6 +12,17 @@ pub(crate) fn severity(band: Severity) -> common::Severity {
         Severity::Medium => common::Severity::Medium,
         Severity::High => common::Severity::High,
         Severity::Critical => common::Severity::Critical,
+    }
+}
+
+/// Returns the matching rule's source of a contract package source; an
+/// unset or unknown one counts as the registry (the contract says so).
+pub(crate) fn source(source: i32) -> Source {
+    match common::PackageSource::try_from(source).unwrap_or(common::PackageSource::Unspecified) {
+        common::PackageSource::Unspecified | common::PackageSource::Registry => Source::Registry,
+        common::PackageSource::Git => Source::Git,
+        common::PackageSource::Path => Source::Path,
+        common::PackageSource::Workspace => Source::Workspace,
     }
 }
 

@@ -7,21 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tonic::{Request, Response, Status};
-use zerotrace_advisory::Database;
+use zerotrace_advisory::{Database, PackageQuery};
 use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::enrichment::v1 as pb;
 use zerotrace_telemetry::EnrichmentMetrics;
 
 /// Largest number of ids in one BatchGetVulnerabilities call.
 const MAX_IDS: usize = 10_000;
-
-/// A package's match result, as cached.
-#[derive(Debug)]
-struct Matched {
-    vulnerabilities: Vec<common::Vulnerability>,
-    warnings: Vec<common::Vulnerability>,
-    unmatched_reason: String,
-}
 
 /// Cache sizing.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +30,8 @@ pub struct Enrichment {
     db: Database,
     metrics: EnrichmentMetrics,
     vulnerabilities: Cache<String, Option<Arc<common::Vulnerability>>>,
-    matches: Cache<(String, String, String), Arc<Matched>>,
+    /// The answer for a package, in the contract's form (without the package itself).
+    matches: Cache<(String, String, String, i32), Arc<pb::PackageMatch>>,
     /// The database generation the caches were filled from.
     generation: Arc<AtomicU64>,
     max_batch_size: u32,
@@ -95,52 +88,37 @@ impl Enrichment {
         Ok(found)
     }
 
-    async fn match_one(&self, package: &common::Package) -> Result<Arc<Matched>, EnrichmentError> {
-        let key = (package.ecosystem.clone(), package.name.clone(), package.version.clone());
+    async fn match_one(&self, package: &common::Package) -> Result<Arc<pb::PackageMatch>, EnrichmentError> {
+        let key = (
+            package.ecosystem.clone(),
+            package.name.clone(),
+            package.version.clone(),
+            package.source,
+        );
         if let Some(hit) = self.matches.get(&key).await {
             self.metrics.cache_hits(1);
             return Ok(hit);
         }
         self.metrics.cache_misses(1);
-        let matched = Arc::new(self.compute_match(package)?);
-        self.matches.insert(key, matched.clone()).await;
-        Ok(matched)
-    }
-
-    fn compute_match(&self, package: &common::Package) -> Result<Matched, EnrichmentError> {
-        let source = common::PackageSource::try_from(package.source).unwrap_or(common::PackageSource::Unspecified);
-        if !matches!(
-            source,
-            common::PackageSource::Unspecified | common::PackageSource::Registry
-        ) {
-            return Ok(Matched {
-                vulnerabilities: Vec::new(),
-                warnings: Vec::new(),
-                unmatched_reason: format!(
-                    "{} packages are not matched against registry advisories",
-                    source.as_str_name()
-                ),
-            });
-        }
-        if package.version.trim().is_empty() {
-            return Ok(Matched {
-                vulnerabilities: Vec::new(),
-                warnings: Vec::new(),
-                unmatched_reason: "no exact version (unpinned requirement)".to_string(),
-            });
-        }
-        let result = self
-            .db
-            .match_package(&package.ecosystem, &package.name, &package.version)?;
-        Ok(Matched {
-            vulnerabilities: result
+        let query = PackageQuery {
+            ecosystem: &package.ecosystem,
+            name: &package.name,
+            version: &package.version,
+            source: convert::source(package.source),
+        };
+        let verdict = self.db.match_package(&query)?;
+        let answer = Arc::new(pb::PackageMatch {
+            package: None,
+            vulnerabilities: verdict
                 .vulnerabilities
                 .iter()
                 .map(|a| convert::vulnerability(a))
                 .collect(),
-            warnings: result.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
-            unmatched_reason: result.unmatched_reason.unwrap_or_default(),
-        })
+            warnings: verdict.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
+            unmatched_reason: verdict.unmatched_reason.unwrap_or_default(),
+        });
+        self.matches.insert(key, answer.clone()).await;
+        Ok(answer)
     }
 }
 
@@ -162,12 +140,10 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         self.invalidate_if_stale()?;
         let mut matches = Vec::with_capacity(packages.len());
         for package in packages {
-            let matched = self.match_one(&package).await?;
+            let answer = self.match_one(&package).await?;
             matches.push(pb::PackageMatch {
                 package: Some(package),
-                vulnerabilities: matched.vulnerabilities.clone(),
-                warnings: matched.warnings.clone(),
-                unmatched_reason: matched.unmatched_reason.clone(),
+                ..(*answer).clone()
             });
         }
         Ok(Response::new(pb::MatchPackagesResponse { matches }))

@@ -10,5 +10,6 @@ pub mod parsers;
 mod walk;
 
 pub use cache::{CacheEntry, CachedResult, Fingerprint, FingerprintCache, content_hash};
-pub use package::{FileError, FileType, Package, ParseError, Scope, Source};
+pub use package::{FileError, FileType, Package, ParseError, Scope};
 pub use walk::{Inventory, InventoryError, Progress, ProgressSnapshot, WalkOptions, scan};
+pub use zerotrace_ecosystem::Source;

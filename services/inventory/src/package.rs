@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use zerotrace_ecosystem::Ecosystem;
+use zerotrace_ecosystem::{Ecosystem, Source};
 
 /// Why a package is in the tree, where the lockfile says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -17,22 +17,6 @@ pub enum Scope {
     Development,
     /// An optional dependency (an extra, a feature, `optional: true`).
     Optional,
-}
-
-/// Where a package comes from. Only [`Source::Registry`] packages are matched
-/// against advisories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// The ecosystem's package registry.
-    #[default]
-    Registry,
-    /// A git repository.
-    Git,
-    /// A local directory or file.
-    Path,
-    /// A member of the scanned project's own workspace.
-    Workspace,
 }
 
 /// One package version found in a lockfile or manifest.

@@ -17,6 +17,7 @@ use opentelemetry::metrics::{BoundHistogram, Counter, Gauge, Histogram, Meter, U
 use opentelemetry::{KeyValue, StringValue};
 use std::collections::HashMap;
 use std::sync::Arc;
+use zerotrace_proto::common::v1::Severity;
 
 /// Bucket bounds (seconds) of `zerotrace_scan_duration_seconds`: a scan spans
 /// milliseconds (one lockfile) to tens of minutes (a monorepo over NFS).
@@ -116,6 +117,20 @@ impl SeverityLabel {
             SeverityLabel::Medium => "medium",
             SeverityLabel::Low => "low",
             SeverityLabel::Unknown => "unknown",
+        }
+    }
+}
+
+impl From<Severity> for SeverityLabel {
+    /// The contract's severity of a finding as its metric label: a score of
+    /// 0 (`NONE`), no score (`UNKNOWN`) and an unset value are all `unknown`.
+    fn from(severity: Severity) -> Self {
+        match severity {
+            Severity::Critical => SeverityLabel::Critical,
+            Severity::High => SeverityLabel::High,
+            Severity::Medium => SeverityLabel::Medium,
+            Severity::Low => SeverityLabel::Low,
+            Severity::None | Severity::Unknown | Severity::Unspecified => SeverityLabel::Unknown,
         }
     }
 }

@@ -600,12 +600,15 @@ macro_rules! sql_store {
                 })?;
                 let finding_count: i64 = row.try_get("finding_count")?;
                 let received_at: i64 = row.try_get("received_at")?;
+                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
                 Ok($crate::store::StoredScan {
                     scan: zerotrace_proto::api::v1::Scan {
                         agent_id: row.try_get("agent_id")?,
-                        report: Some(report),
                         finding_count: u32::try_from(finding_count).unwrap_or(u32::MAX),
                         received_at: Some($crate::time::timestamp(received_at)),
+                        warning_count: count(report.warnings.len()),
+                        unmatched_count: count(report.unmatched.len()),
+                        report: Some(report),
                     },
                     cursor: $crate::store::ScanCursor {
                         started_at: row.try_get("started_at")?,

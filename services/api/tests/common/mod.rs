@@ -144,5 +144,6 @@ pub fn report(scan_id: &str, scan_type: common::ScanType, findings: Vec<common::
             path: "broken.lock".to_string(),
             message: "unparsable".to_string(),
         }],
+        ..Default::default()
     }
 }

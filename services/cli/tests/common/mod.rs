@@ -1,10 +1,11 @@
-//! Helpers for the `inventory`, `scan` and `db` tests: running the real
-//! binary, the shared reference data, and small fixture trees.
+//! Helpers for the CLI's tests: running the real binary (`zerotrace up`
+//! too), the shared reference data, and small fixture trees.
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The result of one run of `zerotrace`.
 pub(crate) struct Run {
@@ -136,4 +137,77 @@ pub(crate) fn ids(list: &serde_json::Value) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// A running `zerotrace up`, killed when dropped.
+pub(crate) struct Up {
+    pub(crate) child: Child,
+    /// gRPC addresses: agent, enrichment, api.
+    pub(crate) grpc: Vec<String>,
+    /// `/metrics` addresses, in the same order.
+    pub(crate) metrics: Vec<String>,
+    pub(crate) reader_token: String,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `zerotrace up` on port 0 everywhere and reads the bound addresses from its banner.
+pub(crate) fn start_up(data_dir: &Path) -> Up {
+    start_up_with(data_dir, &[])
+}
+
+/// Like [`start_up`], with extra environment variables (`ZEROTRACE_*`).
+pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) -> Up {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
+        .arg("up")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
+        .args([
+            "--enrichment-listen",
+            "127.0.0.1:0",
+            "--enrichment-metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
+        .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("zerotrace up starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut grpc = Vec::new();
+    let mut metrics = Vec::new();
+    let mut reader_token = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("banner line");
+        if let Some(token) = line.strip_prefix("API reader token: ") {
+            reader_token = token.trim().to_string();
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [_, "gRPC", addr, "metrics", url] = words.as_slice() {
+            grpc.push(addr.to_string());
+            metrics.push(
+                url.trim_start_matches("http://")
+                    .trim_end_matches("/metrics")
+                    .to_string(),
+            );
+        }
+        if line.starts_with("Stop with") {
+            break;
+        }
+    }
+    assert_eq!(grpc.len(), 3, "banner lists three services");
+    assert!(reader_token.len() >= 32, "banner shows the API reader token");
+    Up {
+        child,
+        grpc,
+        metrics,
+        reader_token,
+    }
 }
