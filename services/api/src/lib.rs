@@ -5,19 +5,27 @@
 //! `--database-url` ([`store`]). [`run`] is what `zerotrace-api` and
 //! `zerotrace up` call; tests call [`serve`] with listeners bound to port 0.
 
+mod auth;
 mod config;
+mod digest;
 mod error;
+mod feed;
 mod guard;
+mod paging;
 mod rate;
+mod report;
 mod service;
 pub mod store;
 mod time;
-mod token;
+mod validate;
 
+pub use auth::generate_token;
 pub use config::{ApiConfig, DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR};
 pub use error::ApiError;
-pub use service::{Api, ApiSettings, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StreamStopper, prepare_report};
-pub use token::generate_token;
+pub use feed::StreamStopper;
+pub use report::prepare_report;
+pub use service::{Api, ApiSettings};
+pub use validate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use std::future::Future;
 use std::io::Write as _;

@@ -1,41 +1,28 @@
-//! The `ApiService` gRPC implementation: authentication, validation, paging
-//! and the live findings feed around the [`Store`].
-//!
-//! Every call first authenticates (UNAUTHENTICATED), then validates its
-//! request (INVALID_ARGUMENT), then checks that an agent acts only as itself
-//! (PERMISSION_DENIED). Tokens are compared by their SHA-256 and never logged.
+//! The `ApiService` gRPC handlers. Each call authenticates first
+//! (UNAUTHENTICATED, [`crate::auth`]), then validates its request
+//! (INVALID_ARGUMENT, [`crate::validate`]), then checks that an agent acts
+//! only as itself (PERMISSION_DENIED), and hands the work to the store;
+//! paging ([`crate::paging`]), report preparation ([`crate::report`]) and the
+//! live feed ([`crate::feed`]) each have a room of their own.
 
 use crate::ApiError;
-use crate::rate::RateLimiter;
-use crate::store::{
-    FindingCursor, FindingOrder, FindingQuery, FindingSelector, NewAgent, NewFinding, NewReport, ReplicaEvent,
-    ReplicaEvents, ScanCursor, ScanQuery, Store, SubmitOutcome,
-};
+use crate::auth::{Credentials, bearer, generate_token, hash_token};
+use crate::feed::{FeedEvent, FindingStream, StreamStopper, relay_other_replicas, watch_stream};
+use crate::paging::{AgentsPosition, FindingsPosition, PageTokens};
+use crate::report::prepare_report;
+use crate::store::{FindingOrder, FindingQuery, NewAgent, ScanQuery, Store, SubmitOutcome};
 use crate::time::{micros, now_micros, timestamp};
-use crate::token::{BodyReader, BodyWriter, PageKind, PageTokens, digest_parts, hash_token};
-use futures_util::StreamExt as _;
-use prost::Message as _;
-use std::collections::{HashMap, VecDeque};
-use std::pin::Pin;
+use crate::validate::{check_id, check_text, enum_value, optional_id, page_size, selector};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
-use tokio_stream::Stream;
-use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 use zerotrace_proto::api::v1 as pb;
 use zerotrace_proto::common::v1 as common;
 
-/// Default page size of every list call.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
-/// Largest page size of every list call.
-pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Packages GetSummary lists.
 const TOP_PACKAGES: u32 = 10;
-/// Longest accepted id (agent, scan), bytes.
-const MAX_ID_LEN: usize = 256;
-/// Longest accepted free text (host name, version, root, package fields), bytes.
-const MAX_TEXT_LEN: usize = 4096;
 
 /// What the service needs beyond its store.
 #[derive(Debug, Clone)]
@@ -89,39 +76,12 @@ pub struct Api {
 #[derive(Debug)]
 struct Inner {
     store: Arc<dyn Store>,
-    reader_hash: String,
-    registration_hash: Option<String>,
+    credentials: Credentials,
     settings: ApiSettings,
-    rate: Option<RateLimiter>,
     pages: PageTokens,
     feed: broadcast::Sender<Arc<FeedEvent>>,
     stopping: watch::Receiver<bool>,
 }
-
-/// What the live feed of WatchFindings carries.
-#[derive(Debug)]
-enum FeedEvent {
-    /// Findings a report opened (new or reopened), stored through this
-    /// replica or another one.
-    Opened(Vec<common::Finding>),
-    /// Reports of other replicas may have gone unheard (the connection that
-    /// hears of them was lost): streams end, so that clients resume.
-    Missed,
-}
-
-/// Ends every WatchFindings stream when dropped or told to.
-#[derive(Debug)]
-pub struct StreamStopper(watch::Sender<bool>);
-
-impl StreamStopper {
-    /// Ends the live streams (the server is shutting down).
-    pub fn stop(&self) {
-        let _ = self.0.send(true);
-    }
-}
-
-/// The stream type of WatchFindings.
-pub(crate) type FindingStream = Pin<Box<dyn Stream<Item = Result<pb::WatchFindingsResponse, Status>> + Send + 'static>>;
 
 impl Api {
     /// Builds the service on `store`; the [`StreamStopper`] ends WatchFindings streams at shutdown.
@@ -141,9 +101,11 @@ impl Api {
             ));
         }
         let inner = Inner {
-            reader_hash: hash_token(&settings.reader_token),
-            registration_hash: settings.registration_token.as_deref().map(hash_token),
-            rate: RateLimiter::new(settings.rate_limit_per_agent),
+            credentials: Credentials::new(
+                &settings.reader_token,
+                settings.registration_token.as_deref(),
+                settings.rate_limit_per_agent,
+            ),
             store,
             settings,
             pages,
@@ -159,62 +121,7 @@ impl Api {
     }
 }
 
-/// Returns the bearer token of a call, if any.
-fn bearer(metadata: &MetadataMap) -> Option<&str> {
-    let value = metadata.get("authorization")?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
 impl Inner {
-    fn authorize_reader(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
-        match bearer(metadata) {
-            Some(token) if hash_token(token) == self.reader_hash => Ok(()),
-            Some(_) => Err(ApiError::Unauthenticated("invalid reader token")),
-            None => Err(ApiError::Unauthenticated(
-                "missing reader token (authorization: Bearer <token>)",
-            )),
-        }
-    }
-
-    /// Returns the agent the call's token belongs to, within its rate limit.
-    async fn authenticate_agent(&self, metadata: &MetadataMap) -> Result<String, ApiError> {
-        let token = bearer(metadata).ok_or(ApiError::Unauthenticated(
-            "missing agent token (authorization: Bearer <token>)",
-        ))?;
-        let hash = hash_token(token);
-        let agent = self
-            .store
-            .agent_for_token(&hash)
-            .await?
-            .ok_or(ApiError::Unauthenticated("invalid agent token"))?;
-        if let Some(rate) = &self.rate
-            && !rate.allow(&hash)
-        {
-            return Err(ApiError::ResourceExhausted(format!(
-                "rate limit of {} requests/s per agent exceeded",
-                rate.rate()
-            )));
-        }
-        Ok(agent)
-    }
-
-    /// Authenticates an agent call that names the calling agent (`agent_id`):
-    /// an agent acts only as itself (PERMISSION_DENIED otherwise).
-    async fn authenticate_as(&self, metadata: &MetadataMap, agent_id: &str) -> Result<String, ApiError> {
-        let caller = self.authenticate_agent(metadata).await?;
-        check_id("agent_id", agent_id)?;
-        if agent_id != caller {
-            return Err(ApiError::PermissionDenied(
-                "agent_id is not the token's agent".to_string(),
-            ));
-        }
-        Ok(caller)
-    }
-
     /// Status of an agent last heard from at `last_seen`, by the thresholds
     /// GetSummary counts with.
     fn agent_status(&self, last_seen: i64, now: i64) -> pb::AgentStatus {
@@ -238,229 +145,6 @@ impl Inner {
     }
 }
 
-/// The name of a field of a report's finding, written out only when an error
-/// message needs it (a report carries up to thousands of findings).
-struct FindingField {
-    index: usize,
-    name: &'static str,
-}
-
-impl std::fmt::Display for FindingField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "report.findings[{}].{}", self.index, self.name)
-    }
-}
-
-/// Checks an id: present, at most 256 bytes, no control characters.
-fn check_id(field: impl std::fmt::Display, value: &str) -> Result<(), ApiError> {
-    if value.is_empty() {
-        return Err(ApiError::invalid(format!("{field} is required")));
-    }
-    if value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(format!(
-            "{field} must be at most {MAX_ID_LEN} bytes without control characters"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks free text: at most 4096 bytes.
-fn check_text(field: impl std::fmt::Display, value: &str) -> Result<(), ApiError> {
-    if value.len() > MAX_TEXT_LEN {
-        return Err(ApiError::invalid(format!(
-            "{field} must be at most {MAX_TEXT_LEN} bytes"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks an optional id filter; empty means unset.
-fn optional_id(field: &str, value: &str) -> Result<Option<String>, ApiError> {
-    if value.is_empty() {
-        return Ok(None);
-    }
-    check_id(field, value)?;
-    Ok(Some(value.to_string()))
-}
-
-fn page_size(size: i32) -> Result<u32, ApiError> {
-    match u32::try_from(size) {
-        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
-        Ok(n) if n <= MAX_PAGE_SIZE => Ok(n),
-        _ => Err(ApiError::invalid(format!(
-            "page_size must be between 0 (default {DEFAULT_PAGE_SIZE}) and {MAX_PAGE_SIZE}, got {size}"
-        ))),
-    }
-}
-
-fn enum_value<E: TryFrom<i32>>(field: impl std::fmt::Display, value: i32) -> Result<E, ApiError> {
-    E::try_from(value).map_err(|_| ApiError::invalid(format!("{field} has unknown value {value}")))
-}
-
-/// Returns the validated filter of ListFindings and WatchFindings.
-fn selector(filter: Option<&pb::FindingFilter>) -> Result<FindingSelector, ApiError> {
-    let Some(filter) = filter else {
-        return Ok(FindingSelector::default());
-    };
-    let min: common::Severity = enum_value("filter.min_severity", filter.min_severity)?;
-    let text = |field: &str, value: &str| -> Result<Option<String>, ApiError> {
-        check_text(field, value)?;
-        Ok(Some(value.to_string()).filter(|v| !v.is_empty()))
-    };
-    Ok(FindingSelector {
-        min_severity: (min != common::Severity::Unspecified).then_some(min as i32),
-        ecosystem: text("filter.ecosystem", &filter.ecosystem)?,
-        package_name: text("filter.package_name", &filter.package_name)?,
-        vulnerability_id: optional_id("filter.vulnerability_id", &filter.vulnerability_id)?,
-        agent_id: optional_id("filter.agent_id", &filter.agent_id)?,
-        known_exploited_only: filter.known_exploited_only,
-        fix_available_only: filter.fix_available_only,
-        include_resolved: filter.include_resolved,
-    })
-}
-
-impl FindingSelector {
-    /// Returns whether a new (open) finding passes the filter, as the SQL would decide.
-    fn matches(&self, finding: &common::Finding) -> bool {
-        let (Some(package), Some(vuln)) = (&finding.package, &finding.vulnerability) else {
-            return false;
-        };
-        self.min_severity.is_none_or(|min| vuln.severity >= min)
-            && self.ecosystem.as_ref().is_none_or(|e| *e == package.ecosystem)
-            && self.package_name.as_ref().is_none_or(|n| *n == package.name)
-            && self
-                .vulnerability_id
-                .as_ref()
-                .is_none_or(|id| *id == vuln.id || vuln.aliases.contains(id))
-            && self.agent_id.as_ref().is_none_or(|a| *a == finding.agent_id)
-            && (!self.known_exploited_only || vuln.known_exploited)
-            && (!self.fix_available_only || !vuln.fixed_versions.is_empty())
-    }
-}
-
-/// Returns the stable key of a finding: the first 128 bits of a hash of agent,
-/// package, version, lockfile (root and path within it) and vulnerability.
-/// Its lowercase hex is the finding id of the API.
-fn finding_key(agent_id: &str, root: &str, package: &common::Package, vuln_id: &str) -> [u8; 16] {
-    let digest = digest_parts(&[
-        agent_id.as_bytes(),
-        package.ecosystem.as_bytes(),
-        package.name.as_bytes(),
-        package.version.as_bytes(),
-        root.as_bytes(),
-        package.source_path.as_bytes(),
-        vuln_id.as_bytes(),
-    ]);
-    let mut key = [0u8; 16];
-    if let Some(head) = digest.get(..16) {
-        key.copy_from_slice(head);
-    }
-    key
-}
-
-/// Validates a report of `agent_id` received at `now` (microseconds) and
-/// turns it into what the store writes: finding ids, deduplicated findings,
-/// encoded bytes and the content hash that makes retries idempotent. The
-/// report is taken apart, not copied: a report carries up to
-/// `max_findings` findings.
-pub fn prepare_report(
-    agent_id: &str,
-    mut report: pb::ScanReport,
-    max_findings: usize,
-    now: i64,
-) -> Result<NewReport, ApiError> {
-    check_id("report.scan_id", &report.scan_id)?;
-    let scan_type: common::ScanType = enum_value("report.scan_type", report.scan_type)?;
-    if scan_type == common::ScanType::Unspecified {
-        return Err(ApiError::invalid("report.scan_type is required (FULL or INCREMENTAL)"));
-    }
-    let status: common::ScanStatus = enum_value("report.status", report.status)?;
-    if status == common::ScanStatus::Unspecified {
-        return Err(ApiError::invalid("report.status is required"));
-    }
-    check_text("report.root", &report.root)?;
-    let started_at = match &report.started_at {
-        Some(ts) => micros("report.started_at", ts)?,
-        None => now,
-    };
-    if let Some(ts) = &report.finished_at {
-        micros("report.finished_at", ts)?;
-    }
-    if report.findings.len() > max_findings {
-        return Err(ApiError::ResourceExhausted(format!(
-            "report has {} findings; the limit is {max_findings} per report (--max-findings-per-report)",
-            report.findings.len()
-        )));
-    }
-    let content_hash = digest_parts(&[&report.encode_to_vec()]).to_vec();
-    let reported = std::mem::take(&mut report.findings);
-    let mut by_key: HashMap<[u8; 16], NewFinding> = HashMap::with_capacity(reported.len());
-    for (i, finding) in reported.into_iter().enumerate() {
-        let field = |name: &'static str| FindingField { index: i, name };
-        let package = finding
-            .package
-            .ok_or_else(|| ApiError::invalid(format!("{} is required", field("package"))))?;
-        let mut vuln = finding
-            .vulnerability
-            .ok_or_else(|| ApiError::invalid(format!("{} is required", field("vulnerability"))))?;
-        check_id(field("package.ecosystem"), &package.ecosystem)?;
-        check_id(field("package.name"), &package.name)?;
-        check_text(field("package.version"), &package.version)?;
-        check_text(field("package.source_path"), &package.source_path)?;
-        check_id(field("vulnerability.id"), &vuln.id)?;
-        enum_value::<common::DependencyScope>(field("package.scope"), package.scope)?;
-        enum_value::<common::PackageSource>(field("package.source"), package.source)?;
-        let severity: common::Severity = enum_value(field("vulnerability.severity"), vuln.severity)?;
-        for (name, value) in [
-            ("vulnerability.risk_score", vuln.risk_score),
-            ("vulnerability.cvss_score", vuln.cvss_score),
-            ("vulnerability.epss_score", vuln.epss_score),
-            ("vulnerability.epss_percentile", vuln.epss_percentile),
-        ] {
-            if !value.is_finite() {
-                return Err(ApiError::invalid(format!("{} must be a finite number", field(name))));
-            }
-        }
-        let key = finding_key(agent_id, &report.root, &package, &vuln.id);
-        if severity == common::Severity::Unspecified {
-            vuln.severity = common::Severity::Unknown as i32;
-        }
-        let stored = common::Finding {
-            package: Some(package),
-            vulnerability: Some(vuln),
-            ..Default::default()
-        };
-        let new = NewFinding {
-            key,
-            data: stored.encode_to_vec(),
-            finding: stored,
-        };
-        // A finding listed twice in one report is one finding: the last listing wins.
-        by_key.insert(key, new);
-    }
-    let mut findings: Vec<NewFinding> = by_key.into_values().collect();
-    // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
-    findings.sort_unstable_by_key(|f| f.key);
-    Ok(NewReport {
-        agent_id: agent_id.to_string(),
-        scan_id: report.scan_id.clone(),
-        content_hash,
-        status: status as i32,
-        started_at,
-        received_at: now,
-        report: report.encode_to_vec(),
-        root: report.root,
-        findings,
-        resolves: scan_type == common::ScanType::Full && status == common::ScanStatus::Succeeded,
-        publish: true,
-    })
-}
-
-/// Returns the hash that ties a page token to its listing.
-fn scope<M: prost::Message>(kind: PageKind, request: &M) -> [u8; 32] {
-    digest_parts(&[&[kind as u8], &request.encode_to_vec()])
-}
-
 #[tonic::async_trait]
 impl pb::api_service_server::ApiService for Api {
     async fn register_agent(
@@ -475,7 +159,7 @@ impl pb::api_service_server::ApiService for Api {
         }
         check_text("hostname", &req.hostname)?;
         check_text("version", &req.version)?;
-        let token = crate::token::generate_token()?;
+        let token = generate_token()?;
         let mut agent = NewAgent {
             agent_id: req.agent_id.clone(),
             hostname: req.hostname.clone(),
@@ -494,9 +178,7 @@ impl pb::api_service_server::ApiService for Api {
                 token,
             }));
         }
-        if let Some(required) = &inner.registration_hash
-            && bearer_hash.as_ref() != Some(required)
-        {
+        if inner.credentials.registration_refused(bearer_hash.as_deref()) {
             if !agent.agent_id.is_empty()
                 && inner
                     .store
@@ -533,7 +215,8 @@ impl pb::api_service_server::ApiService for Api {
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         let inner = &self.inner;
         let caller = inner
-            .authenticate_as(request.metadata(), &request.get_ref().agent_id)
+            .credentials
+            .agent_as(inner.store.as_ref(), request.metadata(), &request.get_ref().agent_id)
             .await?;
         let now = now_micros();
         if !inner.store.heartbeat(&caller, now).await.map_err(ApiError::from)? {
@@ -550,7 +233,8 @@ impl pb::api_service_server::ApiService for Api {
     ) -> Result<Response<pb::SubmitScanReportResponse>, Status> {
         let inner = &self.inner;
         let caller = inner
-            .authenticate_as(request.metadata(), &request.get_ref().agent_id)
+            .credentials
+            .agent_as(inner.store.as_ref(), request.metadata(), &request.get_ref().agent_id)
             .await?;
         let req = request.into_inner();
         let report = req.report.ok_or_else(|| ApiError::invalid("report is required"))?;
@@ -603,7 +287,7 @@ impl pb::api_service_server::ApiService for Api {
         request: Request<pb::ListScansRequest>,
     ) -> Result<Response<pb::ListScansResponse>, Status> {
         let inner = &self.inner;
-        inner.authorize_reader(request.metadata())?;
+        inner.credentials.reader(request.metadata())?;
         let req = request.get_ref();
         let limit = page_size(req.page_size)?;
         let status: common::ScanStatus = enum_value("status", req.status)?;
@@ -614,26 +298,12 @@ impl pb::api_service_server::ApiService for Api {
         {
             return Err(ApiError::invalid("start_time is after end_time").into());
         }
-        let scope = scope(
-            PageKind::Scans,
-            &pb::ListScansRequest {
-                page_size: 0,
-                page_token: String::new(),
-                ..req.clone()
-            },
-        );
-        let after = if req.page_token.is_empty() {
-            None
-        } else {
-            let body = inner.pages.open(&req.page_token, PageKind::Scans, &scope)?;
-            let mut reader = BodyReader::new(&body);
-            let cursor = ScanCursor {
-                started_at: reader.i64()?,
-                seq: reader.i64()?,
-            };
-            reader.end()?;
-            Some(cursor)
+        let listing = pb::ListScansRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..req.clone()
         };
+        let after = inner.pages.after(&req.page_token, &listing)?;
         let query = ScanQuery {
             agent_id: optional_id("agent_id", &req.agent_id)?,
             start,
@@ -647,11 +317,7 @@ impl pb::api_service_server::ApiService for Api {
         if scans.len() > limit as usize {
             scans.truncate(limit as usize);
             if let Some(last) = scans.last() {
-                let body = BodyWriter::default()
-                    .i64(last.cursor.started_at)
-                    .i64(last.cursor.seq)
-                    .finish();
-                next_page_token = inner.pages.seal(PageKind::Scans, &scope, &body);
+                next_page_token = inner.pages.next(&listing, &last.cursor);
             }
         }
         Ok(Response::new(pb::ListScansResponse {
@@ -673,7 +339,7 @@ impl pb::api_service_server::ApiService for Api {
 
     async fn get_scan(&self, request: Request<pb::GetScanRequest>) -> Result<Response<pb::GetScanResponse>, Status> {
         let inner = &self.inner;
-        inner.authorize_reader(request.metadata())?;
+        inner.credentials.reader(request.metadata())?;
         let req = request.get_ref();
         check_id("agent_id", &req.agent_id)?;
         check_id("scan_id", &req.scan_id)?;
@@ -691,7 +357,7 @@ impl pb::api_service_server::ApiService for Api {
         request: Request<pb::ListFindingsRequest>,
     ) -> Result<Response<pb::ListFindingsResponse>, Status> {
         let inner = &self.inner;
-        inner.authorize_reader(request.metadata())?;
+        inner.credentials.reader(request.metadata())?;
         let req = request.get_ref();
         let limit = page_size(req.page_size)?;
         let filter = selector(req.filter.as_ref())?;
@@ -701,32 +367,17 @@ impl pb::api_service_server::ApiService for Api {
             pb::FindingSort::Severity => FindingOrder::Severity,
             pb::FindingSort::Time => FindingOrder::Time,
         };
-        let scope = scope(
-            PageKind::Findings,
-            &pb::ListFindingsRequest {
-                filter: req.filter.clone(),
-                sort: order as i32,
-                page_size: 0,
-                page_token: String::new(),
-            },
-        );
+        let listing = pb::ListFindingsRequest {
+            filter: req.filter.clone(),
+            sort: order as i32,
+            page_size: 0,
+            page_token: String::new(),
+        };
         // Later pages carry the first page's total: counting every page would
         // cost a scan of all matches per page.
-        let (after, total) = if req.page_token.is_empty() {
-            (None, None)
-        } else {
-            let body = inner.pages.open(&req.page_token, PageKind::Findings, &scope)?;
-            let mut reader = BodyReader::new(&body);
-            let cursor = FindingCursor {
-                risk_score: reader.f64()?,
-                severity: reader.i64()?,
-                last_seen: reader.i64()?,
-                key: crate::token::unhex(&reader.str()?).ok_or_else(|| ApiError::invalid("invalid page_token"))?,
-            };
-            let total = reader.i64()?;
-            reader.end()?;
-            (Some(cursor), Some(u64::try_from(total).unwrap_or(0)))
-        };
+        let position: Option<FindingsPosition> = inner.pages.after(&req.page_token, &listing)?;
+        let total = position.as_ref().map(|p| p.total);
+        let after = position.map(|p| p.cursor);
         let query = FindingQuery {
             filter,
             order,
@@ -738,15 +389,12 @@ impl pb::api_service_server::ApiService for Api {
         let total_size = total.or(page.total).unwrap_or(0);
         let next_page_token = page
             .next
-            .map(|c| {
-                let body = BodyWriter::default()
-                    .f64(c.risk_score)
-                    .i64(c.severity)
-                    .i64(c.last_seen)
-                    .str(&crate::token::hex(&c.key))
-                    .i64(i64::try_from(total_size).unwrap_or(i64::MAX))
-                    .finish();
-                inner.pages.seal(PageKind::Findings, &scope, &body)
+            .map(|cursor| {
+                let position = FindingsPosition {
+                    cursor,
+                    total: total_size,
+                };
+                inner.pages.next(&listing, &position)
             })
             .unwrap_or_default();
         Ok(Response::new(pb::ListFindingsResponse {
@@ -761,7 +409,7 @@ impl pb::api_service_server::ApiService for Api {
         request: Request<pb::GetSummaryRequest>,
     ) -> Result<Response<pb::GetSummaryResponse>, Status> {
         let inner = &self.inner;
-        inner.authorize_reader(request.metadata())?;
+        inner.credentials.reader(request.metadata())?;
         let agent_id = optional_id("agent_id", &request.get_ref().agent_id)?;
         let now = now_micros();
         let (online_since, offline_before) = inner.status_thresholds(now);
@@ -812,30 +460,21 @@ impl pb::api_service_server::ApiService for Api {
         request: Request<pb::ListAgentsRequest>,
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         let inner = &self.inner;
-        inner.authorize_reader(request.metadata())?;
+        inner.credentials.reader(request.metadata())?;
         let req = request.get_ref();
         let limit = page_size(req.page_size)?;
-        let scope = scope(PageKind::Agents, &pb::ListAgentsRequest::default());
-        let after = if req.page_token.is_empty() {
-            None
-        } else {
-            let body = inner.pages.open(&req.page_token, PageKind::Agents, &scope)?;
-            let mut reader = BodyReader::new(&body);
-            let after = reader.str()?;
-            reader.end()?;
-            Some(after)
-        };
+        let listing = pb::ListAgentsRequest::default();
+        let after: Option<AgentsPosition> = inner.pages.after(&req.page_token, &listing)?;
         let mut agents = inner
             .store
-            .list_agents(after.as_deref(), limit + 1)
+            .list_agents(after.as_ref().map(|a| a.0.as_str()), limit + 1)
             .await
             .map_err(ApiError::from)?;
         let mut next_page_token = String::new();
         if agents.len() > limit as usize {
             agents.truncate(limit as usize);
             if let Some(last) = agents.last() {
-                let body = BodyWriter::default().str(&last.agent_id).finish();
-                next_page_token = inner.pages.seal(PageKind::Agents, &scope, &body);
+                next_page_token = inner.pages.next(&listing, &AgentsPosition(last.agent_id.clone()));
             }
         }
         let now = now_micros();
@@ -862,174 +501,13 @@ impl pb::api_service_server::ApiService for Api {
         request: Request<pb::WatchFindingsRequest>,
     ) -> Result<Response<Self::WatchFindingsStream>, Status> {
         let inner = &self.inner;
-        inner.authorize_reader(request.metadata())?;
+        inner.credentials.reader(request.metadata())?;
         let filter = selector(request.get_ref().filter.as_ref())?;
         let mut stopping = inner.stopping.clone();
         if *stopping.borrow_and_update() {
             return Err(ApiError::Unavailable("server is shutting down").into());
         }
-        let state = Watch {
-            feed: inner.feed.subscribe(),
-            stopping,
-            filter,
-            pending: VecDeque::new(),
-            done: false,
-        };
-        let stream = futures_util::stream::unfold(state, Watch::next).boxed();
+        let stream = watch_stream(inner.feed.subscribe(), stopping, filter);
         Ok(Response::new(stream))
-    }
-}
-
-/// Feeds the findings that reports stored through other API replicas opened
-/// to this replica's WatchFindings streams, until the server stops.
-async fn relay_other_replicas(
-    store: Arc<dyn Store>,
-    mut events: ReplicaEvents,
-    feed: broadcast::Sender<Arc<FeedEvent>>,
-    mut stopping: watch::Receiver<bool>,
-) {
-    loop {
-        let event = tokio::select! {
-            event = events.next() => event,
-            _ = stopping.wait_for(|stop| *stop) => None,
-        };
-        let event = match event {
-            None => return,
-            // Nobody watching: nothing to read.
-            Some(_) if feed.receiver_count() == 0 => continue,
-            Some(ReplicaEvent::Missed) => FeedEvent::Missed,
-            Some(ReplicaEvent::Opened { scan_seq }) => match store.opened_by(scan_seq).await {
-                Ok(findings) if findings.is_empty() => continue,
-                Ok(findings) => FeedEvent::Opened(findings),
-                Err(error) => {
-                    tracing::warn!(%error, scan_seq, "cannot read the findings of another replica's report");
-                    FeedEvent::Missed
-                }
-            },
-        };
-        // No receiver is not an error: nobody is watching.
-        let _ = feed.send(Arc::new(event));
-    }
-}
-
-/// One WatchFindings stream: the shared feed, filtered, ending with
-/// RESOURCE_EXHAUSTED when it falls more than the buffer behind.
-struct Watch {
-    feed: broadcast::Receiver<Arc<FeedEvent>>,
-    stopping: watch::Receiver<bool>,
-    filter: FindingSelector,
-    pending: VecDeque<common::Finding>,
-    done: bool,
-}
-
-impl Watch {
-    async fn next(mut self) -> Option<(Result<pb::WatchFindingsResponse, Status>, Self)> {
-        loop {
-            if let Some(finding) = self.pending.pop_front() {
-                return Some((Ok(pb::WatchFindingsResponse { finding: Some(finding) }), self));
-            }
-            if self.done {
-                return None;
-            }
-            let event = tokio::select! {
-                received = self.feed.recv() => Some(received),
-                _ = self.stopping.wait_for(|stop| *stop) => None,
-            };
-            match event {
-                Some(Ok(event)) => match event.as_ref() {
-                    FeedEvent::Opened(batch) => {
-                        let filter = &self.filter;
-                        self.pending.extend(batch.iter().filter(|f| filter.matches(f)).cloned());
-                    }
-                    FeedEvent::Missed => {
-                        self.done = true;
-                        let status = Status::unavailable(
-                            "lost track of reports stored through other API replicas; resume with ListFindings \
-                             (sort by time) and watch again",
-                        );
-                        return Some((Err(status), self));
-                    }
-                },
-                Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
-                    tracing::info!(missed_reports = missed, "watch stream fell behind, ending it");
-                    self.done = true;
-                    let status = Status::resource_exhausted(
-                        "stream fell behind; resume with ListFindings (sort by time) and watch again",
-                    );
-                    return Some((Err(status), self));
-                }
-                Some(Err(broadcast::error::RecvError::Closed)) => return None,
-                None => {
-                    self.done = true;
-                    return Some((Err(Status::unavailable("server is shutting down")), self));
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn finding(severity: common::Severity, kev: bool) -> common::Finding {
-        common::Finding {
-            agent_id: "a".to_string(),
-            package: Some(common::Package {
-                ecosystem: "npm".to_string(),
-                name: "left-pad".to_string(),
-                ..Default::default()
-            }),
-            vulnerability: Some(common::Vulnerability {
-                id: "GHSA-1".to_string(),
-                aliases: vec!["CVE-2024-1".to_string()],
-                severity: severity as i32,
-                known_exploited: kev,
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn the_live_filter_matches_like_the_sql_one() {
-        let high = finding(common::Severity::High, false);
-        let all = FindingSelector::default();
-        assert!(all.matches(&high));
-        let by_alias = FindingSelector {
-            vulnerability_id: Some("CVE-2024-1".to_string()),
-            ..Default::default()
-        };
-        assert!(by_alias.matches(&high));
-        let critical = FindingSelector {
-            min_severity: Some(common::Severity::Critical as i32),
-            ..Default::default()
-        };
-        assert!(!critical.matches(&high));
-        let kev = FindingSelector {
-            known_exploited_only: true,
-            ..Default::default()
-        };
-        assert!(!kev.matches(&high));
-        assert!(kev.matches(&finding(common::Severity::Low, true)));
-    }
-
-    #[test]
-    fn page_sizes_are_bounded() {
-        assert_eq!(page_size(0).unwrap(), DEFAULT_PAGE_SIZE);
-        assert_eq!(page_size(1000).unwrap(), 1000);
-        assert!(page_size(-1).is_err());
-        assert!(page_size(1001).is_err());
-        assert!(page_size(i32::MAX).is_err());
-    }
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively() {
-        let mut metadata = MetadataMap::new();
-        assert_eq!(bearer(&metadata), None);
-        metadata.insert("authorization", "bearer abc".parse().unwrap());
-        assert_eq!(bearer(&metadata), Some("abc"));
-        metadata.insert("authorization", "Basic abc".parse().unwrap());
-        assert_eq!(bearer(&metadata), None);
     }
 }

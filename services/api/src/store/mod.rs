@@ -100,7 +100,7 @@ pub struct NewFinding {
 impl NewFinding {
     /// The finding id of the API: the key in lowercase hex.
     pub fn id(&self) -> String {
-        crate::token::hex(&self.key)
+        crate::digest::hex(&self.key)
     }
 }
 

@@ -35,8 +35,8 @@ pub struct PostgresStore {
 /// are per database, not per schema, and their names are at most 63 bytes:
 /// the name carries a hash of the schema.
 pub fn replica_channel(schema: &str) -> String {
-    let digest = crate::token::digest_parts(&[schema.as_bytes()]);
-    format!("zerotrace_reports_{}", crate::token::hex(&digest[..8]))
+    let digest = crate::digest::digest_parts(&[schema.as_bytes()]);
+    format!("zerotrace_reports_{}", crate::digest::hex(&digest[..8]))
 }
 
 impl PostgresStore {

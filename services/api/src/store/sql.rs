@@ -576,7 +576,7 @@ macro_rules! sql_store {
                     }
                 })?;
                 let key: Vec<u8> = row.try_get("id")?;
-                finding.id = $crate::token::hex(&key);
+                finding.id = $crate::digest::hex(&key);
                 finding.agent_id = row.try_get("agent_id")?;
                 finding.scan_id = row.try_get("last_scan_id")?;
                 finding.first_seen = Some($crate::time::timestamp(row.try_get("first_seen")?));
@@ -946,7 +946,7 @@ macro_rules! sql_store {
 
             async fn page_secret(&self) -> Result<Vec<u8>, $crate::store::StoreError> {
                 use sqlx::Row as _;
-                let fresh = $crate::token::random_bytes::<32>().map_err(|e| {
+                let fresh = $crate::digest::random_bytes::<32>().map_err(|e| {
                     $crate::store::StoreError::Config(format!("no randomness for the page secret: {e}"))
                 })?;
                 sqlx::query("INSERT INTO meta (key, value) VALUES ('page_secret', $1) ON CONFLICT (key) DO NOTHING")

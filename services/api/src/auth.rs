@@ -1,0 +1,151 @@
+//! Who may call: bearer tokens (random, stored only as SHA-256), the reader
+//! token of read calls, agent tokens, the registration token, and the
+//! per-agent rate limit of agent calls.
+
+use crate::ApiError;
+use crate::digest::{hex, random_bytes};
+use crate::rate::RateLimiter;
+use crate::store::Store;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+use tonic::metadata::MetadataMap;
+
+/// Returns a fresh bearer token: 32 random bytes, base64url without padding.
+pub fn generate_token() -> Result<String, ApiError> {
+    let bytes = random_bytes::<32>().map_err(|e| ApiError::Secret(format!("no randomness: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Returns the hex SHA-256 of a token: what the database holds instead of it.
+pub(crate) fn hash_token(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Returns the bearer token of a call, if any.
+pub(crate) fn bearer(metadata: &MetadataMap) -> Option<&str> {
+    let value = metadata.get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The credentials the service checks calls against.
+#[derive(Debug)]
+pub(crate) struct Credentials {
+    reader_hash: String,
+    registration_hash: Option<String>,
+    rate: Option<RateLimiter>,
+}
+
+impl Credentials {
+    /// Returns the checks for a reader token, an optional registration token
+    /// and a rate limit of agent calls per second (0 = off).
+    pub(crate) fn new(reader_token: &str, registration_token: Option<&str>, rate_per_agent: u32) -> Self {
+        Self {
+            reader_hash: hash_token(reader_token),
+            registration_hash: registration_token.map(hash_token),
+            rate: RateLimiter::new(rate_per_agent),
+        }
+    }
+
+    /// Admits a read call: it carries the reader token.
+    pub(crate) fn reader(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
+        match bearer(metadata) {
+            Some(token) if hash_token(token) == self.reader_hash => Ok(()),
+            Some(_) => Err(ApiError::Unauthenticated("invalid reader token")),
+            None => Err(ApiError::Unauthenticated(
+                "missing reader token (authorization: Bearer <token>)",
+            )),
+        }
+    }
+
+    /// Returns the agent the call's token belongs to, within its rate limit.
+    pub(crate) async fn agent(&self, store: &dyn Store, metadata: &MetadataMap) -> Result<String, ApiError> {
+        let token = bearer(metadata).ok_or(ApiError::Unauthenticated(
+            "missing agent token (authorization: Bearer <token>)",
+        ))?;
+        let hash = hash_token(token);
+        let agent = store
+            .agent_for_token(&hash)
+            .await?
+            .ok_or(ApiError::Unauthenticated("invalid agent token"))?;
+        if let Some(rate) = &self.rate
+            && !rate.allow(&hash)
+        {
+            return Err(ApiError::ResourceExhausted(format!(
+                "rate limit of {} requests/s per agent exceeded",
+                rate.rate()
+            )));
+        }
+        Ok(agent)
+    }
+
+    /// Authenticates an agent call that names the calling agent (`agent_id`):
+    /// an agent acts only as itself (PERMISSION_DENIED otherwise).
+    pub(crate) async fn agent_as(
+        &self,
+        store: &dyn Store,
+        metadata: &MetadataMap,
+        agent_id: &str,
+    ) -> Result<String, ApiError> {
+        let caller = self.agent(store, metadata).await?;
+        crate::validate::check_id("agent_id", agent_id)?;
+        if agent_id != caller {
+            return Err(ApiError::PermissionDenied(
+                "agent_id is not the token's agent".to_string(),
+            ));
+        }
+        Ok(caller)
+    }
+
+    /// Returns whether RegisterAgent of a new agent needs a registration
+    /// token that the call (whose bearer hashes to `bearer_hash`) lacks.
+    pub(crate) fn registration_refused(&self, bearer_hash: Option<&str>) -> bool {
+        self.registration_hash
+            .as_deref()
+            .is_some_and(|required| bearer_hash != Some(required))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively() {
+        let mut metadata = MetadataMap::new();
+        assert_eq!(bearer(&metadata), None);
+        metadata.insert("authorization", "bearer abc".parse().unwrap());
+        assert_eq!(bearer(&metadata), Some("abc"));
+        metadata.insert("authorization", "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&metadata), None);
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashes_stable() {
+        let a = generate_token().unwrap();
+        let b = generate_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(hash_token("x"), hash_token("x"));
+        assert_eq!(hash_token("x").len(), 64);
+    }
+
+    #[test]
+    fn the_reader_token_is_checked_by_its_hash() {
+        let credentials = Credentials::new("reader-secret", None, 0);
+        let mut metadata = MetadataMap::new();
+        assert!(credentials.reader(&metadata).is_err());
+        metadata.insert("authorization", "Bearer wrong".parse().unwrap());
+        assert!(credentials.reader(&metadata).is_err());
+        metadata.insert("authorization", "Bearer reader-secret".parse().unwrap());
+        assert!(credentials.reader(&metadata).is_ok());
+        assert!(!credentials.registration_refused(None));
+        let guarded = Credentials::new("r", Some("reg"), 0);
+        assert!(guarded.registration_refused(None));
+        assert!(!guarded.registration_refused(Some(&hash_token("reg"))));
+    }
+}

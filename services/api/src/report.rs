@@ -1,0 +1,131 @@
+//! A scan report, from what an agent sent to what the store writes:
+//! validated, its findings keyed, deduplicated and encoded, and hashed so a
+//! retry is recognised.
+
+use crate::ApiError;
+use crate::digest::digest_parts;
+use crate::store::{NewFinding, NewReport};
+use crate::time::micros;
+use crate::validate::{FindingField, check_id, check_text, enum_value};
+use prost::Message as _;
+use std::collections::HashMap;
+use zerotrace_proto::api::v1 as pb;
+use zerotrace_proto::common::v1 as common;
+
+/// Returns the stable key of a finding: the first 128 bits of a hash of agent,
+/// package, version, lockfile (root and path within it) and vulnerability.
+/// Its lowercase hex is the finding id of the API.
+pub(crate) fn finding_key(agent_id: &str, root: &str, package: &common::Package, vuln_id: &str) -> [u8; 16] {
+    let digest = digest_parts(&[
+        agent_id.as_bytes(),
+        package.ecosystem.as_bytes(),
+        package.name.as_bytes(),
+        package.version.as_bytes(),
+        root.as_bytes(),
+        package.source_path.as_bytes(),
+        vuln_id.as_bytes(),
+    ]);
+    let mut key = [0u8; 16];
+    if let Some(head) = digest.get(..16) {
+        key.copy_from_slice(head);
+    }
+    key
+}
+
+/// Validates a report of `agent_id` received at `now` (microseconds) and
+/// turns it into what the store writes: finding ids, deduplicated findings,
+/// encoded bytes and the content hash that makes retries idempotent. The
+/// report is taken apart, not copied: a report carries up to
+/// `max_findings` findings.
+pub fn prepare_report(
+    agent_id: &str,
+    mut report: pb::ScanReport,
+    max_findings: usize,
+    now: i64,
+) -> Result<NewReport, ApiError> {
+    check_id("report.scan_id", &report.scan_id)?;
+    let scan_type: common::ScanType = enum_value("report.scan_type", report.scan_type)?;
+    if scan_type == common::ScanType::Unspecified {
+        return Err(ApiError::invalid("report.scan_type is required (FULL or INCREMENTAL)"));
+    }
+    let status: common::ScanStatus = enum_value("report.status", report.status)?;
+    if status == common::ScanStatus::Unspecified {
+        return Err(ApiError::invalid("report.status is required"));
+    }
+    check_text("report.root", &report.root)?;
+    let started_at = match &report.started_at {
+        Some(ts) => micros("report.started_at", ts)?,
+        None => now,
+    };
+    if let Some(ts) = &report.finished_at {
+        micros("report.finished_at", ts)?;
+    }
+    if report.findings.len() > max_findings {
+        return Err(ApiError::ResourceExhausted(format!(
+            "report has {} findings; the limit is {max_findings} per report (--max-findings-per-report)",
+            report.findings.len()
+        )));
+    }
+    let content_hash = digest_parts(&[&report.encode_to_vec()]).to_vec();
+    let reported = std::mem::take(&mut report.findings);
+    let mut by_key: HashMap<[u8; 16], NewFinding> = HashMap::with_capacity(reported.len());
+    for (i, finding) in reported.into_iter().enumerate() {
+        let field = |name: &'static str| FindingField { index: i, name };
+        let package = finding
+            .package
+            .ok_or_else(|| ApiError::invalid(format!("{} is required", field("package"))))?;
+        let mut vuln = finding
+            .vulnerability
+            .ok_or_else(|| ApiError::invalid(format!("{} is required", field("vulnerability"))))?;
+        check_id(field("package.ecosystem"), &package.ecosystem)?;
+        check_id(field("package.name"), &package.name)?;
+        check_text(field("package.version"), &package.version)?;
+        check_text(field("package.source_path"), &package.source_path)?;
+        check_id(field("vulnerability.id"), &vuln.id)?;
+        enum_value::<common::DependencyScope>(field("package.scope"), package.scope)?;
+        enum_value::<common::PackageSource>(field("package.source"), package.source)?;
+        let severity: common::Severity = enum_value(field("vulnerability.severity"), vuln.severity)?;
+        for (name, value) in [
+            ("vulnerability.risk_score", vuln.risk_score),
+            ("vulnerability.cvss_score", vuln.cvss_score),
+            ("vulnerability.epss_score", vuln.epss_score),
+            ("vulnerability.epss_percentile", vuln.epss_percentile),
+        ] {
+            if !value.is_finite() {
+                return Err(ApiError::invalid(format!("{} must be a finite number", field(name))));
+            }
+        }
+        let key = finding_key(agent_id, &report.root, &package, &vuln.id);
+        if severity == common::Severity::Unspecified {
+            vuln.severity = common::Severity::Unknown as i32;
+        }
+        let stored = common::Finding {
+            package: Some(package),
+            vulnerability: Some(vuln),
+            ..Default::default()
+        };
+        let new = NewFinding {
+            key,
+            data: stored.encode_to_vec(),
+            finding: stored,
+        };
+        // A finding listed twice in one report is one finding: the last listing wins.
+        by_key.insert(key, new);
+    }
+    let mut findings: Vec<NewFinding> = by_key.into_values().collect();
+    // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
+    findings.sort_unstable_by_key(|f| f.key);
+    Ok(NewReport {
+        agent_id: agent_id.to_string(),
+        scan_id: report.scan_id.clone(),
+        content_hash,
+        status: status as i32,
+        started_at,
+        received_at: now,
+        report: report.encode_to_vec(),
+        root: report.root,
+        findings,
+        resolves: scan_type == common::ScanType::Full && status == common::ScanStatus::Succeeded,
+        publish: true,
+    })
+}
