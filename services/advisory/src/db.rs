@@ -646,17 +646,11 @@ fn feed_invalid(path: &Path, reasons: Vec<String>) -> Vec<InvalidFile> {
         .collect()
 }
 
-/// Reads at most `limit` bytes of a file; a larger file is an error.
+/// Reads a regular file of at most `limit` bytes; anything else is an error.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let mut buf = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if buf.len() as u64 > limit {
-        return Err(format!("larger than {limit} bytes"));
-    }
-    Ok(buf)
+    zerotrace_files::read_limited(path, limit)
+        .map(|(bytes, _)| bytes)
+        .map_err(|e| e.to_string())
 }
 
 /// Collects `*.json` files under `dir`, not following symlinked directories.

@@ -118,7 +118,7 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         };
-        create_private_dir(dir).map_err(io)?;
+        zerotrace_files::create_private_dir(dir).map_err(io)?;
         let path = dir.join(FILE_NAME);
         create_private_file(&path).map_err(|source| Error::Io {
             path: path.clone(),
@@ -240,24 +240,6 @@ fn connect(location: &Location) -> Result<Connection, Error> {
     }
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     Ok(conn)
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
-    if !dir.exists() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    }
-    let meta = std::fs::metadata(dir)?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 /// Creates the database file owner-only before SQLite opens it (SQLite

@@ -7,8 +7,8 @@ const ID_FILE: &str = "agent_id";
 
 /// Returns the agent id stored in `data_dir`, creating it on first start.
 ///
-/// The file is written to a temporary name and renamed, so a crash never
-/// leaves a half-written id behind.
+/// The file is replaced atomically, so a crash never leaves a half-written
+/// id behind.
 pub(crate) fn load_or_create(data_dir: &Path) -> Result<String, AgentError> {
     let path = data_dir.join(ID_FILE);
     let io = |source| AgentError::DataDir {
@@ -22,9 +22,7 @@ pub(crate) fn load_or_create(data_dir: &Path) -> Result<String, AgentError> {
         Err(e) => return Err(io(e)),
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let tmp = data_dir.join(format!("{ID_FILE}.tmp"));
-    std::fs::write(&tmp, format!("{id}\n")).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)?;
+    zerotrace_files::write_private(&path, format!("{id}\n").as_bytes()).map_err(io)?;
     Ok(id)
 }
 

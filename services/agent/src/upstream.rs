@@ -148,13 +148,10 @@ impl Upstream {
 
     fn store_token(&self, token: &str) -> Result<(), AgentError> {
         let path = self.data_dir.join(TOKEN_FILE);
-        let tmp = self.data_dir.join(format!("{TOKEN_FILE}.tmp"));
-        let io = |source| AgentError::DataDir {
+        zerotrace_files::write_private(&path, token.as_bytes()).map_err(|source| AgentError::DataDir {
             path: path.clone(),
             source,
-        };
-        write_private(&tmp, token).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)?;
+        })?;
         if let Ok(mut held) = self.token.lock() {
             *held = Some(token.to_string());
         }
@@ -234,18 +231,4 @@ impl Upstream {
             }
         }
     }
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }

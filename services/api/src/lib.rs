@@ -29,7 +29,6 @@ pub use validate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use std::future::Future;
 use std::io::Write as _;
-use std::path::Path;
 use tonic::service::Routes;
 use zerotrace_proto::api::v1::api_service_server::ApiServiceServer;
 use zerotrace_server::{Listeners, ServeOptions};
@@ -109,20 +108,10 @@ fn reader_token(config: &ApiConfig) -> Result<String, ApiError> {
         return Ok(existing.trim().to_string());
     }
     let token = generate_token()?;
-    write_private(&path, &token).map_err(|e| ApiError::Secret(format!("cannot write {}: {e}", path.display())))?;
+    zerotrace_files::write_private(&path, format!("{token}\n").as_bytes())
+        .map_err(|e| ApiError::Secret(format!("cannot write {}: {e}", path.display())))?;
     tracing::info!(path = %path.display(), "reader token generated; read calls need it as a Bearer token");
     Ok(token)
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()
 }
 
 /// Returns the service's routes wrapped in its layers: in-flight gauge,

@@ -8,7 +8,6 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -414,10 +413,10 @@ impl Visitor<'_> {
         let rel = relative(shared.root, path);
         self.partial.lockfiles += 1;
         shared.progress.lockfiles_parsed.fetch_add(1, Ordering::Relaxed);
-        let (bytes, meta) = match read_limited(path, shared.options.max_file_size) {
+        let (bytes, meta) = match zerotrace_files::read_limited(path, shared.options.max_file_size) {
             Ok(read) => read,
-            Err(message) => {
-                self.error(rel, message);
+            Err(e) => {
+                self.error(rel, e.to_string());
                 return;
             }
         };
@@ -489,26 +488,6 @@ impl Drop for Visitor<'_> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         results.push(partial);
     }
-}
-
-/// Opens a file and reads it whole unless it is larger than `limit`; the
-/// size check uses the open file's metadata, so no separate stat is made.
-fn read_limited(path: &Path, limit: u64) -> Result<(Vec<u8>, std::fs::Metadata), String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-    if meta.len() > limit {
-        return Err(format!("file is {} bytes, over the {limit}-byte limit", meta.len()));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
-    // Take one byte more than the limit to notice a file that grew meanwhile.
-    file.by_ref()
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("file is over the {limit}-byte limit"));
-    }
-    Ok((bytes, meta))
 }
 
 /// Decodes file bytes: UTF-8 (a BOM is dropped), UTF-16 with a BOM (pip

@@ -7,8 +7,10 @@
 //! and flushes telemetry last.
 
 mod config;
+pub mod status;
 
 pub use config::{CONFIG_ERROR_EXIT, parse_config, parse_duration};
+pub use status::{Diagnosis, Kind, Problem};
 
 use std::future::Future;
 use std::net::SocketAddr;

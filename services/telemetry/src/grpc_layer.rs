@@ -158,15 +158,22 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (service, method) = rpc_names(request.uri().path());
-        let cx = self.tracer.as_ref().map(|tracer| {
-            let parent = propagation::extract(request.headers());
-            start_span(tracer, SpanKind::Server, &service, &method, &parent)
-        });
+        let cx = match &self.tracer {
+            Some(tracer) => {
+                let parent = propagation::extract(request.headers());
+                start_span(tracer, SpanKind::Server, &service, &method, &parent)
+            }
+            None => Context::current(),
+        };
+        // The handler notes an internal failure's detail here; the call's end logs it.
+        let note = FailureNote::default();
+        let cx = cx.with_value(note.clone());
         let inner = {
-            let _attached = cx.clone().map(Context::attach);
+            let _attached = cx.clone().attach();
             self.inner.call(request)
         };
-        let call = CallInfo::new(service, method, Some(self.record.clone()), cx);
+        let mut call = CallInfo::new(service, method, Some(self.record.clone()), Some(cx));
+        call.note = Some(note);
         ObservedFuture {
             inner,
             call: Some(call),
@@ -253,12 +260,33 @@ where
     }
 }
 
+/// The detail of a call's internal failure, noted by the handler
+/// ([`note_failure`]) and logged once when the call ends.
+#[derive(Clone, Default)]
+struct FailureNote(Arc<std::sync::Mutex<Option<String>>>);
+
+/// Notes the detail of the current call's internal failure. The client gets
+/// a generic status; the layer observing the call logs this detail once,
+/// with the call's method and code, when the call ends. Outside an observed
+/// call it is logged here, so that nothing is lost.
+pub fn note_failure(detail: &str) {
+    let cx = Context::current();
+    match cx.get::<FailureNote>() {
+        Some(note) => {
+            let mut slot = note.0.lock().unwrap_or_else(|p| p.into_inner());
+            *slot = Some(detail.to_string());
+        }
+        None => tracing::error!(detail, "request failed"),
+    }
+}
+
 struct CallInfo {
     service: String,
     method: String,
     started: Instant,
     record: Option<Recorder>,
     cx: Option<Context>,
+    note: Option<FailureNote>,
     done: bool,
 }
 
@@ -270,6 +298,7 @@ impl CallInfo {
             started: Instant::now(),
             record,
             cx,
+            note: None,
             done: false,
         }
     }
@@ -288,11 +317,29 @@ impl CallInfo {
                 elapsed: self.started.elapsed(),
             });
         }
+        let detail = self
+            .note
+            .as_ref()
+            .and_then(|note| note.0.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if self.note.is_some() {
+            // The one log line of a served call that failed.
+            let rpc = format!("{}/{}", self.service, self.method);
+            if code.is_server_error() {
+                tracing::error!(
+                    rpc,
+                    code = code.name(),
+                    detail = detail.as_deref().unwrap_or(""),
+                    "call failed"
+                );
+            } else if code.0 != 0 {
+                tracing::debug!(rpc, code = code.name(), "call refused");
+            }
+        }
         if let Some(cx) = &self.cx {
             let span = cx.span();
             span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code.0)));
             if code.is_server_error() {
-                span.set_status(Status::error(code.name()));
+                span.set_status(Status::error(detail.unwrap_or_else(|| code.name().to_string())));
             }
             span.end();
         }

@@ -17,7 +17,9 @@ mod otlp;
 pub mod propagation;
 
 pub use error::TelemetryError;
-pub use grpc_layer::{GrpcCall, GrpcClientLayer, GrpcClientService, GrpcMetricsLayer, GrpcMetricsService, tonic_code};
+pub use grpc_layer::{
+    GrpcCall, GrpcClientLayer, GrpcClientService, GrpcMetricsLayer, GrpcMetricsService, note_failure, tonic_code,
+};
 pub use instruments::{AgentMetrics, ApiMetrics, EnrichmentMetrics};
 pub use layer::{InFlightLayer, InFlightService};
 pub use logging::init_logging;

@@ -216,17 +216,8 @@ fn include(
     if !state.visited.insert(canonical.clone()) {
         return Ok(());
     }
-    let too_big = std::fs::metadata(&canonical)
-        .map(|m| m.len() > MAX_INCLUDE_BYTES)
-        .unwrap_or(false);
-    if too_big {
-        return Err(error(
-            FORMAT,
-            format!("line {line_no}: included file {arg} is over {MAX_INCLUDE_BYTES} bytes"),
-        ));
-    }
-    let bytes = std::fs::read(&canonical)
-        .map_err(|e| error(FORMAT, format!("line {line_no}: cannot read included file {arg}: {e}")))?;
+    let (bytes, _) = zerotrace_files::read_limited(&canonical, MAX_INCLUDE_BYTES)
+        .map_err(|e| error(FORMAT, format!("line {line_no}: included file {arg}: {e}")))?;
     let text = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).into_owned();
     parse_text(&text, &target, kind, depth + 1, state)
 }
