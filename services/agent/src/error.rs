@@ -1,8 +1,12 @@
-//! The agent's errors and their one mapping to gRPC statuses.
+//! The agent's errors: why it could not start ([`StartError`]) and why a
+//! request or a scan failed ([`AgentError`], mapped to a gRPC status through
+//! the one map of `zerotrace_server::status`).
 
-/// Everything the agent can fail with.
+use zerotrace_server::{Kind, Problem};
+
+/// Why the agent could not start or serve.
 #[derive(Debug, thiserror::Error)]
-pub enum AgentError {
+pub enum StartError {
     /// Serving failed (bind, transport).
     #[error(transparent)]
     Server(#[from] zerotrace_server::ServerError),
@@ -20,12 +24,11 @@ pub enum AgentError {
     /// A configuration value is unusable.
     #[error("{0}")]
     Config(String),
-    /// A needed upstream service is not configured.
-    #[error("{0}")]
-    NotConfigured(&'static str),
-    /// An upstream service answered with an error.
-    #[error("upstream call failed: {}: {}", .0.code(), .0.message())]
-    Upstream(tonic::Status),
+}
+
+/// Why a request or a scan failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
     /// The request is malformed.
     #[error("{0}")]
     InvalidArgument(String),
@@ -38,22 +41,43 @@ pub enum AgentError {
     /// The root is being scanned already.
     #[error("{0}")]
     AlreadyRunning(String),
+    /// A needed upstream service is not configured.
+    #[error("{0}")]
+    NotConfigured(&'static str),
+    /// An upstream service answered with an error.
+    #[error("upstream call failed: {}: {}", .0.code(), .0.message())]
+    Upstream(tonic::Status),
     /// The lockfile walk failed.
     #[error(transparent)]
     Inventory(#[from] zerotrace_inventory::InventoryError),
+    /// A file of the data directory could not be written.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The agent failed (a task panicked, a lock was poisoned).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AgentError {
+    /// Says what went wrong, as every ZeroTrace service does.
+    pub fn problem(&self) -> Problem {
+        match self {
+            AgentError::InvalidArgument(m) => Problem::new(Kind::InvalidArgument, "INVALID_ARGUMENT", m.clone()),
+            AgentError::PermissionDenied(m) => Problem::new(Kind::PermissionDenied, "ROOT_NOT_ALLOWED", m.clone()),
+            AgentError::NotFound(_) => Problem::new(Kind::NotFound, "SCAN_NOT_FOUND", self.to_string()),
+            AgentError::AlreadyRunning(m) => Problem::new(Kind::AlreadyExists, "SCAN_RUNNING", m.clone()),
+            other => Problem::internal(other),
+        }
+    }
 }
 
 impl From<AgentError> for tonic::Status {
     fn from(error: AgentError) -> Self {
-        match error {
-            AgentError::InvalidArgument(m) => tonic::Status::invalid_argument(m),
-            AgentError::PermissionDenied(m) => tonic::Status::permission_denied(m),
-            AgentError::NotFound(_) => tonic::Status::not_found(error.to_string()),
-            AgentError::AlreadyRunning(m) => tonic::Status::already_exists(m),
-            other => {
-                tracing::error!(error = %other, "agent request failed");
-                tonic::Status::internal("internal error")
-            }
-        }
+        error.problem().into()
     }
 }

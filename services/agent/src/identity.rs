@@ -1,6 +1,6 @@
 //! The agent's stable id, kept in its data directory.
 
-use crate::AgentError;
+use crate::StartError;
 use std::path::Path;
 
 const ID_FILE: &str = "agent_id";
@@ -9,9 +9,9 @@ const ID_FILE: &str = "agent_id";
 ///
 /// The file is replaced atomically, so a crash never leaves a half-written
 /// id behind.
-pub(crate) fn load_or_create(data_dir: &Path) -> Result<String, AgentError> {
+pub(crate) fn load_or_create(data_dir: &Path) -> Result<String, StartError> {
     let path = data_dir.join(ID_FILE);
-    let io = |source| AgentError::DataDir {
+    let io = |source| StartError::DataDir {
         path: path.clone(),
         source,
     };

@@ -14,7 +14,7 @@ mod service;
 mod upstream;
 
 pub use config::{AgentConfig, DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR};
-pub use error::AgentError;
+pub use error::{AgentError, StartError};
 pub use service::Agent;
 
 use scan::Scanner;
@@ -32,7 +32,7 @@ use zerotrace_telemetry::{AgentMetrics, GrpcMetricsLayer, Service};
 pub const SERVICE_NAME: &str = "zerotrace.agent.v1.AgentService";
 
 /// Binds the configured addresses and serves until `shutdown` resolves.
-pub async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
+pub async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     let listeners = Listeners::bind(config.listen, config.metrics_listen).await?;
     serve(config, listeners, shutdown).await
 }
@@ -42,8 +42,8 @@ pub async fn serve(
     config: AgentConfig,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), AgentError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| AgentError::DataDir {
+) -> Result<(), StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
     })?;

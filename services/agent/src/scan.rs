@@ -201,7 +201,7 @@ impl Scanner {
             let mut book = self
                 .scans
                 .lock()
-                .map_err(|_| AgentError::Config("scan book poisoned".to_string()))?;
+                .map_err(|_| AgentError::Internal("scan book poisoned".to_string()))?;
             if let Some(running) = book.active_roots.get(&root) {
                 return Err(AgentError::AlreadyRunning(format!(
                     "{} is being scanned already (scan {running})",
@@ -406,7 +406,7 @@ impl Scanner {
             Ok((inventory, cache_path))
         })
         .await
-        .map_err(|e| AgentError::Config(format!("walk task failed: {e}")))?;
+        .map_err(|e| AgentError::Internal(format!("walk task failed: {e}")))?;
         let (inventory, _) = match result {
             Ok(r) => r,
             Err(e) => {

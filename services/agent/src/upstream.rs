@@ -5,7 +5,7 @@
 //! Every outgoing call goes through [`GrpcClientLayer`], so it is a client
 //! span whose context reaches the callee as `traceparent`.
 
-use crate::AgentError;
+use crate::{AgentError, StartError};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
 use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::enrichment::v1 as enrichment;
 use zerotrace_proto::enrichment::v1::enrichment_service_client::EnrichmentServiceClient;
+use zerotrace_server::Diagnosis;
 use zerotrace_telemetry::{GrpcClientLayer, GrpcClientService, SdkTracer};
 
 /// Packages per MatchPackages call (the service's default limit is 10,000).
@@ -38,9 +39,9 @@ pub(crate) struct Upstream {
     registering: tokio::sync::Mutex<()>,
 }
 
-fn channel(url: &str, tracer: &SdkTracer) -> Result<Traced, AgentError> {
+fn channel(url: &str, tracer: &SdkTracer) -> Result<Traced, StartError> {
     let endpoint = Endpoint::from_shared(url.to_string())
-        .map_err(|e| AgentError::Config(format!("invalid service URL {url:?}: {e}")))?
+        .map_err(|e| StartError::Config(format!("invalid service URL {url:?}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(120));
     Ok(tower::ServiceBuilder::new()
@@ -56,7 +57,7 @@ impl Upstream {
         enrichment_url: &str,
         api_url: &str,
         tracer: &SdkTracer,
-    ) -> Result<Self, AgentError> {
+    ) -> Result<Self, StartError> {
         let enrichment = match enrichment_url.trim() {
             "" => None,
             url => Some(
@@ -175,7 +176,7 @@ impl Upstream {
         let mut request = Request::new(message);
         let value = format!("Bearer {token}")
             .parse()
-            .map_err(|_| AgentError::Config("the stored api token is not a valid header value".to_string()))?;
+            .map_err(|_| AgentError::Internal("the stored api token is not a valid header value".to_string()))?;
         request.metadata_mut().insert("authorization", value);
         Ok(request)
     }
@@ -217,14 +218,12 @@ impl Upstream {
             match client.clone().submit_scan_report(request).await {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status) if status.code() == Code::Unauthenticated && attempt < 4 => self.forget_token(),
-                Err(status)
-                    if matches!(
-                        status.code(),
-                        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted
-                    ) && attempt < 4 =>
-                {
-                    tracing::warn!(attempt, code = ?status.code(), "report delivery failed, retrying");
-                    tokio::time::sleep(delay).await;
+                // Retried only when the API says a retry can succeed (RetryInfo),
+                // or the call never reached it: a report over a limit never fits.
+                Err(status) if attempt < 4 && Diagnosis::of(&status).retry_after.is_some() => {
+                    let wait = Diagnosis::of(&status).retry_after.unwrap_or_default().max(delay);
+                    tracing::warn!(attempt, code = ?status.code(), ?wait, "report delivery failed, retrying");
+                    tokio::time::sleep(wait).await;
                     delay *= 2;
                 }
                 Err(status) => return Err(AgentError::Upstream(status)),

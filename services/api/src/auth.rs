@@ -13,7 +13,7 @@ use tonic::metadata::MetadataMap;
 
 /// Returns a fresh bearer token: 32 random bytes, base64url without padding.
 pub fn generate_token() -> Result<String, ApiError> {
-    let bytes = random_bytes::<32>().map_err(|e| ApiError::Secret(format!("no randomness: {e}")))?;
+    let bytes = random_bytes::<32>().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -55,30 +55,23 @@ impl Credentials {
     pub(crate) fn reader(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
         match bearer(metadata) {
             Some(token) if hash_token(token) == self.reader_hash => Ok(()),
-            Some(_) => Err(ApiError::Unauthenticated("invalid reader token")),
-            None => Err(ApiError::Unauthenticated(
-                "missing reader token (authorization: Bearer <token>)",
-            )),
+            Some(_) => Err(ApiError::TokenInvalid("reader token")),
+            None => Err(ApiError::TokenMissing("reader token")),
         }
     }
 
     /// Returns the agent the call's token belongs to, within its rate limit.
     pub(crate) async fn agent(&self, store: &dyn Store, metadata: &MetadataMap) -> Result<String, ApiError> {
-        let token = bearer(metadata).ok_or(ApiError::Unauthenticated(
-            "missing agent token (authorization: Bearer <token>)",
-        ))?;
+        let token = bearer(metadata).ok_or(ApiError::TokenMissing("agent token"))?;
         let hash = hash_token(token);
         let agent = store
             .agent_for_token(&hash)
             .await?
-            .ok_or(ApiError::Unauthenticated("invalid agent token"))?;
+            .ok_or(ApiError::TokenInvalid("agent token"))?;
         if let Some(rate) = &self.rate
             && !rate.allow(&hash)
         {
-            return Err(ApiError::ResourceExhausted(format!(
-                "rate limit of {} requests/s per agent exceeded",
-                rate.rate()
-            )));
+            return Err(ApiError::RateLimited(rate.rate()));
         }
         Ok(agent)
     }
@@ -94,9 +87,7 @@ impl Credentials {
         let caller = self.agent(store, metadata).await?;
         crate::validate::check_id("agent_id", agent_id)?;
         if agent_id != caller {
-            return Err(ApiError::PermissionDenied(
-                "agent_id is not the token's agent".to_string(),
-            ));
+            return Err(ApiError::denied("AGENT_MISMATCH", "agent_id is not the token's agent"));
         }
         Ok(caller)
     }

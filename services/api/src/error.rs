@@ -1,10 +1,18 @@
-//! The API service's errors and their one mapping to gRPC statuses.
+//! The API service's errors: why it could not start ([`StartError`]) and why
+//! a request failed ([`ApiError`], mapped to a gRPC status through the one
+//! map of `zerotrace_server::status`).
 
 use crate::store::StoreError;
+use std::time::Duration;
+use zerotrace_server::{Kind, Problem};
 
-/// Everything the API service can fail with.
+/// How long a client should wait before retrying a call the server could
+/// not take now (a rate or concurrency limit, a database hiccup).
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Why the API service could not start or serve.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum StartError {
     /// Serving failed (bind, transport).
     #[error(transparent)]
     Server(#[from] zerotrace_server::ServerError),
@@ -22,15 +30,28 @@ pub enum ApiError {
     /// A secret could not be made or read (randomness, the reader token file).
     #[error("{0}")]
     Secret(String),
-    /// The database failed.
+    /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// No token, or one that is not valid for the call.
-    #[error("{0}")]
-    Unauthenticated(&'static str),
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The call carries no token where it needs one.
+    #[error("missing {0} (authorization: Bearer <token>)")]
+    TokenMissing(&'static str),
+    /// The call's token is not valid for it.
+    #[error("invalid {0}")]
+    TokenInvalid(&'static str),
     /// A valid token that may not do this.
-    #[error("{0}")]
-    PermissionDenied(String),
+    #[error("{message}")]
+    PermissionDenied {
+        /// Stable reason (`AGENT_MISMATCH`, `AGENT_ID_TAKEN`).
+        reason: &'static str,
+        /// For people.
+        message: String,
+    },
     /// The request is malformed.
     #[error("{0}")]
     InvalidArgument(String),
@@ -40,12 +61,36 @@ pub enum ApiError {
     /// A scan id reused for a different report.
     #[error("{0}")]
     AlreadyExists(String),
-    /// A size or rate limit was exceeded.
+    /// The request is over a limit it can never fit.
+    #[error("{message}")]
+    TooLarge {
+        /// Stable reason (`TOO_MANY_FINDINGS`).
+        reason: &'static str,
+        /// For people.
+        message: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The agent sends faster than its rate limit; later calls pass.
+    #[error("rate limit of {0} requests/s per agent exceeded; retry later")]
+    RateLimited(f64),
+    /// A WatchFindings stream fell behind the live feed; resume and watch again.
+    #[error("stream fell behind; resume with ListFindings (sort by time) and watch again")]
+    StreamLagged,
+    /// The service cannot serve this now.
+    #[error("{message}")]
+    Unavailable {
+        /// Stable reason (`SHUTTING_DOWN`, `REPLICA_FEED_LOST`).
+        reason: &'static str,
+        /// For people.
+        message: &'static str,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The service failed.
     #[error("{0}")]
-    ResourceExhausted(String),
-    /// The service is shutting down.
-    #[error("{0}")]
-    Unavailable(&'static str),
+    Internal(String),
 }
 
 impl ApiError {
@@ -53,27 +98,95 @@ impl ApiError {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         ApiError::InvalidArgument(message.into())
     }
+
+    /// Returns an [`ApiError::PermissionDenied`].
+    pub(crate) fn denied(reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError::PermissionDenied {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// Says what went wrong, as every ZeroTrace service does.
+    pub fn problem(&self) -> Problem {
+        let message = self.to_string();
+        match self {
+            ApiError::TokenMissing(_) => Problem::new(Kind::Unauthenticated, "TOKEN_MISSING", message),
+            ApiError::TokenInvalid(_) => Problem::new(Kind::Unauthenticated, "TOKEN_INVALID", message),
+            ApiError::PermissionDenied { reason, .. } => Problem::new(Kind::PermissionDenied, reason, message),
+            ApiError::InvalidArgument(_) => Problem::new(Kind::InvalidArgument, "INVALID_ARGUMENT", message),
+            ApiError::NotFound(_) => Problem::new(Kind::NotFound, "NOT_FOUND", message),
+            ApiError::AlreadyExists(_) => Problem::new(Kind::AlreadyExists, "SCAN_ID_CONFLICT", message),
+            ApiError::TooLarge { reason, limit, .. } => {
+                Problem::new(Kind::TooLarge, reason, message).with("limit", limit)
+            }
+            ApiError::RateLimited(limit) => Problem::new(Kind::Busy, "RATE_LIMITED", message)
+                .with("limit", limit)
+                .retry_after(RETRY_AFTER),
+            ApiError::StreamLagged => Problem::new(Kind::Busy, "STREAM_LAGGED", message).retry_after(Duration::ZERO),
+            ApiError::Unavailable { reason, .. } => {
+                Problem::new(Kind::Unavailable, reason, message).retry_after(RETRY_AFTER)
+            }
+            ApiError::Store(StoreError::Unavailable(e)) => Problem::new(
+                Kind::Unavailable,
+                "DATABASE_UNAVAILABLE",
+                "database unavailable, retry later",
+            )
+            .detail(e)
+            .retry_after(RETRY_AFTER),
+            ApiError::Store(e) => Problem::internal(e),
+            ApiError::Internal(detail) => Problem::internal(detail),
+        }
+    }
 }
 
 impl From<ApiError> for tonic::Status {
     fn from(error: ApiError) -> Self {
-        use tonic::Status;
-        match error {
-            ApiError::Unauthenticated(m) => Status::unauthenticated(m),
-            ApiError::PermissionDenied(m) => Status::permission_denied(m),
-            ApiError::InvalidArgument(m) => Status::invalid_argument(m),
-            ApiError::NotFound(m) => Status::not_found(m),
-            ApiError::AlreadyExists(m) => Status::already_exists(m),
-            ApiError::ResourceExhausted(m) => Status::resource_exhausted(m),
-            ApiError::Unavailable(m) => Status::unavailable(m),
-            ApiError::Store(StoreError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "database unavailable");
-                Status::unavailable("database unavailable, retry later")
-            }
-            other => {
-                tracing::error!(error = %other, "api request failed");
-                Status::internal("internal error")
-            }
+        error.problem().into()
+    }
+}
+
+/// What the server's own limits refuse before (or around) a handler (see
+/// [`crate::guard`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Refusal {
+    /// All request slots are taken.
+    Busy {
+        /// The limit of concurrent requests.
+        limit: usize,
+    },
+    /// A unary call ran past the server's timeout.
+    Timeout(Duration),
+    /// The request message is over the size limit.
+    MessageTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+}
+
+impl Refusal {
+    /// Says what went wrong, as every ZeroTrace service does.
+    pub(crate) fn problem(self) -> Problem {
+        match self {
+            Refusal::Busy { limit } => Problem::new(
+                Kind::Busy,
+                "SERVER_BUSY",
+                format!("server is at its limit of {limit} concurrent requests; retry later"),
+            )
+            .with("limit", limit)
+            .retry_after(RETRY_AFTER),
+            Refusal::Timeout(timeout) => Problem::new(
+                Kind::DeadlineExceeded,
+                "TIMEOUT",
+                format!("request took longer than the server's {timeout:?} timeout"),
+            )
+            .with("timeout_ms", timeout.as_millis()),
+            Refusal::MessageTooLarge { limit } => Problem::new(
+                Kind::TooLarge,
+                "MESSAGE_TOO_LARGE",
+                format!("request message exceeds the limit of {limit} bytes (--max-message-size)"),
+            )
+            .with("limit", limit),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! per stream, each stream ending with RESOURCE_EXHAUSTED when it falls more
 //! than the buffer behind and with UNAVAILABLE at shutdown.
 
+use crate::ApiError;
 use crate::store::{FindingSelector, ReplicaEvent, ReplicaEvents, Store};
 use futures_util::StreamExt as _;
 use std::collections::VecDeque;
@@ -121,25 +122,27 @@ impl Watch {
                     }
                     FeedEvent::Missed => {
                         self.done = true;
-                        let status = Status::unavailable(
-                            "lost track of reports stored through other API replicas; resume with ListFindings \
-                             (sort by time) and watch again",
-                        );
-                        return Some((Err(status), self));
+                        let error = ApiError::Unavailable {
+                            reason: "REPLICA_FEED_LOST",
+                            message: "lost track of reports stored through other API replicas; resume with \
+                                      ListFindings (sort by time) and watch again",
+                        };
+                        return Some((Err(error.into()), self));
                     }
                 },
                 Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
                     tracing::info!(missed_reports = missed, "watch stream fell behind, ending it");
                     self.done = true;
-                    let status = Status::resource_exhausted(
-                        "stream fell behind; resume with ListFindings (sort by time) and watch again",
-                    );
-                    return Some((Err(status), self));
+                    return Some((Err(ApiError::StreamLagged.into()), self));
                 }
                 Some(Err(broadcast::error::RecvError::Closed)) => return None,
                 None => {
                     self.done = true;
-                    return Some((Err(Status::unavailable("server is shutting down")), self));
+                    let error = ApiError::Unavailable {
+                        reason: "SHUTTING_DOWN",
+                        message: "server is shutting down",
+                    };
+                    return Some((Err(error.into()), self));
                 }
             }
         }

@@ -9,7 +9,8 @@
 //!   OUT_OF_RANGE; the contract says RESOURCE_EXHAUSTED with the limit, so
 //!   that one status is rewritten.
 
-use http::{HeaderValue, Request, Response};
+use crate::error::Refusal;
+use http::{Request, Response};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -83,11 +84,10 @@ where
         let streaming = request.uri().path().ends_with("/WatchFindings");
         Box::pin(async move {
             let Ok(permit) = limits.permits.clone().try_acquire_owned() else {
-                let status = tonic::Status::resource_exhausted(format!(
-                    "server is at its limit of {} concurrent requests; retry later",
-                    limits.max_concurrent
-                ));
-                return Ok(status.into_http());
+                let refusal = Refusal::Busy {
+                    limit: limits.max_concurrent,
+                };
+                return Ok(tonic::Status::from(refusal.problem()).into_http());
             };
             let response = if streaming {
                 inner.call(request).await
@@ -95,11 +95,8 @@ where
                 match tokio::time::timeout(limits.timeout, inner.call(request)).await {
                     Ok(response) => response,
                     Err(_) => {
-                        let status = tonic::Status::deadline_exceeded(format!(
-                            "request took longer than the server's {:?} timeout",
-                            limits.timeout
-                        ));
-                        return Ok(status.into_http());
+                        let refusal = Refusal::Timeout(limits.timeout);
+                        return Ok(tonic::Status::from(refusal.problem()).into_http());
                     }
                 }
             };
@@ -109,8 +106,8 @@ where
     }
 }
 
-fn too_large_is_resource_exhausted<RB>(mut response: Response<RB>, limit: usize) -> Response<RB> {
-    let headers = response.headers_mut();
+fn too_large_is_resource_exhausted<RB: Default>(response: Response<RB>, limit: usize) -> Response<RB> {
+    let headers = response.headers();
     let out_of_range = headers.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
     let too_large = headers.get("grpc-message").is_some_and(|v| {
         String::from_utf8_lossy(v.as_bytes())
@@ -118,12 +115,7 @@ fn too_large_is_resource_exhausted<RB>(mut response: Response<RB>, limit: usize)
             .contains("message length too large")
     });
     if out_of_range && too_large {
-        headers.insert("grpc-status", HeaderValue::from_static("8"));
-        if let Ok(message) = HeaderValue::from_str(&format!(
-            "request message exceeds the limit of {limit} bytes (--max-message-size)"
-        )) {
-            headers.insert("grpc-message", message);
-        }
+        return tonic::Status::from(Refusal::MessageTooLarge { limit }.problem()).into_http();
     }
     response
 }

@@ -21,7 +21,7 @@ mod validate;
 
 pub use auth::generate_token;
 pub use config::{ApiConfig, DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR};
-pub use error::ApiError;
+pub use error::{ApiError, StartError};
 pub use feed::StreamStopper;
 pub use report::prepare_report;
 pub use service::{Api, ApiSettings};
@@ -41,7 +41,7 @@ pub const SERVICE_NAME: &str = "zerotrace.api.v1.ApiService";
 pub const READER_TOKEN_FILE: &str = "reader_token";
 
 /// Binds the configured addresses and serves until `shutdown` resolves.
-pub async fn run(config: ApiConfig, shutdown: impl Future<Output = ()>) -> Result<(), ApiError> {
+pub async fn run(config: ApiConfig, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     let listeners = Listeners::bind(config.listen, config.metrics_listen).await?;
     serve(config, listeners, shutdown).await
 }
@@ -51,8 +51,8 @@ pub async fn serve(
     config: ApiConfig,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), ApiError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ApiError::DataDir {
+) -> Result<(), StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
     })?;
@@ -96,7 +96,7 @@ pub async fn serve(
 /// Returns the reader token: the configured one, else the one in
 /// `<data_dir>/reader_token`, else a new one written there (mode 0600).
 /// Only the file's path is logged.
-fn reader_token(config: &ApiConfig) -> Result<String, ApiError> {
+fn reader_token(config: &ApiConfig) -> Result<String, StartError> {
     if !config.reader_token.trim().is_empty() {
         return Ok(config.reader_token.trim().to_string());
     }
@@ -107,9 +107,9 @@ fn reader_token(config: &ApiConfig) -> Result<String, ApiError> {
         tracing::info!(path = %path.display(), "reader token read from file");
         return Ok(existing.trim().to_string());
     }
-    let token = generate_token()?;
+    let token = generate_token().map_err(|e| StartError::Secret(e.to_string()))?;
     zerotrace_files::write_private(&path, format!("{token}\n").as_bytes())
-        .map_err(|e| ApiError::Secret(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| StartError::Secret(format!("cannot write {}: {e}", path.display())))?;
     tracing::info!(path = %path.display(), "reader token generated; read calls need it as a Bearer token");
     Ok(token)
 }

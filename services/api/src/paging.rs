@@ -5,9 +5,9 @@
 //! secret the database holds (replicas share it). Encoding and decoding a
 //! cursor is written once per cursor, here ([`Cursor`]).
 
-use crate::ApiError;
 use crate::digest::{digest_parts, hex, unhex};
 use crate::store::{FindingCursor, ScanCursor};
+use crate::{ApiError, StartError};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit as _, Mac as _};
@@ -40,8 +40,8 @@ impl std::fmt::Debug for PageTokens {
 }
 
 impl PageTokens {
-    pub(crate) fn new(key: &[u8]) -> Result<Self, ApiError> {
-        let mac = HmacSha256::new_from_slice(key).map_err(|e| ApiError::Secret(format!("page token key: {e}")))?;
+    pub(crate) fn new(key: &[u8]) -> Result<Self, StartError> {
+        let mac = HmacSha256::new_from_slice(key).map_err(|e| StartError::Secret(format!("page token key: {e}")))?;
         Ok(Self { mac })
     }
 

@@ -6,7 +6,7 @@ use crate::ApiError;
 use crate::digest::digest_parts;
 use crate::store::{NewFinding, NewReport};
 use crate::time::micros;
-use crate::validate::{FindingField, check_id, check_text, enum_value};
+use crate::validate::{FindingField, check_id, check_text, known_or};
 use prost::Message as _;
 use std::collections::HashMap;
 use zerotrace_proto::api::v1 as pb;
@@ -44,12 +44,10 @@ pub fn prepare_report(
     now: i64,
 ) -> Result<NewReport, ApiError> {
     check_id("report.scan_id", &report.scan_id)?;
-    let scan_type: common::ScanType = enum_value("report.scan_type", report.scan_type)?;
-    if scan_type == common::ScanType::Unspecified {
+    if report.scan_type == common::ScanType::Unspecified as i32 {
         return Err(ApiError::invalid("report.scan_type is required (FULL or INCREMENTAL)"));
     }
-    let status: common::ScanStatus = enum_value("report.status", report.status)?;
-    if status == common::ScanStatus::Unspecified {
+    if report.status == common::ScanStatus::Unspecified as i32 {
         return Err(ApiError::invalid("report.status is required"));
     }
     check_text("report.root", &report.root)?;
@@ -61,17 +59,27 @@ pub fn prepare_report(
         micros("report.finished_at", ts)?;
     }
     if report.findings.len() > max_findings {
-        return Err(ApiError::ResourceExhausted(format!(
-            "report has {} findings; the limit is {max_findings} per report (--max-findings-per-report)",
-            report.findings.len()
-        )));
+        return Err(ApiError::TooLarge {
+            reason: "TOO_MANY_FINDINGS",
+            message: format!(
+                "report has {} findings; the limit is {max_findings} per report (--max-findings-per-report)",
+                report.findings.len()
+            ),
+            limit: max_findings as u64,
+        });
     }
+    // The hash of the report as sent: a retry sends the same bytes.
     let content_hash = digest_parts(&[&report.encode_to_vec()]).to_vec();
+    // Values of a newer contract than this API's are stored as unknown.
+    report.scan_type = known_or(report.scan_type, common::ScanType::Unspecified);
+    report.status = known_or(report.status, common::ScanStatus::Unspecified);
+    let scan_type = common::ScanType::try_from(report.scan_type).unwrap_or_default();
+    let status = common::ScanStatus::try_from(report.status).unwrap_or_default();
     let reported = std::mem::take(&mut report.findings);
     let mut by_key: HashMap<[u8; 16], NewFinding> = HashMap::with_capacity(reported.len());
     for (i, finding) in reported.into_iter().enumerate() {
         let field = |name: &'static str| FindingField { index: i, name };
-        let package = finding
+        let mut package = finding
             .package
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("package"))))?;
         let mut vuln = finding
@@ -82,9 +90,13 @@ pub fn prepare_report(
         check_text(field("package.version"), &package.version)?;
         check_text(field("package.source_path"), &package.source_path)?;
         check_id(field("vulnerability.id"), &vuln.id)?;
-        enum_value::<common::DependencyScope>(field("package.scope"), package.scope)?;
-        enum_value::<common::PackageSource>(field("package.source"), package.source)?;
-        let severity: common::Severity = enum_value(field("vulnerability.severity"), vuln.severity)?;
+        package.scope = known_or(package.scope, common::DependencyScope::Unspecified);
+        package.source = known_or(package.source, common::PackageSource::Unspecified);
+        // The store sorts and filters by severity: unset and unknown are both `UNKNOWN`.
+        vuln.severity = match common::Severity::try_from(vuln.severity) {
+            Ok(common::Severity::Unspecified) | Err(_) => common::Severity::Unknown as i32,
+            Ok(known) => known as i32,
+        };
         for (name, value) in [
             ("vulnerability.risk_score", vuln.risk_score),
             ("vulnerability.cvss_score", vuln.cvss_score),
@@ -96,9 +108,6 @@ pub fn prepare_report(
             }
         }
         let key = finding_key(agent_id, &report.root, &package, &vuln.id);
-        if severity == common::Severity::Unspecified {
-            vuln.severity = common::Severity::Unknown as i32;
-        }
         let stored = common::Finding {
             package: Some(package),
             vulnerability: Some(vuln),

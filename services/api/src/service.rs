@@ -5,7 +5,6 @@
 //! paging ([`crate::paging`]), report preparation ([`crate::report`]) and the
 //! live feed ([`crate::feed`]) each have a room of their own.
 
-use crate::ApiError;
 use crate::auth::{Credentials, bearer, generate_token, hash_token};
 use crate::feed::{FeedEvent, FindingStream, StreamStopper, relay_other_replicas, watch_stream};
 use crate::paging::{AgentsPosition, FindingsPosition, PageTokens};
@@ -13,6 +12,7 @@ use crate::report::prepare_report;
 use crate::store::{FindingOrder, FindingQuery, NewAgent, ScanQuery, Store, SubmitOutcome};
 use crate::time::{micros, now_micros, timestamp};
 use crate::validate::{check_id, check_text, enum_value, optional_id, page_size, selector};
+use crate::{ApiError, StartError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,9 +85,9 @@ struct Inner {
 
 impl Api {
     /// Builds the service on `store`; the [`StreamStopper`] ends WatchFindings streams at shutdown.
-    pub async fn new(store: Arc<dyn Store>, settings: ApiSettings) -> Result<(Self, StreamStopper), ApiError> {
+    pub async fn new(store: Arc<dyn Store>, settings: ApiSettings) -> Result<(Self, StreamStopper), StartError> {
         if settings.reader_token.is_empty() {
-            return Err(ApiError::Secret("the reader token is empty".to_string()));
+            return Err(StartError::Secret("the reader token is empty".to_string()));
         }
         let pages = PageTokens::new(&store.page_secret().await?)?;
         let (feed, _) = broadcast::channel(settings.watch_buffer.max(1));
@@ -186,19 +186,21 @@ impl pb::api_service_server::ApiService for Api {
                     .await
                     .map_err(ApiError::from)?
             {
-                return Err(ApiError::PermissionDenied(
-                    "agent_id is registered; re-register with that agent's current token".to_string(),
+                return Err(ApiError::denied(
+                    "AGENT_ID_TAKEN",
+                    "agent_id is registered; re-register with that agent's current token",
                 )
                 .into());
             }
-            return Err(ApiError::Unauthenticated("missing or invalid registration token").into());
+            return Err(ApiError::TokenInvalid("registration token").into());
         }
         if agent.agent_id.is_empty() {
             agent.agent_id = uuid::Uuid::new_v4().to_string();
         }
         if !inner.store.create_agent(&agent).await.map_err(ApiError::from)? {
-            return Err(ApiError::PermissionDenied(
-                "agent_id is registered; re-register with that agent's current token".to_string(),
+            return Err(ApiError::denied(
+                "AGENT_ID_TAKEN",
+                "agent_id is registered; re-register with that agent's current token",
             )
             .into());
         }
@@ -505,7 +507,11 @@ impl pb::api_service_server::ApiService for Api {
         let filter = selector(request.get_ref().filter.as_ref())?;
         let mut stopping = inner.stopping.clone();
         if *stopping.borrow_and_update() {
-            return Err(ApiError::Unavailable("server is shutting down").into());
+            return Err(ApiError::Unavailable {
+                reason: "SHUTTING_DOWN",
+                message: "server is shutting down",
+            }
+            .into());
         }
         let stream = watch_stream(inner.feed.subscribe(), stopping, filter);
         Ok(Response::new(stream))

@@ -74,6 +74,16 @@ pub(crate) fn enum_value<E: TryFrom<i32>>(field: impl std::fmt::Display, value: 
     E::try_from(value).map_err(|_| ApiError::invalid(format!("{field} has unknown value {value}")))
 }
 
+/// Returns an enum value of an agent's report as stored: a value this API
+/// does not know yet (sent by a newer agent) becomes `unknown` instead of
+/// refusing the whole report.
+pub(crate) fn known_or<E: TryFrom<i32> + Into<i32>>(value: i32, unknown: E) -> i32 {
+    match E::try_from(value) {
+        Ok(known) => known.into(),
+        Err(_) => unknown.into(),
+    }
+}
+
 /// Returns the validated filter of ListFindings and WatchFindings.
 pub(crate) fn selector(filter: Option<&pb::FindingFilter>) -> Result<FindingSelector, ApiError> {
     let Some(filter) = filter else {

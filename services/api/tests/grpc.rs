@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
+use tonic_types::StatusExt as _;
 use zerotrace_api::ApiConfig;
 use zerotrace_proto::api::v1 as pb;
 use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
@@ -24,7 +25,7 @@ struct Server {
     grpc: SocketAddr,
     metrics: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), zerotrace_api::ApiError>>,
+    task: tokio::task::JoinHandle<Result<(), zerotrace_api::StartError>>,
     _dir: tempfile::TempDir,
 }
 
@@ -397,23 +398,12 @@ async fn bad_input_gets_the_right_status_and_changes_nothing() {
             with(&|r| r.scan_id = "x".repeat(300)),
             Code::InvalidArgument,
         ),
-        ("unknown scan_type", with(&|r| r.scan_type = 99), Code::InvalidArgument),
         (
             "unspecified scan_type",
             with(&|r| r.scan_type = 0),
             Code::InvalidArgument,
         ),
-        ("unknown status", with(&|r| r.status = 42), Code::InvalidArgument),
-        (
-            "unknown severity",
-            with(&|r| r.findings[1].vulnerability.as_mut().unwrap().severity = 77),
-            Code::InvalidArgument,
-        ),
-        (
-            "unknown dependency scope",
-            with(&|r| r.findings[1].package.as_mut().unwrap().scope = -3),
-            Code::InvalidArgument,
-        ),
+        ("unspecified status", with(&|r| r.status = 0), Code::InvalidArgument),
         (
             "finding without package",
             with(&|r| r.findings[2].package = None),
@@ -458,6 +448,11 @@ async fn bad_input_gets_the_right_status_and_changes_nothing() {
         assert_eq!(err.code(), want, "{name}: {}", err.message());
         if name == "too many findings" {
             assert!(err.message().contains("500"), "{name}: {}", err.message());
+            // A limit no retry can pass: its reason and limit, and no RetryInfo.
+            let info = err.get_details_error_info().expect("ErrorInfo");
+            assert_eq!(info.reason, "TOO_MANY_FINDINGS");
+            assert_eq!(info.metadata.get("limit").map(String::as_str), Some("500"));
+            assert!(err.get_details_retry_info().is_none(), "{name}: no RetryInfo");
         }
         if name == "oversized message" {
             assert!(err.message().contains("1048576"), "{name}: {}", err.message());
@@ -824,6 +819,63 @@ async fn a_slow_watcher_is_cut_off_with_resource_exhausted() {
 }
 
 #[tokio::test]
+async fn values_of_a_newer_contract_are_stored_as_unknown() {
+    let server = Server::start(|_| {}).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    let mut newer = report("newer", ScanType::Full, findings("N", 2));
+    newer.scan_type = 7;
+    newer.status = 42;
+    newer.findings[0].vulnerability.as_mut().unwrap().severity = 77;
+    newer.findings[0].package.as_mut().unwrap().scope = 9;
+    newer.findings[1].package.as_mut().unwrap().source = -3;
+    let stored = client
+        .submit_scan_report(authed(submit_request(&agent, newer), &token))
+        .await
+        .expect("a report from a newer agent is stored, not refused whole")
+        .into_inner();
+    assert_eq!((stored.created, stored.new_findings), (true, 2));
+    let scan = client
+        .get_scan(authed(
+            pb::GetScanRequest {
+                agent_id: agent.clone(),
+                scan_id: "newer".to_string(),
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .scan
+        .unwrap();
+    let report = scan.report.unwrap();
+    assert_eq!(
+        (report.scan_type, report.status),
+        (0, 0),
+        "unknown scan type and status"
+    );
+    let listed = client
+        .list_findings(authed(pb::ListFindingsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    let severities: Vec<i32> = listed
+        .iter()
+        .map(|f| f.vulnerability.as_ref().unwrap().severity)
+        .collect();
+    assert!(
+        severities.contains(&(zerotrace_proto::common::v1::Severity::Unknown as i32)),
+        "{severities:?}"
+    );
+    for f in &listed {
+        let package = f.package.as_ref().unwrap();
+        assert!(package.scope >= 0 && package.scope <= 3 && package.source >= 0 && package.source <= 4);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn agents_are_rate_limited() {
     let server = Server::start(|c| c.rate_limit_per_agent = 5).await;
     let mut client = server.client().await;
@@ -844,6 +896,13 @@ async fn agents_are_rate_limited() {
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted);
                 assert!(status.message().contains("rate limit"), "{}", status.message());
+                // A limit that passes: a stable reason and when to retry.
+                let info = status.get_details_error_info().expect("ErrorInfo");
+                assert_eq!(info.reason, "RATE_LIMITED");
+                assert!(
+                    status.get_details_retry_info().is_some(),
+                    "a rate limit says when to retry"
+                );
                 refused += 1;
             }
         }

@@ -1,8 +1,12 @@
-//! The enrichment service's errors and their one mapping to gRPC statuses.
+//! The enrichment service's errors: why it could not start ([`StartError`])
+//! and why a request failed ([`EnrichmentError`], mapped to a gRPC status
+//! through the one map of `zerotrace_server::status`).
 
-/// Everything the enrichment service can fail with.
+use zerotrace_server::{Kind, Problem};
+
+/// Why the enrichment service could not start or serve.
 #[derive(Debug, thiserror::Error)]
-pub enum EnrichmentError {
+pub enum StartError {
     /// Serving failed (bind, transport).
     #[error(transparent)]
     Server(#[from] zerotrace_server::ServerError),
@@ -17,26 +21,56 @@ pub enum EnrichmentError {
         /// Why.
         source: std::io::Error,
     },
-    /// The advisory database failed to open or import.
+    /// The advisory database failed to open or a start-up import failed.
     #[error(transparent)]
     Database(#[from] zerotrace_advisory::Error),
-    /// The request is malformed or over a limit.
+    /// The start-up work failed (its task panicked).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichmentError {
+    /// The request is malformed.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The request holds more items than the service takes in one call.
+    #[error("{count} {what} in one request; the limit is {limit}")]
+    TooLarge {
+        /// What was counted (`packages`, `ids`).
+        what: &'static str,
+        /// How many the request holds.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// No advisory has this id or alias.
     #[error("no advisory with id or alias {0:?}")]
     NotFound(String),
+    /// The advisory database failed.
+    #[error(transparent)]
+    Database(#[from] zerotrace_advisory::Error),
+}
+
+impl EnrichmentError {
+    /// Says what went wrong, as every ZeroTrace service does.
+    pub fn problem(&self) -> Problem {
+        match self {
+            EnrichmentError::InvalidArgument(m) => Problem::new(Kind::InvalidArgument, "INVALID_ARGUMENT", m.clone()),
+            EnrichmentError::TooLarge { what, limit, .. } => {
+                Problem::new(Kind::TooLarge, "BATCH_TOO_LARGE", self.to_string())
+                    .with("limit", limit)
+                    .with("counted", what)
+            }
+            EnrichmentError::NotFound(_) => Problem::new(Kind::NotFound, "ADVISORY_NOT_FOUND", self.to_string()),
+            EnrichmentError::Database(e) => Problem::internal(e),
+        }
+    }
 }
 
 impl From<EnrichmentError> for tonic::Status {
     fn from(error: EnrichmentError) -> Self {
-        match error {
-            EnrichmentError::InvalidArgument(message) => tonic::Status::invalid_argument(message),
-            EnrichmentError::NotFound(_) => tonic::Status::not_found(error.to_string()),
-            other => {
-                tracing::error!(error = %other, "enrichment request failed");
-                tonic::Status::internal("internal error")
-            }
-        }
+        error.problem().into()
     }
 }

@@ -10,7 +10,7 @@ mod error;
 mod service;
 
 pub use config::{DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR, EnrichmentConfig};
-pub use error::EnrichmentError;
+pub use error::{EnrichmentError, StartError};
 pub use service::{CacheConfig, Enrichment};
 
 use std::future::Future;
@@ -30,7 +30,7 @@ const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 pub const SERVICE_NAME: &str = "zerotrace.enrichment.v1.EnrichmentService";
 
 /// Binds the configured addresses and serves until `shutdown` resolves.
-pub async fn run(config: EnrichmentConfig, shutdown: impl Future<Output = ()>) -> Result<(), EnrichmentError> {
+pub async fn run(config: EnrichmentConfig, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     let listeners = Listeners::bind(config.listen, config.metrics_listen).await?;
     serve(config, listeners, shutdown).await
 }
@@ -40,9 +40,9 @@ pub async fn serve(
     config: EnrichmentConfig,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), EnrichmentError> {
+) -> Result<(), StartError> {
     let started = Instant::now();
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| EnrichmentError::DataDir {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
     })?;
@@ -67,10 +67,10 @@ pub async fn serve(
 }
 
 /// Opens the database in the data directory and runs the start-up imports.
-async fn open_database(config: &EnrichmentConfig) -> Result<Database, EnrichmentError> {
+async fn open_database(config: &EnrichmentConfig) -> Result<Database, StartError> {
     let dir = config.data_dir.clone();
     let imports = config.import.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<Database, EnrichmentError> {
+    let task = tokio::task::spawn_blocking(move || -> Result<Database, StartError> {
         let db = Database::open(&dir)?;
         if let Some(old) = Database::legacy_file(&dir) {
             tracing::warn!(
@@ -102,7 +102,7 @@ async fn open_database(config: &EnrichmentConfig) -> Result<Database, Enrichment
         Ok(db)
     });
     task.await
-        .map_err(|e| EnrichmentError::InvalidArgument(format!("database task failed: {e}")))?
+        .map_err(|e| StartError::Internal(format!("database task failed: {e}")))?
 }
 
 /// Returns the service's routes wrapped in its metric layers.

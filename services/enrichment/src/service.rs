@@ -130,11 +130,11 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
     ) -> Result<Response<pb::MatchPackagesResponse>, Status> {
         let packages = request.into_inner().packages;
         if packages.len() > self.max_batch_size as usize {
-            return Err(EnrichmentError::InvalidArgument(format!(
-                "{} packages in one request; the limit is {} (max_batch_size)",
-                packages.len(),
-                self.max_batch_size
-            ))
+            return Err(EnrichmentError::TooLarge {
+                what: "packages",
+                count: packages.len(),
+                limit: self.max_batch_size as usize,
+            }
             .into());
         }
         self.invalidate_if_stale()?;
@@ -172,10 +172,11 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
     ) -> Result<Response<pb::BatchGetVulnerabilitiesResponse>, Status> {
         let ids = request.into_inner().ids;
         if ids.len() > MAX_IDS {
-            return Err(EnrichmentError::InvalidArgument(format!(
-                "{} ids in one request; the limit is {MAX_IDS}",
-                ids.len()
-            ))
+            return Err(EnrichmentError::TooLarge {
+                what: "ids",
+                count: ids.len(),
+                limit: MAX_IDS,
+            }
             .into());
         }
         self.invalidate_if_stale()?;

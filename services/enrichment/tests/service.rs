@@ -6,6 +6,7 @@
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tonic::Code;
+use tonic_types::StatusExt as _;
 use zerotrace_enrichment::EnrichmentConfig;
 use zerotrace_loadgen::{counter_value, scrape};
 use zerotrace_proto::common::v1 as common;
@@ -197,7 +198,7 @@ async fn matches_scores_and_caches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_batch_is_invalid_and_names_the_limit() {
+async fn an_oversized_batch_is_a_permanent_limit_naming_itself() {
     let mut running = start(2).await;
     let packages = (0..3).map(|i| package("demo-crate", &format!("1.0.{i}"))).collect();
     let err = running
@@ -205,8 +206,14 @@ async fn oversized_batch_is_invalid_and_names_the_limit() {
         .match_packages(pb::MatchPackagesRequest { packages })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    // The same status as the API's permanent limits: RESOURCE_EXHAUSTED with
+    // a stable reason, the limit in the metadata, and no RetryInfo.
+    assert_eq!(err.code(), Code::ResourceExhausted);
     assert!(err.message().contains("limit is 2"), "{}", err.message());
+    let info = err.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "BATCH_TOO_LARGE");
+    assert_eq!(info.metadata.get("limit").map(String::as_str), Some("2"));
+    assert!(err.get_details_retry_info().is_none(), "a retry can never fit");
     running.stop.take().unwrap().send(()).unwrap();
     running.task.await.unwrap();
 }

@@ -42,6 +42,8 @@ pub enum Kind {
     Busy,
     /// The service cannot serve now (shutting down, database unreachable).
     Unavailable,
+    /// The call took longer than the server allows it.
+    DeadlineExceeded,
     /// The service failed; the detail is in its log, not in the status.
     Internal,
 }
@@ -57,6 +59,7 @@ impl Kind {
             Kind::Unauthenticated => Code::Unauthenticated,
             Kind::TooLarge | Kind::Busy => Code::ResourceExhausted,
             Kind::Unavailable => Code::Unavailable,
+            Kind::DeadlineExceeded => Code::DeadlineExceeded,
             Kind::Internal => Code::Internal,
         }
     }
@@ -94,6 +97,12 @@ impl Problem {
             internal: Some(detail.to_string()),
             ..Self::new(Kind::Internal, "INTERNAL", "internal error")
         }
+    }
+
+    /// Keeps a detail for the service's log (never sent to the client).
+    pub fn detail(mut self, detail: impl std::fmt::Display) -> Self {
+        self.internal = Some(detail.to_string());
+        self
     }
 
     /// Adds a metadata entry (e.g. `limit`, `field`) to the ErrorInfo.
