@@ -12,7 +12,7 @@ use zerotrace_advisory::{Database, DbInfo, ImportKind, ImportReport};
 use zerotrace_ecosystem::Ecosystem;
 
 use crate::common::{DataDirArg, Format, columns, format_utc};
-use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, output, report};
+use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, exit, output};
 
 /// osv.dev's bucket of per-ecosystem `all.zip` files.
 const DEFAULT_BASE_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
@@ -90,10 +90,7 @@ pub(crate) fn run(args: DbArgs) -> ExitCode {
         DbCommand::Info(a) => info(&a),
         DbCommand::Sync(a) => sync(&a),
     };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => report(&e),
-    }
+    exit(result)
 }
 
 fn open(data: &DataDirArg) -> Result<Database, CliError> {

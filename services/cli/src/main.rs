@@ -36,19 +36,35 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    zerotrace_telemetry::init_logging();
-    let result = match cli.command {
-        Command::Up(args) => up::run(args),
-        Command::Inventory(args) => Ok(inventory::run(args)),
-        Command::Scan(args) => Ok(scan::run(args)),
-        Command::Db(args) => Ok(db::run(args)),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return bad_arguments(&e),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("zerotrace: {e:#}");
-            ExitCode::FAILURE
-        }
+    zerotrace_telemetry::init_logging();
+    match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Inventory(args) => inventory::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Db(args) => db::run(args),
     }
+}
+
+/// Answers arguments clap refused. `--help` and `--version` print as usual;
+/// a bad setting of `up` is one line and exit 64, as the service binaries
+/// say it; the other commands keep clap's usage message and exit 2.
+fn bad_arguments(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let is_up = std::env::args().nth(1).as_deref() == Some("up");
+    if !is_up || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let message = e.to_string();
+    let line = message
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    error::report(&error::CliError::Config(format!(
+        "up: {}",
+        line.trim().trim_start_matches("error: ")
+    )))
 }

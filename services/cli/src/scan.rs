@@ -16,7 +16,7 @@ use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, 
 use zerotrace_inventory::{FileError, Inventory, Package, Progress};
 
 use crate::common::{DataDirArg, Format, WalkArgs, columns};
-use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, output};
+use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, exit, output};
 
 /// Packages the table names per unmatched reason before it summarises.
 const UNMATCHED_SHOWN: usize = 5;
@@ -88,13 +88,7 @@ impl FailOn {
 /// Runs the command: exit 0 when nothing at or above `--fail-on` was found,
 /// 1 when something was, 2 on usage and I/O errors.
 pub(crate) fn run(args: ScanArgs) -> ExitCode {
-    match scan(&args) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("zerotrace: {e}");
-            ExitCode::from(EXIT_USAGE)
-        }
-    }
+    exit(scan(&args))
 }
 
 fn scan(args: &ScanArgs) -> Result<u8, CliError> {
@@ -137,7 +131,7 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
         done.store(true, Ordering::Relaxed);
         let db = loader
             .join()
-            .unwrap_or_else(|_| Err(CliError::Usage("advisory loading failed".to_string())));
+            .unwrap_or_else(|_| Err(CliError::Internal("advisory loading panicked".to_string())));
         (db, inv)
     });
     if let Some(bar) = &bar {
@@ -180,7 +174,7 @@ fn spinner() -> indicatif::ProgressBar {
 /// Loads the `--db` paths in memory, or opens the persistent database.
 fn open_db(args: &ScanArgs) -> Result<Database, CliError> {
     if !args.db.is_empty() {
-        let (db, reports) = Database::load(&args.db).map_err(|e| CliError::Usage(format!("--db {e}")))?;
+        let (db, reports) = Database::load(&args.db).map_err(|e| CliError::ScanInput(format!("--db {e}")))?;
         for r in reports.iter().filter(|r| !r.invalid.is_empty()) {
             let first = r.invalid.first().map(|i| format!(" (first: {}: {})", i.file, i.reason));
             eprintln!(
@@ -196,14 +190,9 @@ fn open_db(args: &ScanArgs) -> Result<Database, CliError> {
     if !Database::exists(&dir) {
         return Err(CliError::EmptyDatabase(dir));
     }
-    let db = Database::open(&dir).map_err(|source| CliError::Database {
-        dir: dir.clone(),
-        source,
-    })?;
-    let info = db.info().map_err(|source| CliError::Database {
-        dir: dir.clone(),
-        source,
-    })?;
+    let unreadable = |e: zerotrace_advisory::Error| CliError::ScanInput(format!("{}: {e}", dir.display()));
+    let db = Database::open(&dir).map_err(unreadable)?;
+    let info = db.info().map_err(unreadable)?;
     if info.advisories == 0 {
         return Err(CliError::EmptyDatabase(dir));
     }

@@ -1,6 +1,6 @@
 //! `zerotrace up`: all three services in one process, on embedded defaults.
 
-use anyhow::Context;
+use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, exit, report};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,9 +10,13 @@ use zerotrace_api::ApiConfig;
 use zerotrace_enrichment::EnrichmentConfig;
 use zerotrace_server::Listeners;
 
-/// Flags of `zerotrace up`. Every service's own `ZEROTRACE_<SERVICE>_*`
-/// variables apply too (scan interval, cache size, ...).
+/// Flags of `zerotrace up`: where each service listens, and the settings of
+/// the services that users of `up` set most. Every other variable of the
+/// service binaries applies too (see the README: `ZEROTRACE_AGENT_*`,
+/// `ZEROTRACE_ENRICHMENT_*`, `ZEROTRACE_API_*`), and a flag here wins over
+/// the variable of the same setting.
 #[derive(Debug, clap::Args)]
+#[command(after_help = UP_ENVIRONMENT)]
 pub(crate) struct UpArgs {
     /// Directory for all service data (agent id, advisory database, SQLite).
     #[arg(long, env = "ZEROTRACE_DATA_DIR", default_value = "./zerotrace-data")]
@@ -35,63 +39,102 @@ pub(crate) struct UpArgs {
     /// API `/metrics` address.
     #[arg(long, env = "ZEROTRACE_API_METRICS_LISTEN", default_value = zerotrace_api::DEFAULT_METRICS_ADDR)]
     api_metrics_listen: SocketAddr,
+    /// A root the agent may scan (repeat, or comma-separate the variable); default the current directory.
+    #[arg(long = "allowed-root", env = "ZEROTRACE_AGENT_ALLOWED_ROOTS", value_delimiter = ',')]
+    allowed_roots: Vec<PathBuf>,
+    /// Interval of the agent's periodic scans of every allowed root (`30m`, `6h`); `0s` turns them off.
+    #[arg(long, env = "ZEROTRACE_AGENT_SCAN_INTERVAL", value_parser = zerotrace_server::parse_duration)]
+    scan_interval: Option<std::time::Duration>,
+    /// Bearer token of the API's read calls; default one made for this run and printed.
+    #[arg(long, env = "ZEROTRACE_API_READER_TOKEN", hide_env_values = true)]
+    reader_token: Option<String>,
+    /// Bearer token RegisterAgent requires for a new agent; default none (anyone on the network may register).
+    #[arg(long, env = "ZEROTRACE_API_REGISTRATION_TOKEN", hide_env_values = true)]
+    registration_token: Option<String>,
+    /// PostgreSQL URL of the API (`postgres://user@host/db`); default SQLite in the data directory.
+    #[arg(long, env = "ZEROTRACE_API_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
+
+/// The end of `zerotrace up --help`.
+const UP_ENVIRONMENT: &str = "\
+Every setting of the three service binaries applies to `up` through its
+environment variable, e.g.:
+  ZEROTRACE_AGENT_INCLUDE, ZEROTRACE_AGENT_EXCLUDE, ZEROTRACE_AGENT_MAX_FILE_SIZE
+  ZEROTRACE_ENRICHMENT_IMPORT, ZEROTRACE_ENRICHMENT_CACHE_MAX_ENTRIES, ZEROTRACE_ENRICHMENT_CACHE_TTL
+  ZEROTRACE_API_RATE_LIMIT_PER_AGENT, ZEROTRACE_API_MAX_FINDINGS_PER_REPORT, ZEROTRACE_API_WATCH_BUFFER
+Telemetry export: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_METRIC_EXPORT_INTERVAL, OTEL_* (see the README).
+A bad value prints one line and exits 64.";
 
 /// Parses a service's config from its defaults and `ZEROTRACE_*` variables,
-/// with `overrides` as flags; a bad variable exits 64 like the service binary.
-fn service_config<T: clap::Parser>(name: &str, overrides: &[String]) -> T {
+/// with `overrides` as flags; a bad value is a [`CliError::Config`] (exit 64,
+/// one line), as the service binary would say it.
+fn service_config<T: clap::Parser>(name: &str, overrides: &[String]) -> Result<T, CliError> {
     let args = std::iter::once(name.to_string()).chain(overrides.iter().cloned());
-    match T::try_parse_from(args) {
-        Ok(config) => config,
-        Err(e) => {
-            let message = e.to_string();
-            eprintln!(
-                "{name}: {}",
-                message.lines().next().unwrap_or("invalid configuration").trim()
-            );
-            std::process::exit(zerotrace_server::CONFIG_ERROR_EXIT);
-        }
-    }
+    T::try_parse_from(args).map_err(|e| {
+        let message = e.to_string();
+        let line = message
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("invalid configuration");
+        CliError::Config(format!("{name}: {}", line.trim()))
+    })
 }
 
-pub(crate) fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("failed to start runtime")?;
-    runtime.block_on(up(args))
+pub(crate) fn run(args: UpArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return report(&CliError::Failed(format!("cannot start the runtime: {e}"))),
+    };
+    exit(runtime.block_on(up(args)))
 }
 
-async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+async fn up(args: UpArgs) -> Result<u8, CliError> {
     // Bind first: with port 0 the agent must be told the ports the kernel chose.
-    let agent_listeners = Listeners::bind(args.agent_listen, args.agent_metrics_listen).await?;
-    let enrichment_listeners = Listeners::bind(args.enrichment_listen, args.enrichment_metrics_listen).await?;
-    let api_listeners = Listeners::bind(args.api_listen, args.api_metrics_listen).await?;
-    let enrichment_addr = enrichment_listeners.grpc_addr().context("enrichment address")?;
-    let api_addr = api_listeners.grpc_addr().context("api address")?;
+    let failed = |e: &dyn std::fmt::Display| CliError::Failed(e.to_string());
+    let agent_listeners = Listeners::bind(args.agent_listen, args.agent_metrics_listen)
+        .await
+        .map_err(|e| failed(&e))?;
+    let enrichment_listeners = Listeners::bind(args.enrichment_listen, args.enrichment_metrics_listen)
+        .await
+        .map_err(|e| failed(&e))?;
+    let api_listeners = Listeners::bind(args.api_listen, args.api_metrics_listen)
+        .await
+        .map_err(|e| failed(&e))?;
+    let enrichment_addr = enrichment_listeners.grpc_addr().map_err(|e| failed(&e))?;
+    let api_addr = api_listeners.grpc_addr().map_err(|e| failed(&e))?;
 
     let dir = |sub: &str| args.data_dir.join(sub).display().to_string();
     // `--name=value` in one argument: a generated token may start with `-`.
     let flag = |name: &str, value: String| [format!("--{name}={value}")];
-    let agent: AgentConfig = service_config(
-        "zerotrace-agent",
-        &[
-            flag("data-dir", dir("agent")),
-            flag("enrichment-url", format!("http://{enrichment_addr}")),
-            flag("api-url", format!("http://{api_addr}")),
-        ]
-        .concat(),
+    let mut agent_flags = vec![
+        flag("data-dir", dir("agent")),
+        flag("enrichment-url", format!("http://{enrichment_addr}")),
+        flag("api-url", format!("http://{api_addr}")),
+    ];
+    agent_flags.extend(
+        args.allowed_roots
+            .iter()
+            .map(|r| flag("allowed-root", r.display().to_string())),
     );
-    let enrichment: EnrichmentConfig = service_config("zerotrace-enrichment", &flag("data-dir", dir("enrichment")));
+    if let Some(interval) = args.scan_interval {
+        agent_flags.push(flag("scan-interval", format!("{}ms", interval.as_millis())));
+    }
+    let agent: AgentConfig = service_config("zerotrace-agent", &agent_flags.concat())?;
+    let enrichment: EnrichmentConfig = service_config("zerotrace-enrichment", &flag("data-dir", dir("enrichment")))?;
     // Read calls need a token: the operator's, or one made for this run and printed below.
-    let reader_token = match std::env::var("ZEROTRACE_API_READER_TOKEN") {
-        Ok(token) if !token.trim().is_empty() => token.trim().to_string(),
-        _ => zerotrace_api::generate_token().context("failed to generate the API reader token")?,
+    let reader_token = match args.reader_token.as_deref().map(str::trim) {
+        Some(token) if !token.is_empty() => token.to_string(),
+        _ => zerotrace_api::generate_token().map_err(|e| failed(&e))?,
     };
-    let api: ApiConfig = service_config(
-        "zerotrace-api",
-        &[flag("data-dir", dir("api")), flag("reader-token", reader_token.clone())].concat(),
-    );
+    let mut api_flags = vec![flag("data-dir", dir("api")), flag("reader-token", reader_token.clone())];
+    if let Some(token) = &args.registration_token {
+        api_flags.push(flag("registration-token", token.clone()));
+    }
+    if let Some(url) = &args.database_url {
+        api_flags.push(flag("database-url", url.clone()));
+    }
+    let api: ApiConfig = service_config("zerotrace-api", &api_flags.concat())?;
 
     print_banner(
         &args,
@@ -102,9 +145,11 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     );
 
     let (stop, stopped) = watch::channel(false);
+    let stop = std::sync::Arc::new(stop);
+    let signal_stop = stop.clone();
     let signal = async move {
         zerotrace_server::shutdown_signal().await;
-        let _ = stop.send(true);
+        let _ = signal_stop.send(true);
     };
     let until_stopped = || {
         let mut stopped = stopped.clone();
@@ -112,25 +157,45 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
+    // A service that ends on its own (it could not start, or failed) stops
+    // the other two: `up` is one process, it runs whole or not at all.
+    let stop_all = |result| {
+        let _ = stop.send(true);
+        result
+    };
     let signal_task = tokio::spawn(signal);
     let (a, e, p) = tokio::join!(
-        zerotrace_agent::serve(agent, agent_listeners, until_stopped()),
-        zerotrace_enrichment::serve(enrichment, enrichment_listeners, until_stopped()),
-        zerotrace_api::serve(api, api_listeners, until_stopped()),
+        async {
+            stop_all(
+                zerotrace_agent::serve(agent, agent_listeners, until_stopped())
+                    .await
+                    .map_err(|e| e.to_string()),
+            )
+        },
+        async {
+            stop_all(
+                zerotrace_enrichment::serve(enrichment, enrichment_listeners, until_stopped())
+                    .await
+                    .map_err(|e| e.to_string()),
+            )
+        },
+        async {
+            stop_all(
+                zerotrace_api::serve(api, api_listeners, until_stopped())
+                    .await
+                    .map_err(|e| e.to_string()),
+            )
+        },
     );
     signal_task.abort();
     let mut ok = true;
-    for (name, failure) in [
-        ("agent", a.err().map(|e| e.to_string())),
-        ("enrichment", e.err().map(|e| e.to_string())),
-        ("api", p.err().map(|e| e.to_string())),
-    ] {
+    for (name, failure) in [("agent", a.err()), ("enrichment", e.err()), ("api", p.err())] {
         if let Some(message) = failure {
             eprintln!("zerotrace: {name} failed: {message}");
             ok = false;
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok { EXIT_OK } else { EXIT_FAILURE })
 }
 
 fn print_banner(args: &UpArgs, agent: &Listeners, enrichment: &Listeners, api: &Listeners, reader_token: &str) {

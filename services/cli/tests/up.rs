@@ -151,13 +151,78 @@ async fn up_serves_three_services_and_stops_cleanly_on_sigterm() {
 
 #[test]
 fn bad_configuration_exits_64_with_one_line() {
+    // A bad service variable, a bad flag of `up` itself, a bad service flag,
+    // an unknown flag: one line on stderr, exit 64 each.
+    /// Extra arguments, an environment variable, a word the error line names.
+    type Case<'a> = (&'a [&'a str], Option<(&'a str, &'a str)>, &'a str);
+    let cases: [Case<'_>; 4] = [
+        (&[], Some(("ZEROTRACE_AGENT_SCAN_INTERVAL", "soon")), "soon"),
+        (&["--api-listen", "bad"], None, "bad"),
+        (&["--scan-interval", "often"], None, "often"),
+        (&["--no-such-flag"], None, "no-such-flag"),
+    ];
+    for (args, env, needle) in cases {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_zerotrace"));
+        command.args(["up", "--data-dir", "/tmp/unused"]).args(args);
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_service_that_cannot_start_stops_up_whole() {
+    // The API refuses the database URL when it starts; agent and enrichment
+    // must not go on serving without it.
+    let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
-        .args(["up", "--data-dir", "/tmp/unused"])
-        .env("ZEROTRACE_AGENT_SCAN_INTERVAL", "soon")
+        .arg("up")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
+        .args([
+            "--enrichment-listen",
+            "127.0.0.1:0",
+            "--enrichment-metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
+        .args(["--database-url", "mysql://nowhere/db"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("soon"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("api failed") && stderr.contains("database-url"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn up_help_lists_the_service_flags_and_their_variables() {
+    let output = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
+        .args(["up", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--allowed-root",
+        "ZEROTRACE_AGENT_ALLOWED_ROOTS",
+        "--scan-interval",
+        "ZEROTRACE_AGENT_SCAN_INTERVAL",
+        "--reader-token",
+        "--registration-token",
+        "--database-url",
+        "ZEROTRACE_API_DATABASE_URL",
+        "ZEROTRACE_ENRICHMENT_IMPORT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from up --help:\n{help}");
+    }
 }
