@@ -1,4 +1,4 @@
-//! The agent's stable id, kept in its data directory.
+//! Who the agent is: its stable id, kept in its data directory, and its host name.
 
 use crate::StartError;
 use std::path::Path;
@@ -28,6 +28,16 @@ pub(crate) fn load_or_create(data_dir: &Path) -> Result<String, StartError> {
 
 fn is_valid(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok()
+}
+
+/// Returns the host name the agent reports to the API and to callers.
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 #[cfg(test)]

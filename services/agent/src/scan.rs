@@ -101,15 +101,6 @@ struct ScanBook {
     last: Option<String>,
 }
 
-fn now() -> prost_types::Timestamp {
-    let since = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    prost_types::Timestamp {
-        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
-    }
-}
 
 impl Scanner {
     pub(crate) fn new(
@@ -188,7 +179,7 @@ impl Scanner {
             path: root.display().to_string(),
             scan_type: kind as i32,
             status: common::ScanStatus::Running as i32,
-            started_at: Some(now()),
+            started_at: Some(SystemTime::now().into()),
             ..Default::default()
         };
         let handle = Arc::new(ScanHandle {
@@ -262,7 +253,7 @@ impl Scanner {
         cx.span().end();
         handle.update(|s| {
             s.status = status as i32;
-            s.finished_at = Some(now());
+            s.finished_at = Some(SystemTime::now().into());
             s.error_message = message;
         });
         if let Ok(mut book) = self.scans.lock() {
@@ -353,7 +344,7 @@ impl Scanner {
             status: common::ScanStatus::Succeeded as i32,
             root: root.display().to_string(),
             started_at: state.started_at,
-            finished_at: Some(now()),
+            finished_at: Some(SystemTime::now().into()),
             packages_scanned: package_count as u64,
             files_scanned: inventory.files_walked,
             findings,

@@ -99,7 +99,7 @@ impl pb::agent_service_server::AgentService for Agent {
     ) -> Result<Response<pb::GetAgentInfoResponse>, Status> {
         Ok(Response::new(pb::GetAgentInfoResponse {
             agent_id: self.agent_id.clone(),
-            hostname: hostname(),
+            hostname: crate::identity::hostname(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             allowed_roots: self
                 .scanner
@@ -114,12 +114,3 @@ impl pb::agent_service_server::AgentService for Agent {
     }
 }
 
-/// Returns the host name.
-pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".to_string())
-}

@@ -129,7 +129,7 @@ impl Upstream {
             return Ok(());
         }
         let request = api::RegisterAgentRequest {
-            hostname: crate::service::hostname(),
+            hostname: crate::identity::hostname(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             agent_id: self.agent_id.clone(),
         };
