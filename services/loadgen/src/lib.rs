@@ -1,8 +1,9 @@
-//! Load generation for ZeroTrace's benchmarks (examples and benches only; no
-//! service depends on it): a closed-loop driver with per-worker latency
-//! histograms ([`measure`]), a seeded Zipf sampler ([`Zipf`]), a `/metrics`
-//! counter reader ([`scrape_counter`]) and the ids and package versions of
-//! OSV zips ([`OsvWorkload`]), so every benchmark draws its mix the same way.
+//! Load generation for ZeroTrace's benchmarks and tests (no service depends
+//! on it; the `zerotrace-loadgen` binary drives the live monitoring test): a
+//! closed-loop driver with per-worker latency histograms ([`measure`]), a
+//! seeded Zipf sampler ([`Zipf`]), a `/metrics` counter reader
+//! ([`scrape_counter`]) and the ids and package versions of OSV zips
+//! ([`OsvWorkload`]), so every benchmark draws its mix the same way.
 
 mod metrics;
 mod osv;
