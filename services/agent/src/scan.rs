@@ -101,7 +101,6 @@ struct ScanBook {
     last: Option<String>,
 }
 
-
 impl Scanner {
     pub(crate) fn new(
         agent_id: String,

@@ -113,4 +113,3 @@ impl pb::agent_service_server::AgentService for Agent {
         }))
     }
 }
-

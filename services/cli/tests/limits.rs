@@ -6,10 +6,7 @@
 
 mod common;
 
-use common::{start_up_with, write};
-use std::time::{Duration, Instant};
-use zerotrace_proto::agent::v1 as agent;
-use zerotrace_proto::agent::v1::agent_service_client::AgentServiceClient;
+use common::{scan_to_end, start_up_with, write};
 use zerotrace_proto::common::v1 as common_pb;
 
 const ADVISORY: &str = r#"{"id":"TEST-LIMIT-1","modified":"2024-01-01T00:00:00Z",
@@ -38,35 +35,7 @@ async fn a_report_over_the_findings_limit_is_sent_once() {
             ("ZEROTRACE_API_MAX_FINDINGS_PER_REPORT", "2".as_ref()),
         ],
     );
-    let mut client = AgentServiceClient::connect(format!("http://{}", up.grpc[0]))
-        .await
-        .unwrap();
-    let scan_id = client
-        .trigger_scan(agent::TriggerScanRequest {
-            path: project.display().to_string(),
-            scan_type: common_pb::ScanType::Full as i32,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .scan_id;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let state = loop {
-        let state = client
-            .get_scan_status(agent::GetScanStatusRequest {
-                scan_id: scan_id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .scan
-            .unwrap();
-        if state.status != common_pb::ScanStatus::Running as i32 {
-            break state;
-        }
-        assert!(Instant::now() < deadline, "scan did not end");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let state = scan_to_end(&up.grpc[0], &project).await;
     assert_eq!(state.status, common_pb::ScanStatus::Failed as i32);
     assert!(state.error_message.contains("limit is 2"), "{}", state.error_message);
 

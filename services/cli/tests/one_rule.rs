@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::{start_up_with, write, zerotrace};
+use common::{scan_to_end, start_up_with, write, zerotrace};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 use tonic::metadata::MetadataValue;
 use zerotrace_proto::agent::v1 as agent;
 use zerotrace_proto::agent::v1::agent_service_client::AgentServiceClient;
@@ -162,35 +161,7 @@ async fn the_cli_and_the_agent_through_the_api_give_the_same_answer() {
             ("ZEROTRACE_AGENT_ALLOWED_ROOTS", project.as_os_str()),
         ],
     );
-    let mut agent_client = AgentServiceClient::connect(format!("http://{}", up.grpc[0]))
-        .await
-        .unwrap();
-    let scan_id = agent_client
-        .trigger_scan(agent::TriggerScanRequest {
-            path: project.display().to_string(),
-            scan_type: common_pb::ScanType::Full as i32,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .scan_id;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let state = loop {
-        let state = agent_client
-            .get_scan_status(agent::GetScanStatusRequest {
-                scan_id: scan_id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .scan
-            .unwrap();
-        if state.status != common_pb::ScanStatus::Running as i32 {
-            break state;
-        }
-        assert!(Instant::now() < deadline, "scan did not end");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let state = scan_to_end(&up.grpc[0], &project).await;
     assert_eq!(
         state.status,
         common_pb::ScanStatus::Succeeded as i32,
@@ -204,6 +175,9 @@ async fn the_cli_and_the_agent_through_the_api_give_the_same_answer() {
         "the agent's own progress counts"
     );
 
+    let mut agent_client = AgentServiceClient::connect(format!("http://{}", up.grpc[0]))
+        .await
+        .unwrap();
     let info = agent_client
         .get_agent_info(agent::GetAgentInfoRequest {})
         .await
@@ -214,7 +188,7 @@ async fn the_cli_and_the_agent_through_the_api_give_the_same_answer() {
         .unwrap();
     let mut request = tonic::Request::new(api::GetScanRequest {
         agent_id: info.agent_id,
-        scan_id,
+        scan_id: state.scan_id.clone(),
     });
     let bearer: MetadataValue<_> = format!("Bearer {}", up.reader_token).parse().unwrap();
     request.metadata_mut().insert("authorization", bearer);

@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -26,7 +28,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 use zerotrace_proto::agent::v1 as agent;
 use zerotrace_proto::agent::v1::agent_service_client::AgentServiceClient;
-use zerotrace_proto::common::v1 as common;
+use zerotrace_proto::common::v1 as common_pb;
 
 const CONTRACT: [&str; 13] = [
     "zerotrace_scan_duration_seconds",
@@ -146,18 +148,7 @@ fn start_up_with(dir: &Path, otlp: &str, overrides: &[(&str, &str)]) -> (Up, Str
     std::fs::create_dir_all(&osv).unwrap();
     std::fs::write(project.join("Cargo.lock"), CARGO_LOCK).unwrap();
     std::fs::write(osv.join("RUSTSEC-2099-0002.json"), ADVISORY).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
-        .arg("up")
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
-        .args([
-            "--enrichment-listen",
-            "127.0.0.1:0",
-            "--enrichment-metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
+    let mut child = common::up_command(&dir.join("data"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"))
         // Long enough that only the shutdown flush can deliver the final points.
         .env("OTEL_METRIC_EXPORT_INTERVAL", "600000")
@@ -187,45 +178,16 @@ fn start_up_with(dir: &Path, otlp: &str, overrides: &[(&str, &str)]) -> (Up, Str
 }
 
 async fn scan_and_stop(mut up: Up, agent_addr: &str, project: &Path) {
-    let mut client = AgentServiceClient::connect(format!("http://{agent_addr}"))
-        .await
-        .unwrap();
-    let scan_id = client
-        .trigger_scan(agent::TriggerScanRequest {
-            path: project.display().to_string(),
-            scan_type: common::ScanType::Full as i32,
-        })
-        .await
-        .expect("scan starts")
-        .into_inner()
-        .scan_id;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let state = client
-            .get_scan_status(agent::GetScanStatusRequest {
-                scan_id: scan_id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .scan
-            .unwrap();
-        if state.status == common::ScanStatus::Succeeded as i32 {
-            assert_eq!(state.progress.unwrap().findings, 1, "{state:?}");
-            break;
-        }
-        assert_ne!(
-            state.status,
-            common::ScanStatus::Failed as i32,
-            "scan failed: {}",
-            state.error_message
-        );
-        assert!(Instant::now() < deadline, "scan did not finish: {state:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let state = common::scan_to_end(agent_addr, project).await;
+    assert_eq!(
+        state.status,
+        common_pb::ScanStatus::Succeeded as i32,
+        "scan failed: {}",
+        state.error_message
+    );
+    assert_eq!(state.progress.unwrap().findings, 1, "{state:?}");
     // Let the resource sampler record a point, then stop: the flush must deliver everything.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    drop(client);
     let pid = up.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -499,7 +461,6 @@ async fn a_stuck_collector_never_blocks_requests_or_shutdown() {
         "requests slowed: {:?}",
         started.elapsed()
     );
-    drop(client);
     let pid = up.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(25);

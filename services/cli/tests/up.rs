@@ -180,18 +180,7 @@ fn a_service_that_cannot_start_stops_up_whole() {
     // The API refuses the database URL when it starts; agent and enrichment
     // must not go on serving without it.
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
-        .arg("up")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
-        .args([
-            "--enrichment-listen",
-            "127.0.0.1:0",
-            "--enrichment-metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
+    let output = common::up_command(dir.path())
         .args(["--database-url", "mysql://nowhere/db"])
         .output()
         .unwrap();

@@ -1,11 +1,16 @@
 //! Helpers for the CLI's tests: running the real binary (`zerotrace up`
-//! too), the shared reference data, and small fixture trees.
+//! too, and a scan through its agent), the shared reference data, and small
+//! fixture trees.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use zerotrace_proto::agent::v1 as agent;
+use zerotrace_proto::agent::v1::agent_service_client::AgentServiceClient;
+use zerotrace_proto::common::v1 as common_pb;
 
 /// The result of one run of `zerotrace`.
 pub(crate) struct Run {
@@ -161,9 +166,11 @@ pub(crate) fn start_up(data_dir: &Path) -> Up {
     start_up_with(data_dir, &[])
 }
 
-/// Like [`start_up`], with extra environment variables (`ZEROTRACE_*`).
-pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) -> Up {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
+/// Returns a `zerotrace up` command that stores in `data_dir` and listens on
+/// port 0 everywhere (the banner says where).
+pub(crate) fn up_command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zerotrace"));
+    command
         .arg("up")
         .arg("--data-dir")
         .arg(data_dir)
@@ -174,7 +181,13 @@ pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) 
             "--enrichment-metrics-listen",
             "127.0.0.1:0",
         ])
-        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
+        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"]);
+    command
+}
+
+/// Like [`start_up`], with extra environment variables (`ZEROTRACE_*`).
+pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) -> Up {
+    let mut child = up_command(data_dir)
         .envs(envs.iter().map(|(k, v)| (*k, *v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -209,5 +222,39 @@ pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) 
         grpc,
         metrics,
         reader_token,
+    }
+}
+
+/// Has the agent at `agent_addr` scan `root` in full and returns the scan's
+/// state once it has ended (succeeded or failed); panics after 30 s.
+pub(crate) async fn scan_to_end(agent_addr: &str, root: &Path) -> agent::ScanState {
+    let mut client = AgentServiceClient::connect(format!("http://{agent_addr}"))
+        .await
+        .expect("agent reachable");
+    let scan_id = client
+        .trigger_scan(agent::TriggerScanRequest {
+            path: root.display().to_string(),
+            scan_type: common_pb::ScanType::Full as i32,
+        })
+        .await
+        .expect("scan starts")
+        .into_inner()
+        .scan_id;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = client
+            .get_scan_status(agent::GetScanStatusRequest {
+                scan_id: scan_id.clone(),
+            })
+            .await
+            .expect("scan status")
+            .into_inner()
+            .scan
+            .expect("scan state");
+        if state.status != common_pb::ScanStatus::Running as i32 {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "scan did not end: {state:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
