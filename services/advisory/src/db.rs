@@ -10,8 +10,11 @@ use zerotrace_ecosystem::{Ecosystem, Version};
 
 use crate::Error;
 use crate::feeds::{self, Epss, KevEntry};
+use crate::freshness::{Feed, SourceState};
 use crate::matcher::PreparedAffected;
-use crate::model::{Counts, DbInfo, ImportKind, ImportReport, InvalidFile, PackageQuery, ScoredAdvisory, Verdict};
+use crate::model::{
+    Counts, DbInfo, ImportKind, ImportOptions, ImportReport, InvalidFile, PackageQuery, ScoredAdvisory, Verdict,
+};
 use crate::osv::{Advisory, Affected, parse_advisory};
 use crate::scoring::{self, Exploitation, PackageScore};
 use crate::store::{self, Store};
@@ -19,8 +22,14 @@ use crate::time::now_unix;
 
 /// The largest OSV file (or zip entry) read; larger ones are invalid.
 const MAX_ADVISORY_BYTES: u64 = 32 << 20;
-/// The largest feed (KEV JSON, EPSS CSV after decompression) read.
-const MAX_FEED_BYTES: u64 = 1 << 30;
+/// The largest feed (KEV JSON, EPSS CSV after decompression) read: both
+/// are a few MB today.
+const MAX_FEED_BYTES: u64 = 256 << 20;
+/// A zip may inflate to this many times its own size (OSV JSON compresses
+/// about 10:1) ...
+const MAX_INFLATION_RATIO: u64 = 100;
+/// ... or to this many bytes, whichever is larger; past that it is a zip bomb.
+const MIN_INFLATION_CAP: u64 = 256 << 20;
 
 /// The advisory database: OSV advisories with KEV and EPSS data, indexed by
 /// package, id and alias, in a SQLite file (or in memory).
@@ -46,9 +55,13 @@ impl Database {
     /// Opens (or creates) the persistent database in the directory `dir`.
     /// Nothing is loaded: look-ups read the file.
     pub fn open(dir: impl AsRef<Path>) -> Result<Database, Error> {
-        Ok(Database {
+        let db = Database {
             store: Arc::new(Store::open(dir.as_ref())?),
-        })
+        };
+        if db.store.read(|tx| needs_backfill(tx))? {
+            db.store.write(|tx| backfill_sources(tx))?;
+        }
+        Ok(db)
     }
 
     /// Returns whether `dir` holds a persistent database (without creating one).
@@ -137,6 +150,7 @@ impl Database {
             };
             info.generation = generation(tx)?;
             info.persistent = persistent;
+            info.sources = sources(tx, &info)?;
             Ok(info)
         })
     }
@@ -173,6 +187,14 @@ impl Database {
                 })?
                 .collect::<Result<_, _>>()?;
             if rows.is_empty() {
+                // No advisory names the package: an all-clear only if the
+                // database has advisories of its ecosystem at all.
+                let covered = tx
+                    .prepare_cached("SELECT 1 FROM packages WHERE ecosystem = ?1 LIMIT 1")?
+                    .exists([eco.osv_name()])?;
+                if !covered {
+                    result.unmatched_reason = Some(format!("no {} advisories in the database", eco.osv_name()));
+                }
                 return Ok(result);
             }
             let parsed = Version::parse(eco, version);
@@ -228,13 +250,28 @@ impl Database {
     /// the path itself cannot be read or recognised, or the store fails;
     /// then nothing of it is stored.
     pub fn import_path(&self, path: impl AsRef<Path>) -> Result<ImportReport, Error> {
-        let path = path.as_ref();
+        self.import_with(path.as_ref(), &ImportOptions::default())
+    }
+
+    /// Imports a path as [`Database::import_path`] does, with `options`
+    /// (what a sync knows of a download, and whether damage refuses it).
+    pub fn import_with(&self, path: &Path, options: &ImportOptions) -> Result<ImportReport, Error> {
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
         };
         let meta = std::fs::metadata(path).map_err(io)?;
+        let expect = |found: ImportKind| -> Result<(), Error> {
+            match options.feed {
+                Some(feed) if !found.carries(feed) => Err(Error::Format {
+                    path: path.to_path_buf(),
+                    reason: format!("expected {feed} data, found {}", found.describe()),
+                }),
+                _ => Ok(()),
+            }
+        };
         if meta.is_dir() {
+            expect(ImportKind::OsvDir)?;
             let mut files = Vec::new();
             walk_json(path, &mut files).map_err(io)?;
             files.sort();
@@ -245,7 +282,7 @@ impl Database {
                     read_limited(&f, MAX_ADVISORY_BYTES).and_then(|b| parse_advisory(&b)),
                 )
             });
-            return self.import_osv(path, ImportKind::OsvDir, items);
+            return self.import_osv(path, ImportKind::OsvDir, items, options);
         }
         let mut head = [0_u8; 4];
         let n = File::open(path).and_then(|mut f| f.read(&mut head)).map_err(io)?;
@@ -256,7 +293,8 @@ impl Database {
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
         if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") || ext == "zip" {
-            return self.import_zip(path);
+            expect(ImportKind::OsvZip)?;
+            return self.import_zip(path, options);
         }
         let bytes = read_limited(path, MAX_FEED_BYTES).map_err(|reason| Error::Format {
             path: path.to_path_buf(),
@@ -269,29 +307,34 @@ impl Database {
                 reason: format!("invalid JSON: {e}"),
             })?;
             if feeds::is_kev(&value) {
-                return self.import_kev(path, value);
+                expect(ImportKind::Kev)?;
+                return self.import_kev(path, value, options);
             }
+            expect(ImportKind::OsvFile)?;
             let label = path.display().to_string();
             let item = (label, parse_advisory(&bytes));
-            return self.import_osv(path, ImportKind::OsvFile, std::iter::once(item));
+            return self.import_osv(path, ImportKind::OsvFile, std::iter::once(item), options);
         }
         let text = feeds::maybe_gunzip(bytes, MAX_FEED_BYTES).map_err(|reason| Error::Format {
             path: path.to_path_buf(),
             reason,
         })?;
         if feeds::is_epss(&text) {
-            return self.import_epss(path, &text);
+            expect(ImportKind::Epss)?;
+            return self.import_epss(path, &text, options);
         }
         Err(Error::UnknownKind {
             path: path.to_path_buf(),
         })
     }
 
-    fn import_zip(&self, path: &Path) -> Result<ImportReport, Error> {
+    fn import_zip(&self, path: &Path, options: &ImportOptions) -> Result<ImportReport, Error> {
         let file = File::open(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let cap = size.saturating_mul(MAX_INFLATION_RATIO).max(MIN_INFLATION_CAP);
         let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|source| Error::Zip {
             path: path.to_path_buf(),
             source,
@@ -299,6 +342,7 @@ impl Database {
         // Entries are read one at a time inside the import: memory holds
         // one advisory, not the archive.
         let mut i = 0;
+        let mut inflated = 0_u64;
         let entries = std::iter::from_fn(move || {
             while i < archive.len() {
                 let index = i;
@@ -306,9 +350,9 @@ impl Database {
                 let mut entry = match archive.by_index(index) {
                     Ok(e) => e,
                     Err(e) => {
-                        return Some((
+                        return Some(Entry::Damaged(
                             format!("{}!#{index}", path.display()),
-                            Err(format!("bad zip entry: {e}")),
+                            format!("bad zip entry: {e}"),
                         ));
                     }
                 };
@@ -322,38 +366,78 @@ impl Database {
                 let label = format!("{}!{name}", path.display());
                 let mut buf = Vec::new();
                 let read = (&mut entry).take(MAX_ADVISORY_BYTES + 1).read_to_end(&mut buf);
-                let parsed = match read {
-                    Err(e) => Err(format!("cannot read entry: {e}")),
-                    Ok(_) if buf.len() as u64 > MAX_ADVISORY_BYTES => Err("entry too large".to_string()),
-                    Ok(_) => parse_advisory(&buf),
-                };
-                return Some((label, parsed));
+                inflated = inflated.saturating_add(buf.len() as u64);
+                if inflated > cap {
+                    return Some(Entry::Fatal(format!(
+                        "the archive inflates past {cap} bytes ({MAX_INFLATION_RATIO} times its size): refused as a zip bomb"
+                    )));
+                }
+                return Some(match read {
+                    Err(e) => Entry::Damaged(label, format!("cannot read entry: {e}")),
+                    Ok(_) if buf.len() as u64 > MAX_ADVISORY_BYTES => {
+                        Entry::Damaged(label, format!("entry inflates past {MAX_ADVISORY_BYTES} bytes"))
+                    }
+                    Ok(_) => Entry::Parsed(label, parse_advisory(&buf)),
+                });
             }
             None
         });
-        self.import_osv(path, ImportKind::OsvZip, entries)
+        self.import_entries(path, ImportKind::OsvZip, entries, options)
     }
 
-    /// Imports advisories one by one in a single transaction: each is
-    /// compared with the stored copy by `modified` and written when newer.
-    /// The same id twice in one import counts once; the newer copy wins.
     fn import_osv(
         &self,
         path: &Path,
         kind: ImportKind,
         items: impl IntoIterator<Item = (String, Result<Advisory, String>)>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let entries = items.into_iter().map(|(label, parsed)| Entry::Parsed(label, parsed));
+        self.import_entries(path, kind, entries, options)
+    }
+
+    /// Imports advisories one by one in a single transaction: each is
+    /// compared with the stored copy by `modified` and written when newer.
+    /// The same id twice in one import counts once; the newer copy wins.
+    /// A fatal entry (a zip bomb) stores nothing; so does, when
+    /// `options.strict`, a damaged entry or an input with no valid advisory.
+    fn import_entries(
+        &self,
+        path: &Path,
+        kind: ImportKind,
+        entries: impl IntoIterator<Item = Entry>,
+        options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
         let mut report = empty_report(path, kind);
+        let refuse = |reason: String| Error::Format {
+            path: path.to_path_buf(),
+            reason,
+        };
         self.store.write(|tx| {
             let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-            for (label, parsed) in items {
-                let adv = match parsed {
-                    Ok(a) => a,
-                    Err(reason) => {
-                        report.invalid.push(InvalidFile { file: label, reason });
+            let mut newest: std::collections::BTreeMap<Ecosystem, u64> = std::collections::BTreeMap::new();
+            for entry in entries {
+                let adv = match entry {
+                    Entry::Parsed(_, Ok(a)) => a,
+                    Entry::Parsed(file, Err(reason)) => {
+                        report.invalid.push(InvalidFile { file, reason });
                         continue;
                     }
+                    Entry::Damaged(file, reason) if options.strict => {
+                        return Err(refuse(format!("damaged: {file}: {reason}")));
+                    }
+                    Entry::Damaged(file, reason) => {
+                        report.invalid.push(InvalidFile { file, reason });
+                        continue;
+                    }
+                    Entry::Fatal(reason) => return Err(refuse(reason)),
                 };
+                if let Some(modified) = crate::time::parse_unix(&adv.modified) {
+                    for eco in scoring::ecosystems_of(&adv).into_iter().filter_map(Ecosystem::from_osv) {
+                        let slot = newest.entry(eco).or_insert(0);
+                        *slot = (*slot).max(modified);
+                    }
+                }
                 let stored: Option<String> = tx
                     .prepare_cached("SELECT modified FROM advisories WHERE id = ?1")?
                     .query_row([&adv.id], |r| r.get(0))
@@ -384,17 +468,49 @@ impl Database {
                 }
                 write_advisory(tx, &adv)?;
             }
+            if options.strict && seen.is_empty() {
+                return Err(refuse(format!(
+                    "no valid advisory in it ({} invalid files)",
+                    report.invalid.len()
+                )));
+            }
             report.generation = commit(tx)?;
+            let origin = origin(path, options);
+            if let Some(Feed::Osv(eco)) = options.feed {
+                newest.entry(eco).or_insert(0);
+            }
+            for (eco, data_time) in newest {
+                let feed = Feed::Osv(eco);
+                let as_of = match options.as_of {
+                    Some(t) if options.feed == Some(feed) => Some(t),
+                    _ => Some(data_time).filter(|t| *t > 0),
+                };
+                record_source(tx, feed, as_of, report.generation, &origin)?;
+            }
             Ok(())
         })?;
         Ok(report)
     }
 
-    fn import_kev(&self, path: &Path, value: serde_json::Value) -> Result<ImportReport, Error> {
+    fn import_kev(
+        &self,
+        path: &Path,
+        value: serde_json::Value,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
         let catalog = feeds::parse_kev(value).map_err(|reason| Error::Format {
             path: path.to_path_buf(),
             reason,
         })?;
+        if options.strict && catalog.entries.is_empty() {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                reason: "the KEV catalog lists no valid entry".to_string(),
+            });
+        }
+        let as_of = options
+            .as_of
+            .or_else(|| catalog.released.as_deref().and_then(crate::time::parse_unix));
         let mut report = empty_report(path, ImportKind::Kev);
         report.imported = catalog.entries.len();
         report.invalid = feed_invalid(path, catalog.invalid);
@@ -410,16 +526,26 @@ impl Database {
             }
             rescore_all(tx)?;
             report.generation = commit(tx)?;
+            record_source(tx, Feed::Kev, as_of, report.generation, &origin(path, options))?;
             Ok(())
         })?;
         Ok(report)
     }
 
-    fn import_epss(&self, path: &Path, text: &str) -> Result<ImportReport, Error> {
+    fn import_epss(&self, path: &Path, text: &str, options: &ImportOptions) -> Result<ImportReport, Error> {
         let file = feeds::parse_epss(text).map_err(|reason| Error::Format {
             path: path.to_path_buf(),
             reason,
         })?;
+        if options.strict && file.entries.is_empty() {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                reason: "the EPSS file holds no valid score".to_string(),
+            });
+        }
+        let as_of = options
+            .as_of
+            .or_else(|| file.score_date.as_deref().and_then(crate::time::parse_unix));
         let mut report = empty_report(path, ImportKind::Epss);
         report.imported = file.entries.len();
         report.invalid = feed_invalid(path, file.invalid);
@@ -440,10 +566,134 @@ impl Database {
             }
             rescore_all(tx)?;
             report.generation = commit(tx)?;
+            record_source(tx, Feed::Epss, as_of, report.generation, &origin(path, options))?;
             Ok(())
         })?;
         Ok(report)
     }
+}
+
+/// One entry of an OSV archive or directory, as read.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one entry exists at a time; boxing would allocate per advisory"
+)]
+enum Entry {
+    /// Read whole: the advisory, or why it is invalid (skipped and reported).
+    Parsed(String, Result<Advisory, String>),
+    /// Could not be read whole (a damaged archive).
+    Damaged(String, String),
+    /// Ends the import: nothing of it is stored.
+    Fatal(String),
+}
+
+fn origin(path: &Path, options: &ImportOptions) -> String {
+    options.origin.clone().unwrap_or_else(|| path.display().to_string())
+}
+
+/// Records an import of one source. Its `as_of` never goes back: the
+/// database holds the union of what was imported.
+fn record_source(tx: &Connection, feed: Feed, as_of: Option<u64>, generation: u64, origin: &str) -> Result<(), Error> {
+    let as_of = as_of.map(|t| i64::try_from(t).unwrap_or(i64::MAX));
+    tx.prepare_cached(
+        "INSERT INTO sources (name, as_of, imported_at, generation, origin) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (name) DO UPDATE SET
+             as_of = CASE WHEN sources.as_of IS NULL OR excluded.as_of > sources.as_of
+                          THEN excluded.as_of ELSE sources.as_of END,
+             imported_at = excluded.imported_at, generation = excluded.generation, origin = excluded.origin",
+    )?
+    .execute(params![
+        feed.name(),
+        as_of,
+        i64::try_from(now_unix()).unwrap_or(i64::MAX),
+        i64::try_from(generation).unwrap_or(i64::MAX),
+        origin
+    ])?;
+    Ok(())
+}
+
+/// Returns the sources of the database, with the entries each holds now.
+fn sources(tx: &Connection, info: &DbInfo) -> Result<Vec<SourceState>, Error> {
+    let mut stmt =
+        tx.prepare_cached("SELECT name, as_of, imported_at, generation, origin FROM sources ORDER BY name")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, as_of, imported_at, generation, origin) = row?;
+        let entries = match Feed::parse(&name) {
+            Some(Feed::Osv(eco)) => info.by_ecosystem.get(eco.osv_name()).map_or(0, |c| c.advisories),
+            Some(Feed::Kev) => info.kev_entries,
+            Some(Feed::Epss) => info.epss_entries,
+            None => 0,
+        };
+        out.push(SourceState {
+            name,
+            as_of: as_of.and_then(|t| u64::try_from(t).ok()),
+            imported_at: u64::try_from(imported_at).unwrap_or(0),
+            generation: u64::try_from(generation).unwrap_or(0),
+            entries,
+            origin,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the database holds data but no record of its sources (it was
+/// written before sources were recorded).
+fn needs_backfill(tx: &Connection) -> Result<bool, Error> {
+    let recorded = tx.prepare("SELECT 1 FROM sources LIMIT 1")?.exists([])?;
+    Ok(!recorded && generation(tx)? > 0)
+}
+
+/// Gives a database written before sources were recorded its sources,
+/// dated by its data: the newest `modified` per ecosystem; KEV and EPSS
+/// by their catalog and score dates where known.
+fn backfill_sources(tx: &Connection) -> Result<(), Error> {
+    if !needs_backfill(tx)? {
+        return Ok(());
+    }
+    let generation = generation(tx)?;
+    let newest: Vec<(String, String)> = tx
+        .prepare("SELECT e.value, MAX(a.modified) FROM advisories a, json_each(a.ecosystems) e GROUP BY e.value")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let origin = "an import before this version";
+    for (name, modified) in newest {
+        if let Some(eco) = Ecosystem::from_osv(&name) {
+            record_source(
+                tx,
+                Feed::Osv(eco),
+                crate::time::parse_unix(&modified),
+                generation,
+                origin,
+            )?;
+        }
+    }
+    let count = |table: &str| -> Result<i64, Error> {
+        Ok(tx.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+    };
+    if count("kev")? > 0 {
+        record_source(tx, Feed::Kev, None, generation, origin)?;
+    }
+    if count("epss")? > 0 {
+        let date = store::meta(tx, "epss_score_date")?;
+        record_source(
+            tx,
+            Feed::Epss,
+            date.as_deref().and_then(crate::time::parse_unix),
+            generation,
+            origin,
+        )?;
+    }
+    Ok(())
 }
 
 fn generation(tx: &Connection) -> Result<u64, Error> {

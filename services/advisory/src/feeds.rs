@@ -34,6 +34,8 @@ pub struct Epss {
 #[derive(Debug, Default)]
 pub(crate) struct KevCatalog {
     pub(crate) version: Option<String>,
+    /// `dateReleased`, as written.
+    pub(crate) released: Option<String>,
     pub(crate) entries: HashMap<String, KevEntry>,
     pub(crate) invalid: Vec<String>,
 }
@@ -42,6 +44,8 @@ pub(crate) struct KevCatalog {
 struct RawCatalog {
     #[serde(rename = "catalogVersion")]
     catalog_version: Option<String>,
+    #[serde(rename = "dateReleased")]
+    date_released: Option<String>,
     vulnerabilities: Vec<serde_json::Value>,
 }
 
@@ -72,6 +76,7 @@ pub(crate) fn parse_kev(value: serde_json::Value) -> Result<KevCatalog, String> 
     let raw: RawCatalog = serde_json::from_value(value).map_err(|e| format!("not a KEV catalog: {e}"))?;
     let mut out = KevCatalog {
         version: raw.catalog_version,
+        released: raw.date_released,
         ..KevCatalog::default()
     };
     for (i, v) in raw.vulnerabilities.into_iter().enumerate() {

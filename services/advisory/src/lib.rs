@@ -61,21 +61,24 @@
 
 mod db;
 mod feeds;
+pub mod freshness;
 mod matcher;
 mod model;
 mod osv;
 mod score;
 mod scoring;
 mod store;
+pub mod sync;
 pub mod time;
 
 use std::path::PathBuf;
 
 pub use db::Database;
 pub use feeds::{Epss, KevEntry};
+pub use freshness::{Feed, SourceState};
 pub use model::{
-    Counts, CvssScore, DbInfo, ImportKind, ImportReport, Informational, InvalidFile, PackageQuery, Reference,
-    ScoredAdvisory, Verdict,
+    Counts, CvssScore, DbInfo, ImportKind, ImportOptions, ImportReport, Informational, InvalidFile, PackageQuery,
+    Reference, ScoredAdvisory, Verdict,
 };
 pub use score::{CvssError, Severity, check_vector, risk_score, score_vector};
 pub use zerotrace_ecosystem::Source;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use zerotrace_ecosystem::{Ecosystem, Source};
 
 use crate::feeds::{Epss, KevEntry};
+use crate::freshness::{Feed, SourceState};
 use crate::score::Severity;
 
 /// One `severity[]` entry of an advisory, with its score when computable.
@@ -203,6 +204,46 @@ pub enum ImportKind {
     Epss,
 }
 
+/// What an import knows of its input beyond the bytes, and how strict it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Refuse the whole input, storing nothing, when any part of it is
+    /// damaged or nothing in it is valid (for downloads: a truncated or
+    /// garbage file must not replace good data). Without it, damaged
+    /// entries are reported and skipped.
+    pub strict: bool,
+    /// The source the input is (the ecosystem of an osv.dev zip); it is
+    /// recorded as imported even when it holds no advisory.
+    pub feed: Option<Feed>,
+    /// When the data of `feed` was current (a download's `Last-Modified`),
+    /// Unix seconds; by default the newest time in the data.
+    pub as_of: Option<u64>,
+    /// Where the input came from (a URL); by default its path.
+    pub origin: Option<String>,
+}
+
+impl ImportKind {
+    /// Whether input of this kind holds data of `feed`.
+    pub fn carries(self, feed: Feed) -> bool {
+        match feed {
+            Feed::Osv(_) => matches!(self, ImportKind::OsvZip | ImportKind::OsvDir | ImportKind::OsvFile),
+            Feed::Kev => self == ImportKind::Kev,
+            Feed::Epss => self == ImportKind::Epss,
+        }
+    }
+
+    /// What the kind is, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ImportKind::OsvZip => "OSV zip",
+            ImportKind::OsvDir => "OSV directory",
+            ImportKind::OsvFile => "OSV file",
+            ImportKind::Kev => "KEV catalog",
+            ImportKind::Epss => "EPSS scores",
+        }
+    }
+}
+
 /// A file (or zip entry, or feed line) that was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvalidFile {
@@ -274,4 +315,8 @@ pub struct DbInfo {
     pub generation: u64,
     /// Whether the database is persisted on disk.
     pub persistent: bool,
+    /// Each source of data: how current it is and where it came from
+    /// (read from its own table, so not part of the stored summary).
+    #[serde(default, skip_serializing)]
+    pub sources: Vec<SourceState>,
 }

@@ -15,7 +15,10 @@
 //!   kind), the affected entries that match versions (`ranges`) and what
 //!   scoring for that package changes of the whole record (`scored`), read
 //!   only on a hit;
-//! - `aliases`, `kev`, `epss`, and `meta` (generation, counts, feed versions).
+//! - `aliases`, `kev`, `epss`, and `meta` (generation, counts, feed versions);
+//! - `sources`: per source of data (`osv:<ecosystem>`, `kev`, `epss`), when
+//!   its data was current, when and from where it was imported
+//!   (see [`crate::freshness`]).
 //!
 //! Everything derived (`scored`, `packages`, `aliases`) is rewritten from
 //! `body` and the feeds inside the transaction that changes them.
@@ -76,6 +79,13 @@ CREATE INDEX IF NOT EXISTS aliases_by_id ON aliases (id);
 CREATE TABLE IF NOT EXISTS kev (
     cve   TEXT PRIMARY KEY,
     entry BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sources (
+    name        TEXT PRIMARY KEY,
+    as_of       INTEGER,
+    imported_at INTEGER NOT NULL,
+    generation  INTEGER NOT NULL,
+    origin      TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS epss (
     cve        TEXT PRIMARY KEY,

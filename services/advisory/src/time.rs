@@ -1,8 +1,10 @@
-//! RFC 3339 timestamps, parsed just enough to order OSV `modified` values.
+//! Time as the advisory data writes it: RFC 3339 timestamps (OSV `modified`,
+//! KEV `dateReleased`, EPSS `score_date`), HTTP dates (`Last-Modified`), and
+//! Unix seconds formatted for people.
 //!
 //! OSV timestamps are RFC 3339 strings; comparing them as strings goes wrong
 //! as soon as two sources use different offsets or fraction lengths, and a
-//! date crate would be a heavy dependency for one comparison.
+//! date crate would be a heavy dependency for these few conversions.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -88,6 +90,96 @@ pub fn parse_rfc3339(s: &str) -> Option<Instant> {
     Some((secs, nanos))
 }
 
+/// Parses an RFC 3339 timestamp or a bare date (`2025-08-25`, read as
+/// midnight UTC) into Unix seconds; `None` for anything else or a time
+/// before 1970.
+pub fn parse_unix(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let instant = if s.len() == 10 {
+        parse_rfc3339(&format!("{s}T00:00:00Z"))
+    } else {
+        parse_rfc3339(s)
+    };
+    instant.and_then(|(secs, _)| u64::try_from(secs).ok())
+}
+
+/// Parses an HTTP date in its preferred form (`Sun, 06 Nov 1994 08:49:37
+/// GMT`, RFC 9110 IMF-fixdate) into Unix seconds; the obsolete forms give
+/// `None`.
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    let mut words = s.split_whitespace();
+    let (_weekday, day, month, year, time, zone) = (
+        words.next()?,
+        words.next()?,
+        words.next()?,
+        words.next()?,
+        words.next()?,
+        words.next()?,
+    );
+    if zone != "GMT" || words.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? + 1;
+    let (day, year): (u32, u32) = (day.parse().ok()?, year.parse().ok()?);
+    parse_unix(&format!("{year:04}-{month:02}-{day:02}T{time}Z"))
+}
+
+/// Formats Unix seconds as an HTTP date (IMF-fixdate, RFC 9110).
+pub fn format_http_date(unix: u64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix / 86_400;
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(i64::MAX / 2));
+    let secs = unix % 86_400;
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS.get((days % 7) as usize).copied().unwrap_or("Thu"),
+        usize::try_from(m - 1)
+            .ok()
+            .and_then(|i| MONTHS.get(i))
+            .copied()
+            .unwrap_or("Jan"),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_utc(unix: u64) -> String {
+    let secs = unix % 86_400;
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        format_date(unix),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Formats Unix seconds as the date `YYYY-MM-DD` (UTC).
+pub fn format_date(unix: u64) -> String {
+    let days = i64::try_from(unix / 86_400).unwrap_or(i64::MAX / 2);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Formats a length of time for people, in its largest whole unit:
+/// `45 s`, `12 min`, `5 h`, `105 days`.
+pub fn format_age(secs: u64) -> String {
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7_200 => format!("{} min", secs / 60),
+        7_200..172_800 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
 /// Returns the current time as seconds since the Unix epoch.
 pub fn now_unix() -> u64 {
     SystemTime::now()
@@ -119,6 +211,21 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Returns the proleptic Gregorian date of a day count since 1970-01-01
+/// (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 #[cfg(test)]
@@ -157,5 +264,32 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn dates_round_trip_and_http_dates_parse() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(951_868_800), "2000-03-01 00:00:00 UTC");
+        assert_eq!(format_utc(1_714_979_289), "2024-05-06 07:08:09 UTC");
+        assert_eq!(parse_unix("2024-05-06"), Some(1_714_953_600));
+        assert_eq!(format_date(1_714_953_600), "2024-05-06");
+        assert_eq!(parse_unix("2024-05-06T07:08:09Z"), Some(1_714_979_289));
+        assert_eq!(parse_unix("1969-12-31T23:59:59Z"), None);
+        assert_eq!(parse_http_date("Mon, 06 May 2024 07:08:09 GMT"), Some(1_714_979_289));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(format_http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(format_http_date(1_714_979_289), "Mon, 06 May 2024 07:08:09 GMT");
+        for bad in [
+            "",
+            "Mon, 06 May 2024 07:08:09 UTC",
+            "Monday, 06-May-24 07:08:09 GMT",
+            "Mon, 32 May 2024 07:08:09 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+        assert_eq!(format_age(59), "59 s");
+        assert_eq!(format_age(3_600), "60 min");
+        assert_eq!(format_age(18_000), "5 h");
+        assert_eq!(format_age(9_072_000), "105 days");
     }
 }

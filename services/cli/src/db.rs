@@ -2,33 +2,20 @@
 //! `<data-dir>/enrichment`, the one the enrichment service of `zerotrace up`
 //! serves from.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::Serialize;
+use zerotrace_advisory::sync::{self, Sources, Synced};
+use zerotrace_advisory::time::{format_age, format_utc, now_unix};
 use zerotrace_advisory::{Database, DbInfo, ImportKind, ImportReport};
 use zerotrace_ecosystem::Ecosystem;
 
-use crate::common::{DataDirArg, Format, columns, format_utc};
+use crate::common::{DataDirArg, Format, columns};
 use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, exit, output};
 
-/// osv.dev's bucket of per-ecosystem `all.zip` files.
-const DEFAULT_BASE_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
-/// The ecosystems `db sync` fetches by default.
-const DEFAULT_ECOSYSTEMS: [&str; 8] = [
-    "crates.io",
-    "PyPI",
-    "npm",
-    "Go",
-    "Maven",
-    "RubyGems",
-    "Packagist",
-    "NuGet",
-];
-/// The largest download accepted (npm's all.zip is a few hundred MB).
-const MAX_DOWNLOAD_BYTES: u64 = 4 << 30;
 /// How many invalid files an import report lists before summarising.
 const INVALID_SHOWN: usize = 5;
 
@@ -45,7 +32,7 @@ enum DbCommand {
     Import(ImportArgs),
     /// Show what the database holds.
     Info(InfoArgs),
-    /// Download osv.dev's per-ecosystem all.zip files and import them.
+    /// Download osv.dev's per-ecosystem all.zip files, the CISA KEV catalog and the EPSS scores, and import them.
     Sync(SyncArgs),
 }
 
@@ -69,12 +56,24 @@ struct InfoArgs {
 
 #[derive(Debug, clap::Args)]
 struct SyncArgs {
-    /// Where to download from: `{base-url}/{ecosystem}/all.zip`.
-    #[arg(long, default_value = DEFAULT_BASE_URL, value_name = "URL")]
-    base_url: String,
-    /// An OSV ecosystem to fetch (repeatable); default crates.io, PyPI, npm, Go, Maven, RubyGems, Packagist, NuGet.
+    /// Where OSV zips come from: `{URL}/{ecosystem}/all.zip` (https://, http:// or file://).
+    #[arg(long = "osv-base-url", alias = "base-url", default_value = sync::DEFAULT_OSV_BASE_URL, value_name = "URL")]
+    osv_base_url: String,
+    /// An OSV ecosystem to fetch (repeatable); default every ecosystem ZeroTrace reads.
     #[arg(long = "ecosystem", value_name = "NAME")]
     ecosystems: Vec<String>,
+    /// Where the CISA KEV catalog comes from.
+    #[arg(long, default_value = sync::DEFAULT_KEV_URL, value_name = "URL")]
+    kev_url: String,
+    /// Where the EPSS scores come from (CSV, optionally gzipped).
+    #[arg(long, default_value = sync::DEFAULT_EPSS_URL, value_name = "URL")]
+    epss_url: String,
+    /// Do not fetch the KEV catalog.
+    #[arg(long)]
+    no_kev: bool,
+    /// Do not fetch the EPSS scores.
+    #[arg(long)]
+    no_epss: bool,
     /// Give up on a download after this many seconds.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     timeout: u64,
@@ -106,16 +105,6 @@ fn describe(db: &Database, data: &DataDirArg) -> Result<DbInfo, CliError> {
     })
 }
 
-fn kind_label(kind: ImportKind) -> &'static str {
-    match kind {
-        ImportKind::OsvZip => "OSV zip",
-        ImportKind::OsvDir => "OSV directory",
-        ImportKind::OsvFile => "OSV file",
-        ImportKind::Kev => "KEV catalog",
-        ImportKind::Epss => "EPSS scores",
-    }
-}
-
 /// Prints the counts of one import and its first few invalid files.
 fn print_report(label: &str, r: &ImportReport) {
     let counts = match r.kind {
@@ -125,7 +114,7 @@ fn print_report(label: &str, r: &ImportReport) {
             r.imported, r.updated, r.unchanged, r.skipped
         ),
     };
-    println!("{label}: {}: {counts}, {} invalid", kind_label(r.kind), r.invalid.len());
+    println!("{label}: {}: {counts}, {} invalid", r.kind.describe(), r.invalid.len());
     for i in r.invalid.iter().take(INVALID_SHOWN) {
         println!("    {}: {}", i.file, i.reason);
     }
@@ -173,6 +162,16 @@ struct InfoJson<'a> {
     last_import_utc: Option<String>,
     #[serde(flatten)]
     info: &'a DbInfo,
+    sources: Vec<SourceJson<'a>>,
+}
+
+/// A source in `zerotrace db info --format json`: its state and its age now.
+#[derive(Debug, Serialize)]
+struct SourceJson<'a> {
+    #[serde(flatten)]
+    state: &'a zerotrace_advisory::SourceState,
+    as_of_utc: Option<String>,
+    age_seconds: Option<u64>,
 }
 
 fn info(args: &InfoArgs) -> Result<u8, CliError> {
@@ -199,6 +198,15 @@ fn info(args: &InfoArgs) -> Result<u8, CliError> {
                 exists,
                 last_import_utc: info.last_import.map(format_utc),
                 info: &info,
+                sources: info
+                    .sources
+                    .iter()
+                    .map(|state| SourceJson {
+                        state,
+                        as_of_utc: state.as_of.map(format_utc),
+                        age_seconds: state.age(now_unix()),
+                    })
+                    .collect(),
             };
             serde_json::to_writer(&mut out, &json)
                 .map_err(std::io::Error::from)
@@ -236,6 +244,28 @@ fn write_info(out: &mut impl Write, dir: &Path, info: &DbInfo) -> std::io::Resul
     if info.skipped_bounds > 0 {
         writeln!(out, "unparsable bounds: {}", info.skipped_bounds)?;
     }
+    if !info.sources.is_empty() {
+        writeln!(out)?;
+        let now = now_unix();
+        let mut rows = vec![
+            ["SOURCE", "ENTRIES", "DATA AS OF", "AGE", "GENERATION", "FROM"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        rows.extend(info.sources.iter().map(|s| {
+            vec![
+                s.name.clone(),
+                s.entries.to_string(),
+                s.as_of.map(format_utc).unwrap_or_else(|| "unknown".to_string()),
+                s.age(now).map(format_age).unwrap_or_else(|| "unknown".to_string()),
+                s.generation.to_string(),
+                s.origin.clone(),
+            ]
+        }));
+        for line in columns(&rows) {
+            writeln!(out, "{line}")?;
+        }
+    }
     for (title, map) in [("ECOSYSTEM", &info.by_ecosystem), ("SOURCE", &info.by_source)] {
         if map.is_empty() {
             continue;
@@ -258,38 +288,41 @@ fn write_info(out: &mut impl Write, dir: &Path, info: &DbInfo) -> std::io::Resul
 }
 
 fn sync(args: &SyncArgs) -> Result<u8, CliError> {
-    let names: Vec<String> = if args.ecosystems.is_empty() {
-        DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect()
-    } else {
-        args.ecosystems.clone()
-    };
-    for name in &names {
-        if Ecosystem::from_osv(name).is_none() || name.contains(':') {
-            let known: Vec<&str> = Ecosystem::ALL.iter().map(|e| e.osv_name()).collect();
-            return Err(CliError::Usage(format!(
-                "unknown ecosystem {name:?} (one of: {})",
-                known.join(", ")
-            )));
+    let mut ecosystems = Vec::new();
+    for name in &args.ecosystems {
+        match Ecosystem::from_osv(name).filter(|_| !name.contains(':')) {
+            Some(eco) => ecosystems.push(eco),
+            None => {
+                let known: Vec<&str> = Ecosystem::ALL.iter().map(|e| e.osv_name()).collect();
+                return Err(CliError::Usage(format!(
+                    "unknown ecosystem {name:?} (one of: {})",
+                    known.join(", ")
+                )));
+            }
         }
     }
-    let base = args.base_url.trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(CliError::Usage(format!("--base-url {base:?} is not an http(s) URL")));
-    }
-    // Open first: a database held by a running service fails before any download.
+    let sources = Sources {
+        osv_base_url: args.osv_base_url.trim_end_matches('/').to_string(),
+        ecosystems: if ecosystems.is_empty() {
+            Ecosystem::ALL.to_vec()
+        } else {
+            ecosystems
+        },
+        kev_url: (!args.no_kev).then(|| args.kev_url.clone()),
+        epss_url: (!args.no_epss).then(|| args.epss_url.clone()),
+        timeout: Duration::from_secs(args.timeout),
+        ..Sources::default()
+    };
+    sources.validate().map_err(CliError::Usage)?;
     let db = open(&args.data)?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_global(Some(Duration::from_secs(args.timeout)))
-        .user_agent(concat!("zerotrace/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let scratch = sync::scratch_dir(&args.data.enrichment_dir());
+    let outcomes = sync::sync(&db, &sources, &scratch, &ProgressBar::default());
     let mut failed = 0;
-    for name in &names {
-        let url = format!("{base}/{name}/all.zip");
-        match sync_one(&agent, &db, &args.data.data_dir, &url) {
-            Ok(r) => print_report(&format!("{name} ({url})"), &r),
+    for outcome in &outcomes {
+        let name = outcome.feed.name();
+        match &outcome.result {
+            Ok(Synced::Imported(r)) => print_report(&format!("{name} ({})", outcome.url), r),
+            Ok(Synced::NotModified) => println!("{name} ({}): not modified since the last sync", outcome.url),
             Err(message) => {
                 failed += 1;
                 println!("{name}: FAILED: {message} (database unchanged for {name})");
@@ -298,87 +331,48 @@ fn sync(args: &SyncArgs) -> Result<u8, CliError> {
     }
     let info = describe(&db, &args.data)?;
     println!(
-        "database {}: {} advisories, generation {}",
+        "database {}: {} advisories, {} KEV entries, {} EPSS scores, generation {}",
         args.data.enrichment_dir().display(),
         info.advisories,
+        info.kev_entries,
+        info.epss_entries,
         info.generation
     );
     if failed > 0 {
-        eprintln!("zerotrace: {failed} of {} ecosystems failed to sync", names.len());
+        eprintln!("zerotrace: {failed} of {} sources failed to sync", outcomes.len());
         return Ok(EXIT_FAILURE);
     }
     Ok(EXIT_OK)
 }
 
-/// Downloads one zip into a temp file beside the database, checks it in a
-/// throw-away in-memory database, and only then imports it. Any failure
-/// before the import leaves the persistent database as it was.
-fn sync_one(agent: &ureq::Agent, db: &Database, data_dir: &Path, url: &str) -> Result<ImportReport, String> {
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".zerotrace-sync-")
-        .suffix(".zip")
-        .tempfile_in(data_dir)
-        .map_err(|e| format!("cannot create a temp file in {}: {e}", data_dir.display()))?;
-    let bytes = download(agent, url, tmp.as_file_mut())?;
-    let check = Database::in_memory()
-        .and_then(|scratch| scratch.import_path(tmp.path()))
-        .map_err(|e| format!("downloaded file ({bytes} bytes) is not a valid OSV zip: {e}"))?;
-    if check.kind != ImportKind::OsvZip {
-        return Err("downloaded file is not a zip".to_string());
-    }
-    // Unreadable entries mean a damaged archive, unlike an advisory that
-    // fails the schema (which `db import` reports and skips as well).
-    if let Some(bad) = check
-        .invalid
-        .iter()
-        .find(|i| i.reason.starts_with("bad zip entry") || i.reason.starts_with("cannot read entry"))
-    {
-        return Err(format!("downloaded zip is damaged: {}: {}", bad.file, bad.reason));
-    }
-    db.import_path(tmp.path()).map_err(|e| e.to_string())
+/// Draws each download as a progress bar on a terminal; silent otherwise.
+#[derive(Default)]
+struct ProgressBar {
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
 }
 
-/// Streams `url` into `to`; an HTTP error status, a connection closed
-/// before `Content-Length` bytes, or an oversized body is an error.
-fn download(agent: &ureq::Agent, url: &str, to: &mut std::fs::File) -> Result<u64, String> {
-    let response = agent.get(url).call().map_err(|e| format!("GET {url}: {e}"))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!("GET {url}: HTTP {status}"));
-    }
-    let expected = response
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let reader = response
-        .into_body()
-        .into_with_config()
-        .limit(MAX_DOWNLOAD_BYTES)
-        .reader();
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(expected, indicatif::ProgressDrawTarget::stderr());
+impl sync::Observer for ProgressBar {
+    fn started(&self, url: &str, total: Option<u64>) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
         if let Ok(style) = indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {wide_bar} {msg}") {
             bar.set_style(style);
         }
         bar.set_message(url.to_string());
-        bar
-    });
-    let mut reader: Box<dyn Read> = match &bar {
-        Some(bar) => Box::new(bar.wrap_read(reader)),
-        None => Box::new(reader),
-    };
-    let copied = std::io::copy(&mut reader, to);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
+        *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
     }
-    let n = copied.map_err(|e| format!("GET {url}: download interrupted: {e}"))?;
-    if let Some(len) = expected
-        && n != len
-    {
-        return Err(format!("GET {url}: truncated download ({n} of {len} bytes)"));
+
+    fn advanced(&self, bytes: u64) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            bar.inc(bytes);
+        }
     }
-    to.sync_all().map_err(|e| format!("cannot write the download: {e}"))?;
-    Ok(n)
+
+    fn finished(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! advisory database (the advisory crate) and reports scored findings.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use zerotrace_advisory::freshness;
+use zerotrace_advisory::time::{format_utc, now_unix};
 use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, Severity, Verdict};
+use zerotrace_ecosystem::Ecosystem;
 use zerotrace_inventory::{FileError, Inventory, Package, Progress};
 
 use crate::common::{DataDirArg, Format, WalkArgs, columns};
@@ -34,6 +37,9 @@ pub(crate) struct ScanArgs {
     /// `table` for people, `json` for one JSON object.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Warn when the advisory data a scan needs is older than this (`5d`, `36h`).
+    #[arg(long, env = "ZEROTRACE_MAX_DATA_AGE", default_value = "5d", value_parser = zerotrace_server::parse_duration)]
+    max_data_age: Duration,
     /// Exit 1 when a vulnerability of this severity or higher is found;
     /// `none` never fails. Findings of unknown severity fail at `low`.
     #[arg(long, value_enum, default_value = "low", value_name = "SEVERITY")]
@@ -139,8 +145,7 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
     }
     let db = db?;
     let inv = inv?;
-    let report = build_report(&db, &inv, args.fail_on, started)
-        .map_err(|e| CliError::Usage(format!("advisory database: {e}")))?;
+    let report = build_report(&db, &inv, args, started).map_err(|e| CliError::ScanInput(e.to_string()))?;
     let code = if report
         .findings
         .iter()
@@ -212,6 +217,8 @@ struct Report<'a> {
     files_walked: u64,
     /// Advisories in the database used.
     advisories: usize,
+    /// The advisory data used and how current it was.
+    advisory_data: AdvisoryData,
     /// The `--fail-on` threshold.
     fail_on: &'static str,
     /// Wall time of the whole scan, seconds.
@@ -220,6 +227,47 @@ struct Report<'a> {
     warnings: Vec<Finding<'a>>,
     unmatched: Vec<Unmatched<'a>>,
     errors: &'a [FileError],
+}
+
+/// The advisory data a scan used: its generation, each source's age, and
+/// what is too old or missing ([`zerotrace_advisory::freshness::notices`]).
+#[derive(Debug, Serialize)]
+struct AdvisoryData {
+    generation: u64,
+    max_age_seconds: u64,
+    sources: Vec<DataSource>,
+    notices: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct DataSource {
+    name: String,
+    entries: usize,
+    as_of_utc: Option<String>,
+    age_seconds: Option<u64>,
+}
+
+impl AdvisoryData {
+    fn of(info: &zerotrace_advisory::DbInfo, inv: &Inventory, max_age: Duration) -> Self {
+        let now = now_unix();
+        let max_age = max_age.as_secs();
+        let ecosystems: BTreeSet<Ecosystem> = inv.packages.iter().map(|p| p.ecosystem).collect();
+        AdvisoryData {
+            generation: info.generation,
+            max_age_seconds: max_age,
+            sources: info
+                .sources
+                .iter()
+                .map(|s| DataSource {
+                    name: s.name.clone(),
+                    entries: s.entries,
+                    as_of_utc: s.as_of.map(format_utc),
+                    age_seconds: s.age(now),
+                })
+                .collect(),
+            notices: freshness::notices(&info.sources, ecosystems, max_age, now),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -332,17 +380,19 @@ struct Unmatched<'a> {
 fn build_report<'a>(
     db: &Database,
     inv: &'a Inventory,
-    fail_on: FailOn,
+    args: &ScanArgs,
     started: Instant,
 ) -> Result<Report<'a>, zerotrace_advisory::Error> {
     let mut verdicts: HashMap<PackageQuery<'a>, Verdict> = HashMap::new();
+    let info = db.info()?;
     let mut report = Report {
         packages_scanned: 0,
         packages_found: inv.packages.len(),
         lockfiles: inv.lockfiles,
         files_walked: inv.files_walked,
-        advisories: db.info()?.advisories,
-        fail_on: fail_on.as_str(),
+        advisories: info.advisories,
+        advisory_data: AdvisoryData::of(&info, inv, args.max_data_age),
+        fail_on: args.fail_on.as_str(),
         elapsed_seconds: 0.0,
         findings: Vec::new(),
         warnings: Vec::new(),
@@ -514,6 +564,13 @@ fn write_table(out: &mut impl Write, r: &Report<'_>, fail_on: FailOn, code: u8) 
                 String::new()
             };
             writeln!(out, "  {reason}: {}{more}", shown.join(", "))?;
+        }
+        writeln!(out)?;
+    }
+    if !r.advisory_data.notices.is_empty() {
+        writeln!(out, "advisory data (generation {}):", r.advisory_data.generation)?;
+        for notice in &r.advisory_data.notices {
+            writeln!(out, "  {notice}")?;
         }
         writeln!(out)?;
     }

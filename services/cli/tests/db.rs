@@ -300,7 +300,7 @@ fn serve(mut stream: TcpStream, osv: &Path) -> std::io::Result<()> {
 }
 
 fn sync(data_dir: &Path, base: &str, ecosystems: &[&str]) -> common::Run {
-    let mut args = vec!["sync", "--base-url", base];
+    let mut args = vec!["sync", "--no-kev", "--no-epss", "--osv-base-url", base];
     for e in ecosystems {
         args.extend(["--ecosystem", e]);
     }
@@ -337,8 +337,8 @@ fn sync_imports_and_failed_downloads_leave_the_database_untouched() {
     for (mode, needle) in [
         ("missing", "404"),
         ("truncated", "download interrupted"),
-        ("damaged", "not a valid OSV zip"),
-        ("text", "not a valid OSV zip"),
+        ("damaged", "not a valid zip"),
+        ("text", "not an OSV zip"),
     ] {
         let run = sync(&data_dir, &server.url(mode), &["crates.io"]);
         assert_eq!(run.code, 1, "{mode}: {}\n{}", run.stdout, run.stderr);
@@ -349,6 +349,11 @@ fn sync_imports_and_failed_downloads_leave_the_database_untouched() {
         );
         assert_eq!(info(&data_dir), before, "{mode}: the database is unchanged");
         assert_eq!(listing(&data_dir), ["enrichment"], "{mode}: no temp file left behind");
+        assert_eq!(
+            listing(&data_dir.join("enrichment/downloads")),
+            Vec::<String>::new(),
+            "{mode}: no temp file left behind"
+        );
     }
 
     // One good and one failing ecosystem: the good one lands, exit 1.
@@ -361,7 +366,53 @@ fn sync_imports_and_failed_downloads_leave_the_database_untouched() {
     );
     assert_eq!(after["by_source"]["RUSTSEC"]["advisories"], 1206);
 
+    // KEV and EPSS from an air-gapped copy (file://), beside the OSV zips.
+    let kev = format!(
+        "file://{}",
+        data.join("kev/known_exploited_vulnerabilities.json").display()
+    );
+    let epss = format!("file://{}", data.join("epss/epss_scores-sample.csv").display());
+    let run = db(
+        &[
+            "sync",
+            "--osv-base-url",
+            &server.url("good"),
+            "--ecosystem",
+            "crates.io",
+            "--kev-url",
+            &kev,
+            "--epss-url",
+            &epss,
+        ],
+        &data_dir,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let after = info(&data_dir);
+    assert_eq!(after["kev_entries"], 1404, "{after}");
+    assert!(after["epss_entries"].as_u64().expect("epss") > 0, "{after}");
+    let sources: Vec<&str> = after["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(sources, ["epss", "kev", "osv:PyPI", "osv:crates.io"], "{after}");
+    for source in after["sources"].as_array().expect("sources") {
+        assert!(
+            source["age_seconds"].as_u64().is_some(),
+            "every source has an age: {source}"
+        );
+        assert!(source["generation"].as_u64().expect("generation") > 0, "{source}");
+    }
+    let table = db(&["info"], &data_dir);
+    assert!(
+        table.stdout.contains("SOURCE") && table.stdout.contains("osv:crates.io"),
+        "{}",
+        table.stdout
+    );
+
     // Unknown ecosystems and bad URLs are usage errors.
     assert_eq!(sync(&data_dir, &server.url("good"), &["Cobol"]).code, 2);
     assert_eq!(sync(&data_dir, "ftp://example.invalid", &["crates.io"]).code, 2);
+    assert_eq!(sync(&data_dir, "file://relative/path", &["crates.io"]).code, 2);
 }

@@ -296,3 +296,72 @@ fn usage_and_io_errors_exit_2() {
 
     assert_eq!(zerotrace(["scan", ".", "--fail-on", "severe"]).code, 2);
 }
+
+#[test]
+fn old_or_missing_advisory_data_is_said_and_never_an_all_clear() {
+    let Some(data) = data("old_or_missing_advisory_data_is_said_and_never_an_all_clear") else {
+        return;
+    };
+    let dir = cargo_tree();
+    write(
+        dir.path(),
+        "web/package-lock.json",
+        r#"{"name":"web","lockfileVersion":3,"packages":{"":{"name":"web"},
+            "node_modules/lodash":{"version":"4.17.20","resolved":"https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz"}}}"#,
+    );
+    // The RustSec snapshot is months old; there is no npm data, no KEV, no EPSS.
+    let run = scan_with(dir.path(), &data, RUST, &["--format", "json", "--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    let notices: Vec<&str> = json["advisory_data"]["notices"]
+        .as_array()
+        .expect("notices")
+        .iter()
+        .map(|n| n.as_str().expect("text"))
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("osv:crates.io: data is ") && n.contains("(as of 2026-08-")),
+        "{notices:?}"
+    );
+    assert!(
+        notices.contains(&"kev: no data: risk scores lack known-exploited flags"),
+        "{notices:?}"
+    );
+    assert!(
+        notices.contains(&"epss: no data: risk scores lack exploit probabilities"),
+        "{notices:?}"
+    );
+    let sources = &json["advisory_data"]["sources"];
+    assert_eq!(sources[0]["name"], "osv:crates.io", "{sources}");
+    assert!(sources[0]["age_seconds"].as_u64().expect("age") > 86_400, "{sources}");
+    // npm packages were not checked: listed as unmatched with the reason, not passed.
+    let lodash = json["unmatched"]
+        .as_array()
+        .expect("unmatched")
+        .iter()
+        .find(|u| u["package"]["name"] == "lodash")
+        .expect("lodash is unmatched");
+    assert_eq!(lodash["reason"], "no npm advisories in the database");
+
+    // A large enough maximum age: the RustSec data passes, KEV and EPSS are still missing.
+    let run = scan_with(
+        dir.path(),
+        &data,
+        RUST,
+        &["--format", "json", "--fail-on", "none", "--max-data-age", "3650d"],
+    );
+    let json = run.json();
+    let notices = json["advisory_data"]["notices"].as_array().expect("notices");
+    assert_eq!(notices.len(), 2, "{notices:?}");
+
+    // The table says it too.
+    let run = scan_with(dir.path(), &data, RUST, &["--fail-on", "none"]);
+    assert!(run.stdout.contains("advisory data (generation"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("no npm advisories in the database"),
+        "{}",
+        run.stdout
+    );
+}
