@@ -111,6 +111,10 @@ pub trait Observer {
     fn advanced(&self, _bytes: u64) {}
     /// The download ended, however it ended.
     fn finished(&self) {}
+    /// Whether to give up: a download in flight stops at its next chunk.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// An [`Observer`] that ignores everything.
@@ -143,6 +147,7 @@ pub struct Outcome {
 /// `scratch` (a directory beside the database). Never stops at a failed
 /// source: each outcome says what happened to its own.
 pub fn sync(db: &Database, sources: &Sources, scratch: &Path, observer: &dyn Observer) -> Vec<Outcome> {
+    remove_leftovers(scratch);
     let agent = agent(sources.timeout);
     sources
         .feeds()
@@ -152,10 +157,36 @@ pub fn sync(db: &Database, sources: &Sources, scratch: &Path, observer: &dyn Obs
                 Feed::Osv(_) => sources.max_zip_bytes,
                 Feed::Kev | Feed::Epss => MAX_FEED_DOWNLOAD_BYTES,
             };
-            let result = sync_one(db, &agent, feed, &url, cap, scratch, observer);
+            let result = if observer.cancelled() {
+                Err("cancelled".to_string())
+            } else {
+                sync_one(db, &agent, feed, &url, cap, scratch, observer)
+            };
             Outcome { feed, url, result }
         })
         .collect()
+}
+
+/// Removes downloads a sync cut short (by a crash or a stop) left behind:
+/// those untouched for an hour, so another process's download in flight
+/// is left alone.
+fn remove_leftovers(scratch: &Path) {
+    let Ok(entries) = std::fs::read_dir(scratch) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if name.starts_with(".zerotrace-sync-") && name.ends_with(".part") && stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {
@@ -299,6 +330,9 @@ fn copy_observed(from: &mut impl Read, to: &mut std::fs::File, observer: &dyn Ob
         to.write_all(buf.get(..n).unwrap_or_default())?;
         total += n as u64;
         observer.advanced(n as u64);
+        if observer.cancelled() {
+            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+        }
     }
 }
 

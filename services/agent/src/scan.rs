@@ -263,28 +263,67 @@ impl Scanner {
 
     /// Runs the phases; `Ok(Some(warning))` is a scan whose report could not be delivered
     /// for a reason that is not a failure of the scan (no API configured).
+    /// A scan that fails before its report is ready is reported to the API
+    /// as FAILED, with the reason, so the fleet sees it.
     async fn phases(
         &self,
         handle: &Arc<ScanHandle>,
         root: &Path,
         kind: common::ScanType,
     ) -> Result<Option<String>, AgentError> {
+        let report = match self.prepare(handle, root, kind).await {
+            Ok(report) => report,
+            Err(e) => {
+                self.report_failure(handle, root, kind, &e).await;
+                return Err(e);
+            }
+        };
+        if !self.upstream.has_api() {
+            return Ok(Some("report not delivered: no api configured (--api-url)".to_string()));
+        }
+        let reporting = self.tracer.start("report");
+        let report_cx = Context::current().with_span(reporting);
+        let delivered = self.upstream.submit(report).with_context(report_cx.clone()).await;
+        report_cx.span().end();
+        delivered?;
+        Ok(None)
+    }
+
+    /// Walks and matches: the report of a successful scan.
+    async fn prepare(
+        &self,
+        handle: &Arc<ScanHandle>,
+        root: &Path,
+        kind: common::ScanType,
+    ) -> Result<api::ScanReport, AgentError> {
         let inventory = self.walk(handle, root, kind).await?;
+        handle.update(|s| {
+            s.errors = inventory
+                .errors
+                .iter()
+                .map(|e| common::ScanError {
+                    path: e.path.clone(),
+                    message: e.message.clone(),
+                })
+                .collect();
+        });
         // Every package goes to enrichment, which owns the matching rule: the
         // packages it does not match come back with the reason.
         let packages: Vec<common::Package> = inventory.packages.iter().map(to_proto).collect();
         let package_count = packages.len();
 
-        let tracer = &self.tracer;
-        let matching = tracer.start("match");
+        let matching = self.tracer.start("match");
         let match_cx = Context::current().with_span(matching);
-        let matches = self
+        let matched = self
             .upstream
             .match_packages(packages)
             .with_context(match_cx.clone())
             .await;
         match_cx.span().end();
-        let matches = matches?;
+        let (matches, advisory_data) = matched?;
+        for notice in &advisory_data.notices {
+            tracing::warn!(scan_id = %handle.id, notice = %notice, "advisory data");
+        }
 
         let finding = |package: &Option<common::Package>, vulnerability: common::Vulnerability| common::Finding {
             package: package.clone(),
@@ -317,27 +356,15 @@ impl Scanner {
             warnings = warnings.len(),
             unmatched = unmatched.len(),
             errors = inventory.errors.len(),
+            generation = advisory_data.generation,
             "scan matched"
         );
         for (label, count) in by_severity.into_values() {
             self.metrics.add_vulnerabilities(label, count);
         }
-        handle.update(|s| {
-            s.errors = inventory
-                .errors
-                .iter()
-                .map(|e| common::ScanError {
-                    path: e.path.clone(),
-                    message: e.message.clone(),
-                })
-                .collect();
-        });
-
-        if !self.upstream.has_api() {
-            return Ok(Some("report not delivered: no api configured (--api-url)".to_string()));
-        }
+        handle.update(|s| s.advisory_data = Some(advisory_data.clone()));
         let state = handle.snapshot();
-        let report = api::ScanReport {
+        Ok(api::ScanReport {
             scan_id: handle.id.clone(),
             scan_type: kind as i32,
             status: common::ScanStatus::Succeeded as i32,
@@ -350,13 +377,35 @@ impl Scanner {
             errors: state.errors,
             warnings,
             unmatched,
+            advisory_data: Some(advisory_data),
+            error_message: String::new(),
+        })
+    }
+
+    /// Tells the API that a scan failed and why (best effort: a failure to
+    /// tell it is logged, the scan's own error stands).
+    async fn report_failure(&self, handle: &Arc<ScanHandle>, root: &Path, kind: common::ScanType, error: &AgentError) {
+        if !self.upstream.has_api() {
+            return;
+        }
+        let state = handle.snapshot();
+        let report = api::ScanReport {
+            scan_id: handle.id.clone(),
+            scan_type: kind as i32,
+            status: common::ScanStatus::Failed as i32,
+            root: root.display().to_string(),
+            started_at: state.started_at,
+            finished_at: Some(SystemTime::now().into()),
+            packages_scanned: state.progress.map_or(0, |p| p.packages),
+            files_scanned: state.progress.map_or(0, |p| p.files_walked),
+            errors: state.errors,
+            advisory_data: state.advisory_data,
+            error_message: error.to_string(),
+            ..Default::default()
         };
-        let reporting = tracer.start("report");
-        let report_cx = Context::current().with_span(reporting);
-        let delivered = self.upstream.submit(report).with_context(report_cx.clone()).await;
-        report_cx.span().end();
-        delivered?;
-        Ok(None)
+        if let Err(e) = self.upstream.submit(report).await {
+            tracing::warn!(scan_id = %handle.id, error = %e, "the failed scan could not be reported");
+        }
     }
 
     async fn walk(

@@ -93,18 +93,27 @@ impl Upstream {
         self.token.lock().map(|t| t.is_some()).unwrap_or(false)
     }
 
-    /// Matches packages in batches; results come back in request order.
+    /// Matches packages in batches; results come back in request order,
+    /// with the advisory data they were matched against (the notices of
+    /// every batch, once each).
     pub(crate) async fn match_packages(
         &self,
         packages: Vec<common::Package>,
-    ) -> Result<Vec<enrichment::PackageMatch>, AgentError> {
+    ) -> Result<(Vec<enrichment::PackageMatch>, common::AdvisoryData), AgentError> {
         let Some(client) = &self.enrichment else {
             return Err(AgentError::NotConfigured(
                 "no enrichment service configured (--enrichment-url): packages cannot be matched",
             ));
         };
         let mut matches = Vec::with_capacity(packages.len());
-        for batch in packages.chunks(MATCH_BATCH) {
+        let mut data: Option<common::AdvisoryData> = None;
+        // An empty tree still asks once: the answer says whether there is data at all.
+        let batches: Vec<&[common::Package]> = if packages.is_empty() {
+            vec![&[]]
+        } else {
+            packages.chunks(MATCH_BATCH).collect()
+        };
+        for batch in batches {
             let request = enrichment::MatchPackagesRequest {
                 packages: batch.to_vec(),
             };
@@ -112,10 +121,22 @@ impl Upstream {
                 .clone()
                 .match_packages(request)
                 .await
-                .map_err(AgentError::Upstream)?;
-            matches.extend(response.into_inner().matches);
+                .map_err(AgentError::Upstream)?
+                .into_inner();
+            matches.extend(response.matches);
+            let batch_data = response.advisory_data.unwrap_or_default();
+            match &mut data {
+                None => data = Some(batch_data),
+                Some(data) => {
+                    for notice in batch_data.notices {
+                        if !data.notices.contains(&notice) {
+                            data.notices.push(notice);
+                        }
+                    }
+                }
+            }
         }
-        Ok(matches)
+        Ok((matches, data.unwrap_or_default()))
     }
 
     /// Registers with the API unless a token is held already.

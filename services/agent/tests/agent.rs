@@ -65,17 +65,16 @@ async fn start(scan_interval: Duration) -> Stack {
 
     let enrichment_listeners = listeners().await;
     let enrichment_addr = enrichment_listeners.grpc_addr().unwrap();
-    let enrichment = EnrichmentConfig {
-        listen: enrichment_addr,
-        metrics_listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().join("enrichment"),
-        import: vec![osv],
-        cache_max_entries: 1000,
-        cache_ttl: Duration::from_secs(60),
-        max_batch_size: 10_000,
-        shutdown_grace: Duration::from_secs(1),
-        service_name_from_env: false,
-    };
+    let mut enrichment =
+        <EnrichmentConfig as clap::Parser>::parse_from(["zerotrace-enrichment", "--sync-interval", "0s"]);
+    enrichment.listen = enrichment_addr;
+    enrichment.metrics_listen = "127.0.0.1:0".parse().unwrap();
+    enrichment.data_dir = dir.path().join("enrichment");
+    enrichment.import = vec![osv];
+    enrichment.cache_max_entries = 1000;
+    enrichment.cache_ttl = Duration::from_secs(60);
+    enrichment.max_batch_size = 10_000;
+    enrichment.shutdown_grace = Duration::from_secs(1);
     let (stop_e, stopped_e) = oneshot::channel::<()>();
     tokio::spawn(zerotrace_enrichment::serve(enrichment, enrichment_listeners, async {
         let _ = stopped_e.await;

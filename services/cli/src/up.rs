@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::sync::watch;
+use zerotrace_advisory::Database;
 use zerotrace_agent::AgentConfig;
 use zerotrace_api::ApiConfig;
 use zerotrace_enrichment::EnrichmentConfig;
@@ -62,6 +63,7 @@ Every setting of the three service binaries applies to `up` through its
 environment variable, e.g.:
   ZEROTRACE_AGENT_INCLUDE, ZEROTRACE_AGENT_EXCLUDE, ZEROTRACE_AGENT_MAX_FILE_SIZE
   ZEROTRACE_ENRICHMENT_IMPORT, ZEROTRACE_ENRICHMENT_CACHE_MAX_ENTRIES, ZEROTRACE_ENRICHMENT_CACHE_TTL
+  ZEROTRACE_ENRICHMENT_SYNC_INTERVAL, ZEROTRACE_ENRICHMENT_MAX_DATA_AGE, ZEROTRACE_ENRICHMENT_OSV_BASE_URL
   ZEROTRACE_API_RATE_LIMIT_PER_AGENT, ZEROTRACE_API_MAX_FINDINGS_PER_REPORT, ZEROTRACE_API_WATCH_BUFFER
 Telemetry export: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_METRIC_EXPORT_INTERVAL, OTEL_* (see the README).
 A bad value prints one line and exits 64.";
@@ -142,6 +144,7 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
         &enrichment_listeners,
         &api_listeners,
         &reader_token,
+        &advisory_data_line(&enrichment),
     );
 
     let (stop, stopped) = watch::channel(false);
@@ -198,7 +201,49 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
     Ok(if ok { EXIT_OK } else { EXIT_FAILURE })
 }
 
-fn print_banner(args: &UpArgs, agent: &Listeners, enrichment: &Listeners, api: &Listeners, reader_token: &str) {
+/// One line on the advisory data `up` starts with: where it comes from,
+/// and, when there is none, that scans fail until there is.
+fn advisory_data_line(config: &EnrichmentConfig) -> String {
+    let offline = format!(
+        "offline: zerotrace db import all.zip known_exploited_vulnerabilities.json epss_scores.csv.gz --data-dir {}",
+        config.data_dir.parent().unwrap_or(&config.data_dir).display()
+    );
+    let held = Database::exists(&config.data_dir)
+        .then(|| Database::open(&config.data_dir).and_then(|db| db.info()).ok())
+        .flatten()
+        .filter(|info| info.advisories > 0);
+    let syncing = !config.sync_interval.is_zero();
+    match held {
+        _ if !config.import.is_empty() => format!("Advisory data: importing {} path(s) at start", config.import.len()),
+        Some(info) => format!(
+            "Advisory data: {} advisories, generation {}; {}",
+            info.advisories,
+            info.generation,
+            if syncing {
+                format!(
+                    "synced every {}",
+                    zerotrace_advisory::time::format_age(config.sync_interval.as_secs())
+                )
+            } else {
+                "background sync off".to_string()
+            }
+        ),
+        None if syncing => format!(
+            "Advisory data: none yet; syncing OSV, KEV and EPSS from {} now; scans fail until it lands ({offline})",
+            config.osv_base_url
+        ),
+        None => format!("Advisory data: none, and the background sync is off; scans fail until you import ({offline})"),
+    }
+}
+
+fn print_banner(
+    args: &UpArgs,
+    agent: &Listeners,
+    enrichment: &Listeners,
+    api: &Listeners,
+    reader_token: &str,
+    advisory_data: &str,
+) {
     let addr = |r: std::io::Result<SocketAddr>| r.map(|a| a.to_string()).unwrap_or_else(|_| "?".to_string());
     println!("ZeroTrace is up (data in {})", args.data_dir.display());
     println!(
@@ -219,6 +264,7 @@ fn print_banner(args: &UpArgs, agent: &Listeners, enrichment: &Listeners, api: &
         addr(api.grpc_addr()),
         addr(api.metrics_addr())
     );
+    println!("{advisory_data}");
     println!("API reader token: {reader_token}");
     println!("Try: grpcurl -plaintext {} list", addr(agent.grpc_addr()));
     println!(

@@ -235,8 +235,15 @@ fn check_metrics(sink: &Sink) {
             }
         }
     }
-    let want: BTreeSet<String> = CONTRACT.iter().map(|s| s.to_string()).collect();
-    assert_eq!(names, want, "OTLP instruments translate to exactly the contract names");
+    let want: BTreeSet<String> = CONTRACT
+        .iter()
+        .chain(zerotrace_telemetry::SERIES_BEYOND_CONTRACT.iter())
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        names, want,
+        "OTLP instruments translate to exactly the contract names and the documented series beyond it"
+    );
     for s in ["zerotrace-agent", "zerotrace-enrichment", "zerotrace-api"] {
         assert!(services.contains(s), "no metrics from {s}: {services:?}");
     }

@@ -127,7 +127,10 @@ impl EnrichmentService for Echo {
                 ..Default::default()
             })
             .collect();
-        Ok(Response::new(pb::MatchPackagesResponse { matches }))
+        Ok(Response::new(pb::MatchPackagesResponse {
+            matches,
+            advisory_data: None,
+        }))
     }
 
     async fn get_vulnerability(
@@ -332,17 +335,15 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
     let crates = o.data.join("osv/crates.io/all.zip");
     let pypi = o.data.join("osv/PyPI/all.zip");
     let dir = tempfile::tempdir()?;
-    let config = EnrichmentConfig {
-        listen: "127.0.0.1:0".parse()?,
-        metrics_listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().join("data"),
-        import: vec![crates, pypi],
-        cache_max_entries: 100_000,
-        cache_ttl: Duration::from_secs(3600),
-        max_batch_size: 10_000,
-        shutdown_grace: Duration::from_secs(5),
-        service_name_from_env: false,
-    };
+    let mut config = <EnrichmentConfig as clap::Parser>::parse_from(["zerotrace-enrichment", "--sync-interval", "0s"]);
+    config.listen = "127.0.0.1:0".parse()?;
+    config.metrics_listen = "127.0.0.1:0".parse()?;
+    config.data_dir = dir.path().join("data");
+    config.import = vec![crates, pypi];
+    config.cache_max_entries = 100_000;
+    config.cache_ttl = Duration::from_secs(3600);
+    config.max_batch_size = 10_000;
+    config.shutdown_grace = Duration::from_secs(5);
     let listeners = Listeners::bind(config.listen, config.metrics_listen).await?;
     let (addr, metrics) = (listeners.grpc_addr()?, listeners.metrics_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

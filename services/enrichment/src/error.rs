@@ -24,6 +24,9 @@ pub enum StartError {
     /// The advisory database failed to open or a start-up import failed.
     #[error(transparent)]
     Database(#[from] zerotrace_advisory::Error),
+    /// A configuration value is unusable.
+    #[error("{0}")]
+    Config(String),
     /// The start-up work failed (its task panicked).
     #[error("{0}")]
     Internal(String),
@@ -48,6 +51,9 @@ pub enum EnrichmentError {
     /// No advisory has this id or alias.
     #[error("no advisory with id or alias {0:?}")]
     NotFound(String),
+    /// The database holds no advisory: matching would be a false all-clear.
+    #[error("the advisory database is empty: {0}")]
+    NoData(String),
     /// The advisory database failed.
     #[error(transparent)]
     Database(#[from] zerotrace_advisory::Error),
@@ -64,6 +70,7 @@ impl EnrichmentError {
                     .with("counted", what)
             }
             EnrichmentError::NotFound(_) => Problem::new(Kind::NotFound, "ADVISORY_NOT_FOUND", self.to_string()),
+            EnrichmentError::NoData(_) => Problem::new(Kind::FailedPrecondition, "NO_ADVISORY_DATA", self.to_string()),
             EnrichmentError::Database(e) => Problem::internal(e),
         }
     }

@@ -6,22 +6,28 @@
 
 mod config;
 mod convert;
+mod data;
 mod error;
 mod service;
+mod sync;
 
 pub use config::{DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR, EnrichmentConfig};
 pub use error::{EnrichmentError, StartError};
 pub use service::{CacheConfig, Enrichment};
 
 use std::future::Future;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tonic::service::Routes;
 use zerotrace_advisory::Database;
 use zerotrace_proto::enrichment::v1::enrichment_service_server::EnrichmentServiceServer;
 use zerotrace_server::{Listeners, ServeOptions};
 use zerotrace_telemetry::SdkTracer;
 use zerotrace_telemetry::instruments::EnrichmentStatus;
-use zerotrace_telemetry::{EnrichmentMetrics, GrpcMetricsLayer, InFlightLayer, Service};
+use zerotrace_telemetry::{AdvisoryDataMetrics, EnrichmentMetrics, GrpcMetricsLayer, InFlightLayer, Service};
+
+use crate::data::DataState;
+use crate::sync::BackgroundSync;
 
 /// Largest request accepted, in bytes (a batch of the default 10,000 packages fits easily).
 const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
@@ -50,20 +56,45 @@ pub async fn serve(
     telemetry_config.service_name_from_env = config.service_name_from_env;
     let telemetry = zerotrace_telemetry::init(&telemetry_config)?;
     let metrics = EnrichmentMetrics::new(&telemetry.meter());
+    let sources = config.sources();
+    sources
+        .validate()
+        .map_err(|e| StartError::Config(format!("advisory sources: {e}")))?;
     let db = open_database(&config).await?;
+    let interval = Some(config.sync_interval).filter(|i| !i.is_zero());
+    let data = Arc::new(DataState::new(db, config.ecosystems(), config.max_data_age, interval));
+    let data_metrics = data_metrics(&telemetry.meter(), &data, config.max_data_age);
     let cache = CacheConfig {
         max_entries: config.cache_max_entries,
         ttl: config.cache_ttl,
     };
-    let service = Enrichment::new(db, metrics.clone(), cache, config.max_batch_size);
+    let service = Enrichment::new(data.clone(), metrics.clone(), cache, config.max_batch_size);
     let routes = routes(service, &metrics, Some(telemetry.tracer()));
+    let background = interval.map(|interval| {
+        let scratch = zerotrace_advisory::sync::scratch_dir(&config.data_dir);
+        BackgroundSync::start(data.clone(), sources, scratch, interval, data_metrics)
+    });
+    if background.is_none() {
+        tracing::info!("background sync off (--sync-interval 0s): import data with `zerotrace db import`");
+    }
     tracing::info!(elapsed = ?started.elapsed(), "enrichment service ready");
     let options = ServeOptions {
         grace: config.shutdown_grace,
         ..ServeOptions::default()
     };
-    zerotrace_server::serve(SERVICE_NAME, routes, listeners, telemetry, options, shutdown).await?;
+    let served = zerotrace_server::serve(SERVICE_NAME, routes, listeners, telemetry, options, shutdown).await;
+    if let Some(background) = background {
+        background.stop();
+    }
+    served?;
     Ok(())
+}
+
+/// Registers the advisory-data series, read from `data` at each collection.
+fn data_metrics(meter: &zerotrace_telemetry::Meter, data: &Arc<DataState>, max_age: Duration) -> AdvisoryDataMetrics {
+    let names: Vec<String> = data.feeds().iter().map(|f| f.name()).collect();
+    let reader = data.clone();
+    AdvisoryDataMetrics::new(meter, &names, max_age.as_secs_f64(), move || reader.points())
 }
 
 /// Opens the database in the data directory and runs the start-up imports.

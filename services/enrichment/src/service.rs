@@ -1,13 +1,15 @@
 //! The `EnrichmentService` gRPC implementation: the advisory database behind
 //! two moka caches (vulnerabilities by id, match results by package).
 
+use crate::data::DataState;
 use crate::{EnrichmentError, convert};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tonic::{Request, Response, Status};
-use zerotrace_advisory::{Database, PackageQuery};
+use zerotrace_advisory::PackageQuery;
+use zerotrace_ecosystem::Ecosystem;
 use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::enrichment::v1 as pb;
 use zerotrace_telemetry::EnrichmentMetrics;
@@ -27,7 +29,7 @@ pub struct CacheConfig {
 /// The enrichment gRPC service.
 #[derive(Clone)]
 pub struct Enrichment {
-    db: Database,
+    data: Arc<DataState>,
     metrics: EnrichmentMetrics,
     vulnerabilities: Cache<String, Option<Arc<common::Vulnerability>>>,
     /// The answer for a package, in the contract's form (without the package itself).
@@ -40,18 +42,23 @@ pub struct Enrichment {
 impl std::fmt::Debug for Enrichment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Enrichment")
-            .field("db", &self.db)
+            .field("db", self.data.database())
             .finish_non_exhaustive()
     }
 }
 
 impl Enrichment {
-    /// Returns a service over `db`.
-    pub fn new(db: Database, metrics: EnrichmentMetrics, cache: CacheConfig, max_batch_size: u32) -> Self {
+    /// Returns a service over the data of `data`.
+    pub(crate) fn new(
+        data: Arc<DataState>,
+        metrics: EnrichmentMetrics,
+        cache: CacheConfig,
+        max_batch_size: u32,
+    ) -> Self {
         Self {
             // The first request compares with the database and finds the caches fresh.
             generation: Arc::new(AtomicU64::new(u64::MAX)),
-            db,
+            data,
             metrics,
             vulnerabilities: Cache::builder()
                 .max_capacity(cache.max_entries)
@@ -66,14 +73,15 @@ impl Enrichment {
     }
 
     /// Drops every cached entry when the database changed since they were
-    /// cached (an import by this process or by any other).
-    fn invalidate_if_stale(&self) -> Result<(), EnrichmentError> {
-        let now = self.db.generation()?;
+    /// cached (an import by this process or by any other). Returns the
+    /// current generation.
+    fn invalidate_if_stale(&self) -> Result<u64, EnrichmentError> {
+        let now = self.data.database().generation()?;
         if self.generation.swap(now, Ordering::AcqRel) != now {
             self.vulnerabilities.invalidate_all();
             self.matches.invalidate_all();
         }
-        Ok(())
+        Ok(now)
     }
 
     async fn lookup(&self, id: &str) -> Result<Option<Arc<common::Vulnerability>>, EnrichmentError> {
@@ -83,7 +91,11 @@ impl Enrichment {
             return Ok(hit);
         }
         self.metrics.cache_misses(1);
-        let found = self.db.get(&key)?.map(|a| Arc::new(convert::vulnerability(&a)));
+        let found = self
+            .data
+            .database()
+            .get(&key)?
+            .map(|a| Arc::new(convert::vulnerability(&a)));
         self.vulnerabilities.insert(key, found.clone()).await;
         Ok(found)
     }
@@ -106,7 +118,7 @@ impl Enrichment {
             version: &package.version,
             source: convert::source(package.source),
         };
-        let verdict = self.db.match_package(&query)?;
+        let verdict = self.data.database().match_package(&query)?;
         let answer = Arc::new(pb::PackageMatch {
             package: None,
             vulnerabilities: verdict
@@ -137,7 +149,13 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             }
             .into());
         }
-        self.invalidate_if_stale()?;
+        let generation = self.invalidate_if_stale()?;
+        let info = self.data.info_at(generation)?;
+        self.data.require_data(&info)?;
+        let ecosystems: std::collections::BTreeSet<Ecosystem> = packages
+            .iter()
+            .filter_map(|p| Ecosystem::from_osv(p.ecosystem.trim()))
+            .collect();
         let mut matches = Vec::with_capacity(packages.len());
         for package in packages {
             let answer = self.match_one(&package).await?;
@@ -146,7 +164,10 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
                 ..(*answer).clone()
             });
         }
-        Ok(Response::new(pb::MatchPackagesResponse { matches }))
+        Ok(Response::new(pb::MatchPackagesResponse {
+            matches,
+            advisory_data: Some(self.data.advisory_data(&info, ecosystems)),
+        }))
     }
 
     async fn get_vulnerability(
@@ -199,7 +220,7 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         &self,
         _request: Request<pb::GetDatabaseInfoRequest>,
     ) -> Result<Response<pb::GetDatabaseInfoResponse>, Status> {
-        let info = self.db.info().map_err(EnrichmentError::from)?;
+        let info = self.data.info()?;
         let mut counts: Vec<pb::EcosystemCount> = info
             .by_ecosystem
             .iter()
@@ -219,13 +240,12 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         Ok(Response::new(pb::GetDatabaseInfoResponse {
             counts,
             total_advisories: info.advisories as u64,
-            last_import: info.last_import.map(|s| prost_types::Timestamp {
-                seconds: i64::try_from(s).unwrap_or(i64::MAX),
-                nanos: 0,
-            }),
+            last_import: info.last_import.map(crate::data::timestamp),
             kev_entries: info.kev_entries as u64,
             epss_entries: info.epss_entries as u64,
             max_batch_size: self.max_batch_size,
+            advisory_data: Some(self.data.overview(&info)),
+            sync: Some(self.data.sync_status()),
         }))
     }
 }

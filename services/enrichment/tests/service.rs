@@ -41,17 +41,15 @@ async fn start(max_batch_size: u32) -> Running {
     std::fs::create_dir_all(&osv).unwrap();
     std::fs::write(osv.join("RUSTSEC-2099-0001.json"), ADVISORY).unwrap();
     std::fs::write(osv.join("broken.json"), "{ not json").unwrap();
-    let config = EnrichmentConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        metrics_listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().join("data"),
-        import: vec![osv],
-        cache_max_entries: 1000,
-        cache_ttl: Duration::from_secs(60),
-        max_batch_size,
-        shutdown_grace: Duration::from_secs(2),
-        service_name_from_env: false,
-    };
+    let mut config = <EnrichmentConfig as clap::Parser>::parse_from(["zerotrace-enrichment", "--sync-interval", "0s"]);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.metrics_listen = "127.0.0.1:0".parse().unwrap();
+    config.data_dir = dir.path().join("data");
+    config.import = vec![osv];
+    config.cache_max_entries = 1000;
+    config.cache_ttl = Duration::from_secs(60);
+    config.max_batch_size = max_batch_size;
+    config.shutdown_grace = Duration::from_secs(2);
     let listeners = Listeners::bind(config.listen, config.metrics_listen).await.unwrap();
     let grpc_addr = listeners.grpc_addr().unwrap();
     let metrics_addr = listeners.metrics_addr().unwrap();

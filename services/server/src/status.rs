@@ -40,6 +40,10 @@ pub enum Kind {
     TooLarge,
     /// A limit that passes: rate, concurrency (a later retry can succeed).
     Busy,
+    /// The system is not in the state the call needs (no advisory data
+    /// yet); the same call fails until an operator or a background job
+    /// changes that state.
+    FailedPrecondition,
     /// The service cannot serve now (shutting down, database unreachable).
     Unavailable,
     /// The call took longer than the server allows it.
@@ -60,6 +64,7 @@ impl Kind {
             Kind::TooLarge | Kind::Busy => Code::ResourceExhausted,
             Kind::Unavailable => Code::Unavailable,
             Kind::DeadlineExceeded => Code::DeadlineExceeded,
+            Kind::FailedPrecondition => Code::FailedPrecondition,
             Kind::Internal => Code::Internal,
         }
     }

@@ -13,7 +13,7 @@
 //! once it holds a measurement.
 
 use crate::grpc_layer::tonic_code::Code;
-use opentelemetry::metrics::{BoundHistogram, Counter, Gauge, Histogram, Meter, UpDownCounter};
+use opentelemetry::metrics::{BoundHistogram, Counter, Gauge, Histogram, Meter, ObservableGauge, UpDownCounter};
 use opentelemetry::{KeyValue, StringValue};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -342,6 +342,145 @@ impl EnrichmentMetrics {
     pub fn active_connections(&self) -> UpDownCounter<i64> {
         self.active_connections.clone()
     }
+}
+
+/// The series the services emit beyond the 13 of the contract (documented in
+/// `collector/README.md` and `monitoring/README.md`), as they scrape.
+pub const SERIES_BEYOND_CONTRACT: [&str; 4] = [
+    "zerotrace_advisory_data_age_seconds",
+    "zerotrace_advisory_data_entries",
+    "zerotrace_advisory_data_max_age_seconds",
+    "zerotrace_advisory_syncs_total",
+];
+
+/// One source of advisory data as the data gauges report it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSourcePoint {
+    /// The `source` label: `osv:<ecosystem>`, `kev` or `epss` (a closed set).
+    pub source: String,
+    /// Seconds since the data was current; `None` when the source holds
+    /// nothing (no age sample then: `..._entries` says 0).
+    pub age_seconds: Option<f64>,
+    /// Advisories or entries it holds.
+    pub entries: u64,
+}
+
+/// `outcome` label values of `zerotrace_advisory_syncs_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncOutcome {
+    /// Downloaded and imported.
+    Success,
+    /// The server said nothing changed.
+    NotModified,
+    /// Failed; the source kept its data.
+    Failure,
+}
+
+impl SyncOutcome {
+    /// Every outcome, for start-up series.
+    pub const ALL: [SyncOutcome; 3] = [SyncOutcome::Success, SyncOutcome::NotModified, SyncOutcome::Failure];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            SyncOutcome::Success => "success",
+            SyncOutcome::NotModified => "not_modified",
+            SyncOutcome::Failure => "failure",
+        }
+    }
+}
+
+/// The enrichment service's advisory-data series, beyond the contract:
+/// `zerotrace_advisory_data_age_seconds{source}`,
+/// `zerotrace_advisory_data_entries{source}`,
+/// `zerotrace_advisory_data_max_age_seconds` and
+/// `zerotrace_advisory_syncs_total{source,outcome}`.
+///
+/// The gauges are read at each collection from `read`, so an age grows
+/// between imports and an import by another process shows at once.
+#[derive(Debug, Clone)]
+pub struct AdvisoryDataMetrics {
+    syncs: Counter<u64>,
+    _gauges: Arc<DataGauges>,
+}
+
+#[derive(Debug)]
+struct DataGauges {
+    _age: ObservableGauge<f64>,
+    _entries: ObservableGauge<u64>,
+    _max_age: ObservableGauge<f64>,
+}
+
+impl AdvisoryDataMetrics {
+    /// Creates the series on `meter`. `read` returns a point for every
+    /// source the service keeps (missing ones included, so every series
+    /// exists from start-up); `max_age_seconds` is the age past which the
+    /// service calls data stale.
+    pub fn new<F>(meter: &Meter, sources: &[String], max_age_seconds: f64, read: F) -> Self
+    where
+        F: Fn() -> Vec<DataSourcePoint> + Send + Sync + 'static,
+    {
+        let read = Arc::new(read);
+        let for_age = read.clone();
+        let age = meter
+            .f64_observable_gauge("zerotrace.advisory.data.age")
+            .with_description("Age of each source of advisory data (absent while a source holds nothing)")
+            .with_unit("s")
+            .with_callback(move |observer| {
+                for point in for_age() {
+                    if let Some(age) = point.age_seconds {
+                        observer.observe(age, &[KeyValue::new("source", point.source)]);
+                    }
+                }
+            })
+            .build();
+        let entries = meter
+            .u64_observable_gauge("zerotrace.advisory.data.entries")
+            .with_description("Advisories (OSV) or entries (KEV, EPSS) held per source of advisory data")
+            .with_unit("{entry}")
+            .with_callback(move |observer| {
+                for point in read() {
+                    observer.observe(point.entries, &[KeyValue::new("source", point.source)]);
+                }
+            })
+            .build();
+        let max_age = meter
+            .f64_observable_gauge("zerotrace.advisory.data.max_age")
+            .with_description("The age past which the service calls advisory data stale")
+            .with_unit("s")
+            .with_callback(move |observer| observer.observe(max_age_seconds, &[]))
+            .build();
+        let syncs = meter
+            .u64_counter("zerotrace.advisory.syncs")
+            .with_description("Syncs of a source of advisory data, by outcome")
+            .with_unit("{sync}")
+            .build();
+        for source in sources {
+            for outcome in SyncOutcome::ALL {
+                syncs.add(0, &sync_labels(source, outcome));
+            }
+        }
+        Self {
+            syncs,
+            _gauges: Arc::new(DataGauges {
+                _age: age,
+                _entries: entries,
+                _max_age: max_age,
+            }),
+        }
+    }
+
+    /// Counts one sync of one source.
+    pub fn record_sync(&self, source: &str, outcome: SyncOutcome) {
+        self.syncs.add(1, &sync_labels(source, outcome));
+    }
+}
+
+fn sync_labels(source: &str, outcome: SyncOutcome) -> [KeyValue; 2] {
+    [
+        KeyValue::new("source", source.to_string()),
+        KeyValue::new("outcome", outcome.label()),
+    ]
 }
 
 /// The `method` label of calls to a method the service does not have.

@@ -20,14 +20,18 @@ pub use error::TelemetryError;
 pub use grpc_layer::{
     GrpcCall, GrpcClientLayer, GrpcClientService, GrpcMetricsLayer, GrpcMetricsService, note_failure, tonic_code,
 };
-pub use instruments::{AgentMetrics, ApiMetrics, EnrichmentMetrics};
+pub use instruments::{
+    AdvisoryDataMetrics, AgentMetrics, ApiMetrics, DataSourcePoint, EnrichmentMetrics, SERIES_BEYOND_CONTRACT,
+    SyncOutcome,
+};
 pub use layer::{InFlightLayer, InFlightService};
 pub use logging::init_logging;
 pub use metrics_http::{MetricsHandle, serve_metrics};
+pub use opentelemetry::metrics::Meter;
 pub use opentelemetry_sdk::trace::SdkTracer;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;

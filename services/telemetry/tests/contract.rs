@@ -1,9 +1,13 @@
 //! The scrape names are the user's contract: exactly the 13 series of
-//! `../shared/METRICS.md`, with histogram suffixes and no doubled suffixes.
+//! `../shared/METRICS.md`, with histogram suffixes and no doubled suffixes,
+//! plus the documented series beyond it.
 
 use std::collections::BTreeSet;
 use zerotrace_telemetry::instruments::{EnrichmentStatus, ScanKind, ScanOutcome, SeverityLabel};
-use zerotrace_telemetry::{AgentMetrics, ApiMetrics, Config, EnrichmentMetrics, Service, init};
+use zerotrace_telemetry::{
+    AdvisoryDataMetrics, AgentMetrics, ApiMetrics, Config, DataSourcePoint, EnrichmentMetrics, SERIES_BEYOND_CONTRACT,
+    Service, SyncOutcome, init,
+};
 
 const COUNTERS_AND_GAUGES: &[&str] = &[
     "zerotrace_files_scanned_total",
@@ -41,6 +45,22 @@ async fn scrape_holds_exactly_the_contract_names() {
     let agent = AgentMetrics::new(&meter, &["cargo-lock"]);
     let enrichment = EnrichmentMetrics::new(&meter);
     let api = ApiMetrics::new(&meter, API, &["ListFindings".to_string()]);
+    let sources = ["osv:crates.io".to_string(), "kev".to_string()];
+    let data = AdvisoryDataMetrics::new(&meter, &sources, 432_000.0, || {
+        vec![
+            DataSourcePoint {
+                source: "osv:crates.io".to_string(),
+                age_seconds: Some(3600.0),
+                entries: 1206,
+            },
+            DataSourcePoint {
+                source: "kev".to_string(),
+                age_seconds: None,
+                entries: 0,
+            },
+        ]
+    });
+    data.record_sync("osv:crates.io", SyncOutcome::Success);
 
     agent.record_scan(ScanKind::Full, ScanOutcome::Success, 1.5);
     agent.add_files("cargo-lock", 3);
@@ -58,7 +78,11 @@ async fn scrape_holds_exactly_the_contract_names() {
         .into_iter()
         .filter(|n| n.starts_with("zerotrace_"))
         .collect();
-    let mut want: BTreeSet<String> = COUNTERS_AND_GAUGES.iter().map(|s| s.to_string()).collect();
+    let mut want: BTreeSet<String> = COUNTERS_AND_GAUGES
+        .iter()
+        .chain(SERIES_BEYOND_CONTRACT.iter())
+        .map(|s| s.to_string())
+        .collect();
     for h in HISTOGRAMS {
         for suffix in ["_bucket", "_sum", "_count"] {
             want.insert(format!("{h}{suffix}"));
@@ -77,6 +101,35 @@ async fn scrape_holds_exactly_the_contract_names() {
     assert!(scrape.contains(r#"scan_type="full""#) && scrape.contains(r#"status="success""#));
     assert!(scrape.contains(r#"severity="high""#) && scrape.contains(r#"type="dependency""#));
     assert!(scrape.contains(r#"agent_id="agent-1""#));
+    // Data ages: a source that holds nothing has no age, only its 0 entries.
+    assert!(
+        scrape.contains(r#"zerotrace_advisory_data_age_seconds{source="osv:crates.io"} 3600"#),
+        "{scrape}"
+    );
+    assert!(
+        !scrape.contains(r#"zerotrace_advisory_data_age_seconds{source="kev"}"#),
+        "{scrape}"
+    );
+    assert!(
+        scrape.contains(r#"zerotrace_advisory_data_entries{source="kev"} 0"#),
+        "{scrape}"
+    );
+    assert!(
+        scrape.contains(r#"zerotrace_advisory_data_entries{source="osv:crates.io"} 1206"#),
+        "{scrape}"
+    );
+    assert!(
+        scrape.contains("zerotrace_advisory_data_max_age_seconds 432000"),
+        "{scrape}"
+    );
+    assert!(
+        scrape.contains(r#"zerotrace_advisory_syncs_total{outcome="failure",source="kev"} 0"#),
+        "{scrape}"
+    );
+    assert!(
+        scrape.contains(r#"zerotrace_advisory_syncs_total{outcome="success",source="osv:crates.io"} 1"#),
+        "{scrape}"
+    );
     guard
         .shutdown(std::time::Duration::from_secs(5))
         .await

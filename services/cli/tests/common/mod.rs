@@ -181,7 +181,9 @@ pub(crate) fn up_command(data_dir: &Path) -> Command {
             "--enrichment-metrics-listen",
             "127.0.0.1:0",
         ])
-        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"]);
+        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
+        // Tests bring their own advisory data; none reaches for the internet.
+        .env("ZEROTRACE_ENRICHMENT_SYNC_INTERVAL", "0s");
     command
 }
 
