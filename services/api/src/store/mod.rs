@@ -6,6 +6,7 @@
 //! them. Findings and reports are stored as protobuf bytes next to the
 //! columns the queries filter and sort on, so a query returns them whole.
 
+mod filter;
 mod postgres;
 mod sql;
 mod sqlite;
