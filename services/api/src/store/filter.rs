@@ -1,12 +1,14 @@
 //! The parts of the read statements that depend on the request: the `WHERE`
-//! clauses of the scans and findings filters, with their keyset positions, and
+//! clauses of the scans and findings filters, with their keyset positions,
 //! the `ORDER BY` of a findings page, side by side with the keyset condition
-//! that must agree with it.
+//! that must agree with it, and the agent of a summary. They fill the holes
+//! of the templates in [`super::queries`].
 //!
 //! These statements number their binds (`$N`, which SQLite accepts too), so a
 //! bound value appears as often as the text needs it; a statement of a report,
 //! with its thousands of binds, uses sqlx's `QueryBuilder` instead.
 
+use super::queries::{self, Push, Template, unknown_hole};
 use super::{FindingCursor, FindingOrder, FindingSelector, ScanQuery};
 
 /// A bound value of a dynamically built statement.
@@ -26,13 +28,6 @@ pub(super) struct Sql {
 }
 
 impl Sql {
-    pub(super) fn new(text: &str) -> Self {
-        Self {
-            text: text.to_string(),
-            binds: Vec::new(),
-        }
-    }
-
     pub(super) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
@@ -45,13 +40,24 @@ impl Sql {
     }
 }
 
-/// Findings sort columns, in ORDER BY form.
-pub(super) fn finding_order(order: FindingOrder) -> &'static str {
-    match order {
-        FindingOrder::Risk => " ORDER BY risk_score DESC, id ASC",
-        FindingOrder::Severity => " ORDER BY severity DESC, risk_score DESC, id ASC",
-        FindingOrder::Time => " ORDER BY last_seen DESC, id ASC",
+impl Push for Sql {
+    fn push_sql(&mut self, text: &str) {
+        self.push(text);
     }
+}
+
+/// The statement of a page of scans: the filter and position of `query`.
+pub(super) fn scan_page(query: &ScanQuery) -> Sql {
+    let mut sql = Sql::default();
+    queries::LIST_SCANS.fill(&mut sql, |sql, hole| match hole {
+        "where" => scan_where(sql, query),
+        "limit" => {
+            let limit = sql.bind(Bind::I64(i64::from(query.limit)));
+            sql.push(&limit);
+        }
+        other => unknown_hole(other),
+    });
+    sql
 }
 
 /// The statement of a page of findings: `limit` rows after `after`.
@@ -62,21 +68,73 @@ pub(super) fn finding_page(
     after: Option<&FindingCursor>,
     limit: u32,
 ) -> Sql {
-    let mut sql = Sql::new(
-        "SELECT id, agent_id, last_scan_id, first_seen, last_seen, resolved_at, risk_score, severity, data \
-         FROM findings",
-    );
-    finding_where(&mut sql, filter, vuln_ids, Some((order, after)));
-    sql.push(finding_order(order));
-    let limit = sql.bind(Bind::I64(i64::from(limit)));
-    sql.push(&format!(" LIMIT {limit}"));
+    let mut sql = Sql::default();
+    queries::LIST_FINDINGS.fill(&mut sql, |sql, hole| match hole {
+        "where" => finding_where(sql, filter, vuln_ids, Some((order, after))),
+        "order" => {
+            sql.push(finding_order(order));
+        }
+        "limit" => {
+            let limit = sql.bind(Bind::I64(i64::from(limit)));
+            sql.push(&limit);
+        }
+        other => unknown_hole(other),
+    });
     sql
+}
+
+/// The statement that counts the findings of a filter.
+pub(super) fn finding_count(filter: &FindingSelector, vuln_ids: &[String]) -> Sql {
+    let mut sql = Sql::default();
+    queries::COUNT_FINDINGS.fill(&mut sql, |sql, hole| match hole {
+        "where" => finding_where(sql, filter, vuln_ids, None),
+        other => unknown_hole(other),
+    });
+    sql
+}
+
+/// A statement of the summary, of every agent or of one. The agent is bound
+/// first ($1) when there is one, and fills `{and_agent}` and `{where_agent}`;
+/// `values` follow, each filling the holes of its name.
+pub(super) fn summary(template: Template, agent_id: Option<&str>, values: &[(&str, Bind)]) -> Sql {
+    let mut sql = Sql::default();
+    let agent = agent_id.map(|agent| sql.bind(Bind::Text(agent.to_string())));
+    let values: Vec<(&str, String)> = values
+        .iter()
+        .map(|(name, value)| (*name, sql.bind(value.clone())))
+        .collect();
+    template.fill(&mut sql, |sql, hole| match (hole, &agent) {
+        ("and_agent", Some(agent)) => {
+            sql.push(&format!("AND agent_id = {agent}"));
+        }
+        ("where_agent", Some(agent)) => {
+            sql.push(&format!("WHERE agent_id = {agent}"));
+        }
+        ("and_agent" | "where_agent", None) => {}
+        (hole, _) => match values.iter().find(|(name, _)| *name == hole) {
+            Some((_, placeholder)) => {
+                sql.push(placeholder);
+            }
+            None => unknown_hole(hole),
+        },
+    });
+    sql
+}
+
+/// Findings sort columns, in ORDER BY form; [`finding_where`] continues after
+/// a position in the same order.
+fn finding_order(order: FindingOrder) -> &'static str {
+    match order {
+        FindingOrder::Risk => " ORDER BY risk_score DESC, id ASC",
+        FindingOrder::Severity => " ORDER BY severity DESC, risk_score DESC, id ASC",
+        FindingOrder::Time => " ORDER BY last_seen DESC, id ASC",
+    }
 }
 
 /// Appends the WHERE clause of a findings filter; `vuln_ids` are the
 /// vulnerability id and every id it is an alias of. `page` is the order and
 /// position of a page, `None` for a count of all matches.
-pub(super) fn finding_where(
+fn finding_where(
     sql: &mut Sql,
     filter: &FindingSelector,
     vuln_ids: &[String],
@@ -149,7 +207,7 @@ pub(super) fn finding_where(
 }
 
 /// Appends the WHERE clause of a scans query (with its keyset position).
-pub(super) fn scan_where(sql: &mut Sql, query: &ScanQuery) {
+fn scan_where(sql: &mut Sql, query: &ScanQuery) {
     let mut conditions: Vec<String> = Vec::new();
     if let Some(agent) = &query.agent_id {
         conditions.push(format!("agent_id = {}", sql.bind(Bind::Text(agent.clone()))));
