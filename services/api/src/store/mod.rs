@@ -5,8 +5,17 @@
 //! Times are microseconds since the Unix epoch, as the server's clock saw
 //! them. Findings and reports are stored as protobuf bytes next to the
 //! columns the queries filter and sort on, so a query returns them whole.
+//!
+//! Where things are: `queries/*.sql` holds the SQL text (shared statements in
+//! `queries/common/`, a backend's own in `queries/sqlite/` and
+//! `queries/postgres/`), embedded by `queries.rs`; `filter.rs` builds the
+//! parts of a read that depend on the request; `sql.rs` holds the logic of
+//! every call once, generic over a `Backend` that `sqlite.rs` and
+//! `postgres.rs` implement (pools, dialect, the steps only one backend takes).
 
+mod filter;
 mod postgres;
+mod queries;
 mod sql;
 mod sqlite;
 

@@ -10,9 +10,10 @@
 //! on that channel and feeds the findings of other replicas' reports to its
 //! own WatchFindings streams.
 
-use super::sql::sql_store;
+use super::queries;
+use super::sql::Backend;
 use super::{ReplicaEvent, ReplicaEvents, StoreError};
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgQueryResult};
 use sqlx::{PgConnection, PgPool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
@@ -51,7 +52,9 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        let (schema,): (Option<String>,) = sqlx::query_as("SELECT current_schema()").fetch_one(&pool).await?;
+        let (schema,): (Option<String>,) = sqlx::query_as(queries::postgres::CURRENT_SCHEMA)
+            .fetch_one(&pool)
+            .await?;
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
@@ -60,13 +63,35 @@ impl PostgresStore {
         })
     }
 
-    /// After a commit: nothing to do (the server checkpoints).
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+}
+
+impl Backend for PostgresStore {
+    type DB = Postgres;
+    const DIALECT: queries::Dialect = queries::postgres::DIALECT;
+
+    fn writer(&self) -> &PgPool {
+        &self.writer
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.reader
+    }
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    /// Nothing to do: the server checkpoints.
     fn committed(&self) {}
 
     /// Tells the other replicas, at commit, of a report that opened findings.
     async fn announce(&self, tx: &mut PgConnection, scan_seq: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&self.channel)
+        sqlx::query(queries::postgres::NOTIFY)
+            .bind(self.channel.as_str())
             .bind(format!("{} {scan_seq}", self.replica))
             .execute(tx)
             .await?;
@@ -105,11 +130,4 @@ impl PostgresStore {
         });
         Ok(Some(Box::pin(events)))
     }
-
-    /// Closes the pool.
-    pub async fn close(&self) {
-        self.writer.close().await;
-    }
 }
-
-sql_store!(PostgresStore, Postgres, "");

@@ -1,175 +1,28 @@
-//! The SQL both backends run. The statements are written once, with `$N`
-//! placeholders (which SQLite accepts too), and [`sql_store!`] stamps out the
-//! `Store` implementation for each concrete sqlx database type, so the two
-//! backends cannot drift apart.
+//! The logic of [`Store`], written once for both backends as ordinary
+//! generic code over a [`Backend`]: the backend brings its sqlx database
+//! type, its pools, its version of the statements that differ
+//! ([`Dialect`]) and the few steps only it takes (telling other replicas of a
+//! report, checkpointing after a commit).
+//!
+//! `Store` is implemented for every `Backend` whose database encodes and
+//! decodes the Rust types the statements bind and read (the `where` clause of
+//! that impl, repeated on [`submit_once`]); sqlx implements them for both
+//! SQLite and PostgreSQL. The SQL text is in [`super::queries`], the filters
+//! built per request in [`super::filter`].
 
-use super::{FindingCursor, FindingOrder, FindingSelector, ScanQuery};
-
-/// A bound value of a dynamically built statement.
-#[derive(Debug, Clone)]
-pub(super) enum Bind {
-    I64(i64),
-    F64(f64),
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
-/// A statement under construction.
-#[derive(Debug, Default)]
-pub(super) struct Sql {
-    pub(super) text: String,
-    pub(super) binds: Vec<Bind>,
-}
-
-impl Sql {
-    pub(super) fn new(text: &str) -> Self {
-        Self {
-            text: text.to_string(),
-            binds: Vec::new(),
-        }
-    }
-
-    pub(super) fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    /// Adds a bind and returns its placeholder.
-    pub(super) fn bind(&mut self, value: Bind) -> String {
-        self.binds.push(value);
-        format!("${}", self.binds.len())
-    }
-}
-
-/// Findings sort columns, in ORDER BY form.
-pub(super) fn finding_order(order: FindingOrder) -> &'static str {
-    match order {
-        FindingOrder::Risk => " ORDER BY risk_score DESC, id ASC",
-        FindingOrder::Severity => " ORDER BY severity DESC, risk_score DESC, id ASC",
-        FindingOrder::Time => " ORDER BY last_seen DESC, id ASC",
-    }
-}
-
-/// The statement of a page of findings: `limit` rows after `after`.
-pub(super) fn finding_page(
-    filter: &FindingSelector,
-    vuln_ids: &[String],
-    order: FindingOrder,
-    after: Option<&FindingCursor>,
-    limit: u32,
-) -> Sql {
-    let mut sql = Sql::new(
-        "SELECT id, agent_id, last_scan_id, first_seen, last_seen, resolved_at, risk_score, severity, data \
-         FROM findings",
-    );
-    finding_where(&mut sql, filter, vuln_ids, Some((order, after)));
-    sql.push(finding_order(order));
-    let limit = sql.bind(Bind::I64(i64::from(limit)));
-    sql.push(&format!(" LIMIT {limit}"));
-    sql
-}
-
-/// Appends the WHERE clause of a findings filter; `vuln_ids` are the
-/// vulnerability id and every id it is an alias of. `page` is the order and
-/// position of a page, `None` for a count of all matches.
-pub(super) fn finding_where(
-    sql: &mut Sql,
-    filter: &FindingSelector,
-    vuln_ids: &[String],
-    page: Option<(FindingOrder, Option<&FindingCursor>)>,
-) {
-    let counting = page.is_none();
-    let after = page.and_then(|(order, after)| after.map(|cursor| (order, cursor)));
-    let mut conditions: Vec<String> = Vec::new();
-    if !filter.include_resolved {
-        // A page walks a sort index and stops after `limit` rows; the index on
-        // resolved_at is for counting, and `+ 0` keeps planners from walking it
-        // here. Known exploited findings are few and have an index of their
-        // own (with resolved_at), which counts them better.
-        conditions.push(
-            if counting && !filter.known_exploited_only {
-                "resolved_at IS NULL"
-            } else {
-                "(resolved_at + 0) IS NULL"
-            }
-            .to_string(),
-        );
-    }
-    if let Some(min) = filter.min_severity {
-        conditions.push(format!("severity >= {}", sql.bind(Bind::I64(i64::from(min)))));
-    }
-    if let Some(ecosystem) = &filter.ecosystem {
-        conditions.push(format!("ecosystem = {}", sql.bind(Bind::Text(ecosystem.clone()))));
-    }
-    if let Some(name) = &filter.package_name {
-        conditions.push(format!("package_name = {}", sql.bind(Bind::Text(name.clone()))));
-    }
-    if filter.vulnerability_id.is_some() {
-        let placeholders: Vec<String> = vuln_ids.iter().map(|id| sql.bind(Bind::Text(id.clone()))).collect();
-        conditions.push(format!("vuln_id IN ({})", placeholders.join(", ")));
-    }
-    if let Some(agent) = &filter.agent_id {
-        conditions.push(format!("agent_id = {}", sql.bind(Bind::Text(agent.clone()))));
-    }
-    if filter.known_exploited_only {
-        conditions.push("kev".to_string());
-    }
-    if filter.fix_available_only {
-        conditions.push("fix_available".to_string());
-    }
-    if let Some((order, cursor)) = after {
-        let id = sql.bind(Bind::Bytes(cursor.key.clone()));
-        let condition = match order {
-            FindingOrder::Risk => {
-                let risk = sql.bind(Bind::F64(cursor.risk_score));
-                format!("(risk_score < {risk} OR (risk_score = {risk} AND id > {id}))")
-            }
-            FindingOrder::Severity => {
-                let severity = sql.bind(Bind::I64(cursor.severity));
-                let risk = sql.bind(Bind::F64(cursor.risk_score));
-                format!(
-                    "(severity < {severity} OR (severity = {severity} AND \
-                     (risk_score < {risk} OR (risk_score = {risk} AND id > {id}))))"
-                )
-            }
-            FindingOrder::Time => {
-                let seen = sql.bind(Bind::I64(cursor.last_seen));
-                format!("(last_seen < {seen} OR (last_seen = {seen} AND id > {id}))")
-            }
-        };
-        conditions.push(condition);
-    }
-    if !conditions.is_empty() {
-        sql.push(" WHERE ").push(&conditions.join(" AND "));
-    }
-}
-
-/// Appends the WHERE clause of a scans query (with its keyset position).
-pub(super) fn scan_where(sql: &mut Sql, query: &ScanQuery) {
-    let mut conditions: Vec<String> = Vec::new();
-    if let Some(agent) = &query.agent_id {
-        conditions.push(format!("agent_id = {}", sql.bind(Bind::Text(agent.clone()))));
-    }
-    if let Some(start) = query.start {
-        conditions.push(format!("started_at >= {}", sql.bind(Bind::I64(start))));
-    }
-    if let Some(end) = query.end {
-        conditions.push(format!("started_at < {}", sql.bind(Bind::I64(end))));
-    }
-    if let Some(status) = query.status {
-        conditions.push(format!("status = {}", sql.bind(Bind::I64(i64::from(status)))));
-    }
-    if let Some(cursor) = query.after {
-        let started = sql.bind(Bind::I64(cursor.started_at));
-        let seq = sql.bind(Bind::I64(cursor.seq));
-        conditions.push(format!(
-            "(started_at < {started} OR (started_at = {started} AND id < {seq}))"
-        ));
-    }
-    if !conditions.is_empty() {
-        sql.push(" WHERE ").push(&conditions.join(" AND "));
-    }
-}
+use super::filter::{self, Bind, Sql};
+use super::queries::{self as q, Dialect, unknown_hole};
+use super::{
+    FindingCursor, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent, NewFinding, NewReport, ReplicaEvents,
+    ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan, SubmitOutcome, Summary,
+};
+use prost::Message as _;
+use sqlx::query::Query;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Row, Type};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use zerotrace_proto::api::v1 as pb;
+use zerotrace_proto::common::v1::Finding;
 
 /// Findings per statement: 9 binds each stays far below both backends'
 /// limits on bound parameters (SQLite 32766, PostgreSQL 65535). Binds are
@@ -178,803 +31,672 @@ pub(super) fn scan_where(sql: &mut Sql, query: &ScanQuery) {
 /// `$N` binds spends more time binding than inserting.
 pub(super) const FINDING_CHUNK: usize = 1000;
 
-/// The columns a report writes for each of its findings, in the order of
-/// [`FINDING_ROWS`].
-pub(super) const FINDING_COLUMNS: &str = "id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
-     kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data";
+/// Aliases per statement (2 binds each).
+const ALIAS_CHUNK: usize = 1000;
 
-/// Rows of [`FINDING_COLUMNS`] for a report's findings. Each part comes
-/// before a bind of a value the whole report shares (agent, root, receive
-/// time twice, scan id twice); the last one before `VALUES` rows of each
-/// finding's own nine columns, and `) AS v` after them. Binding the shared
-/// values once instead of per finding saves 6,000 binds, each a copy or two,
-/// per 1,000 findings.
-pub(super) const FINDING_ROWS: [&str; 7] = [
-    "SELECT v.column1, ",
-    ", ",
-    ", v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, ",
-    ", ",
-    ", ",
-    ", ",
-    ", v.column9 FROM (",
-];
+/// What a backend brings to the shared logic.
+pub(super) trait Backend: Send + Sync + std::fmt::Debug {
+    /// Its sqlx database.
+    type DB: Database;
+    /// Its version of the statements that differ.
+    const DIALECT: Dialect;
+    /// The pool of writes (one connection on SQLite).
+    fn writer(&self) -> &Pool<Self::DB>;
+    /// The pool of reads.
+    fn reader(&self) -> &Pool<Self::DB>;
+    /// Rows a statement changed (sqlx has no trait for it).
+    fn rows_affected(done: &<Self::DB as Database>::QueryResult) -> u64;
+    /// After a report's commit.
+    fn committed(&self);
+    /// Tells other replicas, inside the report's transaction `tx`, of a report
+    /// that opened findings.
+    fn announce(
+        &self,
+        tx: &mut <Self::DB as Database>::Connection,
+        scan_seq: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Starts hearing of other replicas' reports ([`Store::replica_events`]).
+    fn listen_to_replicas(&self) -> impl Future<Output = Result<Option<ReplicaEvents>, StoreError>> + Send;
+}
 
-/// Reads what is stored of the findings a report sees again; an `IN` list of
-/// keys follows. [`Stored`] holds a row.
-pub(super) const SELECT_SEEN_FINDINGS: &str = "SELECT id, last_seen, resolved_at, data FROM findings WHERE id IN (";
+#[tonic::async_trait]
+impl<B> Store for B
+where
+    B: Backend,
+    // Statements run on a pool and inside a transaction.
+    for<'c> &'c mut <B::DB as Database>::Connection: Executor<'c, Database = B::DB>,
+    <B::DB as Database>::Arguments: IntoArguments<B::DB>,
+    // Columns are read by name.
+    for<'n> &'n str: ColumnIndex<<B::DB as Database>::Row>,
+    // What the statements bind and read.
+    for<'q> i64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
+    for<'q> f64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
+    for<'q> bool: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> &'q str: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> &'q [u8]: Encode<'q, B::DB> + Type<B::DB>,
+    for<'r> String: Decode<'r, B::DB> + Type<B::DB>,
+    for<'r> Vec<u8>: Decode<'r, B::DB> + Type<B::DB>,
+{
+    async fn create_agent(&self, agent: &NewAgent) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::CREATE_AGENT)
+            .bind(agent.agent_id.as_str())
+            .bind(agent.hostname.as_str())
+            .bind(agent.version.as_str())
+            .bind(agent.token_hash.as_str())
+            .bind(agent.now)
+            .execute(self.writer())
+            .await?;
+        Ok(B::rows_affected(&done) == 1)
+    }
 
-/// A stored finding as [`SELECT_SEEN_FINDINGS`] reads it. Its severity, risk
-/// and flags are not read: they are columns of what `data` encodes.
+    async fn rotate_agent(&self, agent: &NewAgent, old_token_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::ROTATE_AGENT)
+            .bind(agent.hostname.as_str())
+            .bind(agent.version.as_str())
+            .bind(agent.token_hash.as_str())
+            .bind(agent.now)
+            .bind(agent.agent_id.as_str())
+            .bind(old_token_hash)
+            .execute(self.writer())
+            .await?;
+        Ok(B::rows_affected(&done) == 1)
+    }
+
+    async fn agent_exists(&self, agent_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(q::AGENT_EXISTS)
+            .bind(agent_id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn agent_for_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(q::AGENT_FOR_TOKEN)
+            .bind(token_hash)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("agent_id")?),
+            None => None,
+        })
+    }
+
+    async fn heartbeat(&self, agent_id: &str, now: Micros) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::HEARTBEAT)
+            .bind(now)
+            .bind(agent_id)
+            .execute(self.writer())
+            .await?;
+        Ok(B::rows_affected(&done) == 1)
+    }
+
+    async fn submit_report(&self, report: &NewReport) -> Result<SubmitOutcome, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match submit_once(self, report).await {
+                Ok(outcome) => return Ok(outcome),
+                // Concurrent reports of one agent may deadlock on PostgreSQL
+                // (40P01) or fail to serialize (40001): the transaction rolled
+                // back whole, so running it again is safe.
+                Err(sqlx::Error::Database(e))
+                    if attempt < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+                {
+                    tracing::debug!(attempt, "report transaction retried after a conflict");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn list_scans(&self, query: &ScanQuery) -> Result<Vec<StoredScan>, StoreError> {
+        let sql = filter::scan_page(query);
+        let rows = query_of(&sql).fetch_all(self.reader()).await?;
+        rows.iter().map(decode_scan).collect()
+    }
+
+    async fn get_scan(&self, agent_id: &str, scan_id: &str) -> Result<Option<pb::Scan>, StoreError> {
+        let row = sqlx::query(q::GET_SCAN)
+            .bind(agent_id)
+            .bind(scan_id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(match row {
+            Some(row) => Some(decode_scan(&row)?.scan),
+            None => None,
+        })
+    }
+
+    async fn list_findings(&self, query: &FindingQuery) -> Result<FindingPage, StoreError> {
+        let mut vuln_ids = Vec::new();
+        if let Some(id) = &query.filter.vulnerability_id {
+            let rows = sqlx::query(q::VULN_IDS_OF_ALIAS)
+                .bind(id.as_str())
+                .fetch_all(self.reader())
+                .await?;
+            vuln_ids.push(id.clone());
+            for row in rows {
+                vuln_ids.push(row.try_get("vuln_id")?);
+            }
+        }
+        let total = if query.count_total && query.filter == FindingSelector::default() {
+            // All open findings: kept by submit_once, no need to count them.
+            let row = sqlx::query(q::OPEN_FINDING_COUNT).fetch_one(self.reader()).await?;
+            let n: i64 = row.try_get("open_findings")?;
+            Some(u64::try_from(n).unwrap_or(0))
+        } else if query.count_total {
+            let sql = filter::finding_count(&query.filter, &vuln_ids);
+            let row = query_of(&sql).fetch_one(self.reader()).await?;
+            let n: i64 = row.try_get("n")?;
+            Some(u64::try_from(n).unwrap_or(0))
+        } else {
+            None
+        };
+        // One row more than asked tells whether a next page exists.
+        let sql = filter::finding_page(
+            &query.filter,
+            &vuln_ids,
+            query.order,
+            query.after.as_ref(),
+            query.limit.saturating_add(1),
+        );
+        let rows = query_of(&sql).fetch_all(self.reader()).await?;
+        let more = rows.len() > query.limit as usize;
+        let mut findings = Vec::with_capacity(rows.len());
+        let mut next = None;
+        for row in rows.iter().take(query.limit as usize) {
+            findings.push(decode_finding(row)?);
+            if more {
+                next = Some(FindingCursor {
+                    risk_score: row.try_get("risk_score")?,
+                    severity: row.try_get("severity")?,
+                    last_seen: row.try_get("last_seen")?,
+                    key: row.try_get("id")?,
+                });
+            }
+        }
+        Ok(FindingPage { findings, next, total })
+    }
+
+    async fn summary(
+        &self,
+        agent_id: Option<&str>,
+        online_since: Micros,
+        offline_before: Micros,
+        top: u32,
+    ) -> Result<Summary, StoreError> {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let mut summary = Summary::default();
+        let sql = filter::summary(q::SUMMARY_SEVERITIES, agent_id, &[]);
+        let rows = query_of(&sql).fetch_all(self.reader()).await?;
+        for row in rows {
+            let severity: i64 = row.try_get("severity")?;
+            summary
+                .by_severity
+                .push((i32::try_from(severity).unwrap_or(0), count(row.try_get("n")?)));
+        }
+
+        let sql = filter::summary(q::SUMMARY_PACKAGES, agent_id, &[("top", Bind::I64(i64::from(top)))]);
+        let rows = query_of(&sql).fetch_all(self.reader()).await?;
+        for row in rows {
+            summary.top_packages.push((
+                row.try_get("ecosystem")?,
+                row.try_get("package_name")?,
+                count(row.try_get("n")?),
+            ));
+        }
+
+        let sql = filter::summary(
+            q::SUMMARY_AGENTS,
+            agent_id,
+            &[
+                ("online", Bind::I64(online_since)),
+                ("offline", Bind::I64(offline_before)),
+            ],
+        );
+        let row = query_of(&sql).fetch_one(self.reader()).await?;
+        summary.agents = [
+            count(row.try_get("online")?),
+            count(row.try_get("stale")?),
+            count(row.try_get("offline")?),
+        ];
+
+        let sql = filter::summary(q::SUMMARY_SCANS, agent_id, &[]);
+        let row = query_of(&sql).fetch_one(self.reader()).await?;
+        summary.scans = count(row.try_get("n")?);
+        Ok(summary)
+    }
+
+    async fn list_agents(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredAgent>, StoreError> {
+        let rows = match after {
+            Some(after) => {
+                sqlx::query(q::LIST_AGENTS_AFTER)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?
+            }
+            None => {
+                sqlx::query(q::LIST_AGENTS)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(StoredAgent {
+                    agent_id: row.try_get("agent_id")?,
+                    hostname: row.try_get("hostname")?,
+                    version: row.try_get("version")?,
+                    registered_at: row.try_get("registered_at")?,
+                    last_seen: row.try_get("last_seen")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn page_secret(&self) -> Result<Vec<u8>, StoreError> {
+        let fresh = crate::digest::random_bytes::<32>()
+            .map_err(|e| StoreError::Config(format!("no randomness for the page secret: {e}")))?;
+        sqlx::query(q::INSERT_PAGE_SECRET)
+            .bind(fresh.as_slice())
+            .execute(self.writer())
+            .await?;
+        let row = sqlx::query(q::PAGE_SECRET).fetch_one(self.writer()).await?;
+        Ok(row.try_get("value")?)
+    }
+
+    async fn replica_events(&self) -> Result<Option<ReplicaEvents>, StoreError> {
+        self.listen_to_replicas().await
+    }
+
+    async fn opened_by(&self, scan_seq: i64) -> Result<Vec<Finding>, StoreError> {
+        let rows = sqlx::query(q::OPENED_BY_SCAN)
+            .bind(scan_seq)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(decode_finding).collect()
+    }
+}
+
+/// Stores a report in one transaction (one attempt of [`Store::submit_report`]).
+async fn submit_once<B>(store: &B, report: &NewReport) -> Result<SubmitOutcome, sqlx::Error>
+where
+    B: Backend,
+    // The bounds of `impl Store for B`.
+    for<'c> &'c mut <B::DB as Database>::Connection: Executor<'c, Database = B::DB>,
+    <B::DB as Database>::Arguments: IntoArguments<B::DB>,
+    for<'n> &'n str: ColumnIndex<<B::DB as Database>::Row>,
+    for<'q> i64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
+    for<'q> f64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
+    for<'q> bool: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> &'q str: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> &'q [u8]: Encode<'q, B::DB> + Type<B::DB>,
+    for<'r> String: Decode<'r, B::DB> + Type<B::DB>,
+    for<'r> Vec<u8>: Decode<'r, B::DB> + Type<B::DB>,
+{
+    let mut tx = store.writer().begin().await?;
+    let inserted = sqlx::query(q::INSERT_SCAN)
+        .bind(report.agent_id.as_str())
+        .bind(report.scan_id.as_str())
+        .bind(report.content_hash.as_slice())
+        .bind(i64::from(report.status))
+        .bind(report.started_at)
+        .bind(report.received_at)
+        .bind(report.findings.len() as i64)
+        .bind(report.report.as_slice())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = inserted else {
+        let existing = sqlx::query(q::STORED_SCAN)
+            .bind(report.agent_id.as_str())
+            .bind(report.scan_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        let hash: Vec<u8> = existing.try_get("content_hash")?;
+        if hash != report.content_hash {
+            return Ok(SubmitOutcome::Conflict);
+        }
+        let new_findings: i64 = existing.try_get("new_findings")?;
+        let resolved_findings: i64 = existing.try_get("resolved_findings")?;
+        return Ok(SubmitOutcome::Duplicate {
+            new_findings: u32::try_from(new_findings).unwrap_or(u32::MAX),
+            resolved_findings: u32::try_from(resolved_findings).unwrap_or(u32::MAX),
+        });
+    };
+    let seq: i64 = row.try_get("id")?;
+
+    let mut published = Vec::new();
+    let mut new_findings: u32 = 0;
+    // Findings this report made open (new or reopened), for finding_counts.
+    let mut opened: i64 = 0;
+    for chunk in report.findings.chunks(FINDING_CHUNK) {
+        // New findings first; the rest are findings seen before.
+        let mut insert = QueryBuilder::<B::DB>::default();
+        B::DIALECT.insert_findings.fill(&mut insert, |insert, hole| match hole {
+            "rows" => push_finding_rows(insert, report, chunk),
+            other => unknown_hole(other),
+        });
+        let mut inserted = HashSet::new();
+        for row in insert.build().fetch_all(&mut *tx).await? {
+            inserted.insert(row.try_get::<Vec<u8>, _>("id")?);
+        }
+        let mut seen = Vec::with_capacity(chunk.len() - inserted.len());
+        for f in chunk {
+            if inserted.contains(f.key.as_slice()) {
+                new_findings += 1;
+                opened += 1;
+                if report.publish {
+                    published.push(publication(report, f, report.received_at, report.received_at));
+                }
+            } else {
+                seen.push(f);
+            }
+        }
+        if seen.is_empty() {
+            continue;
+        }
+
+        // Most findings seen again only move their sighting: one cheap
+        // statement for those, the full update for the rest.
+        let mut select = QueryBuilder::<B::DB>::default();
+        q::SEEN_FINDINGS.fill(&mut select, |select, hole| match hole {
+            "keys" => push_keys(select, &seen),
+            other => unknown_hole(other),
+        });
+        let mut stored = HashMap::with_capacity(seen.len());
+        for row in select.build().fetch_all(&mut *tx).await? {
+            let key: Vec<u8> = row.try_get("id")?;
+            stored.insert(
+                key,
+                Stored {
+                    last_seen: row.try_get("last_seen")?,
+                    resolved_at: row.try_get("resolved_at")?,
+                    data: row.try_get("data")?,
+                },
+            );
+        }
+        let (sighted, changed): (Vec<&NewFinding>, Vec<&NewFinding>) = seen.into_iter().partition(|f| {
+            stored
+                .get(f.key.as_slice())
+                .is_some_and(|s| s.only_sighted_by(f, report.received_at))
+        });
+        seen = changed;
+        if !sighted.is_empty() {
+            let mut sight = QueryBuilder::<B::DB>::default();
+            q::SIGHT_FINDINGS.fill(&mut sight, |sight, hole| match hole {
+                "received_at" => {
+                    sight.push_bind(report.received_at);
+                }
+                "scan_id" => {
+                    sight.push_bind(report.scan_id.as_str());
+                }
+                "keys" => push_keys(sight, &sighted),
+                other => unknown_hole(other),
+            });
+            let done = sight.build().execute(&mut *tx).await?;
+            if B::rows_affected(&done) != sighted.len() as u64 {
+                // A concurrent report (PostgreSQL) resolved one of them since
+                // the read. The full update is right after a sighting too, so
+                // all of them take it.
+                seen.extend(sighted);
+            }
+        }
+        if seen.is_empty() {
+            continue;
+        }
+
+        let mut update = QueryBuilder::<B::DB>::default();
+        B::DIALECT
+            .update_seen_findings
+            .fill(&mut update, |update, hole| match hole {
+                "rows" => push_finding_rows(update, report, seen.iter().copied()),
+                other => unknown_hole(other),
+            });
+        let by_key: HashMap<&[u8], &NewFinding> = seen.iter().map(|f| (f.key.as_slice(), *f)).collect();
+        for row in update.build().fetch_all(&mut *tx).await? {
+            let key: Vec<u8> = row.try_get("id")?;
+            let reopened_by: Option<String> = row.try_get("reopened_by")?;
+            let resolved_at: Option<i64> = row.try_get("resolved_at")?;
+            if resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str()) {
+                opened += 1;
+                if let Some(f) = by_key.get(key.as_slice()).filter(|_| report.publish) {
+                    published.push(publication(
+                        report,
+                        f,
+                        row.try_get("first_seen")?,
+                        row.try_get("last_seen")?,
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut aliases: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.finding.vulnerability.as_ref())
+        .flat_map(|v| v.aliases.iter().map(move |a| (a.as_str(), v.id.as_str())))
+        .filter(|(alias, id)| !alias.is_empty() && alias != id)
+        .collect();
+    aliases.sort_unstable();
+    aliases.dedup();
+    for chunk in aliases.chunks(ALIAS_CHUNK) {
+        let mut insert = QueryBuilder::<B::DB>::default();
+        B::DIALECT.insert_aliases.fill(&mut insert, |insert, hole| match hole {
+            "values" => {
+                insert.push_values(chunk, |mut b, (alias, id)| {
+                    b.push_bind(*alias).push_bind(*id);
+                });
+            }
+            other => unknown_hole(other),
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+
+    let mut resolved_findings: u32 = 0;
+    let mut resolved_rows: i64 = 0;
+    if report.resolves {
+        let done = sqlx::query(q::RESOLVE_FINDINGS)
+            .bind(report.received_at)
+            .bind(report.agent_id.as_str())
+            .bind(report.root.as_str())
+            .execute(&mut *tx)
+            .await?;
+        resolved_findings = u32::try_from(B::rows_affected(&done)).unwrap_or(u32::MAX);
+        resolved_rows = i64::try_from(B::rows_affected(&done)).unwrap_or(i64::MAX);
+    }
+    sqlx::query(q::UPDATE_SCAN_COUNTS)
+        .bind(i64::from(new_findings))
+        .bind(i64::from(resolved_findings))
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(q::AGENT_SEEN_BY_REPORT)
+        .bind(report.received_at)
+        .bind(report.agent_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    if opened > 0 {
+        store.announce(&mut *tx, seq).await?;
+    }
+    // Last: see count_open_findings.sql.
+    let open_delta = opened - resolved_rows;
+    if open_delta != 0 {
+        sqlx::query(q::COUNT_OPEN_FINDINGS)
+            .bind(open_delta)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    store.committed();
+    Ok(SubmitOutcome::Stored {
+        new_findings,
+        resolved_findings,
+        published,
+    })
+}
+
+/// A stored finding as [`q::SEEN_FINDINGS`] reads it.
 #[derive(Debug)]
-pub(super) struct Stored {
-    pub(super) last_seen: i64,
-    pub(super) resolved_at: Option<i64>,
-    pub(super) data: Vec<u8>,
+struct Stored {
+    last_seen: i64,
+    resolved_at: Option<i64>,
+    data: Vec<u8>,
 }
 
 impl Stored {
     /// Whether a report received at `seen_at` only moves this finding's
     /// sighting: it is open, not seen later already, and stored exactly as
     /// reported now. Most findings of a periodic scan are.
-    pub(super) fn only_sighted_by(&self, f: &super::NewFinding, seen_at: i64) -> bool {
+    fn only_sighted_by(&self, f: &NewFinding, seen_at: i64) -> bool {
         self.resolved_at.is_none() && self.last_seen <= seen_at && self.data == f.data
     }
 }
 
-/// Moves the sighting of open findings (binds: receive time three times, scan
-/// id; then an `IN` list of keys follows). It sets no column the risk,
-/// severity or resolved indexes hold: a database rewrites an index entry of
-/// every row whose indexed column a statement sets, equal value or not. The
-/// guards keep it right against a concurrent report of the same finding;
-/// `+ 0` keeps SQLite from walking every open finding in the resolved index
-/// instead of looking the keys up.
-pub(super) const SIGHT_FINDINGS: [&str; 5] = [
-    "UPDATE findings SET last_seen = CASE WHEN ",
-    " > last_seen THEN ",
-    " ELSE last_seen END, last_scan_id = CASE WHEN ",
-    " >= last_seen THEN ",
-    " ELSE last_scan_id END WHERE (resolved_at + 0) IS NULL AND id IN (",
-];
-
-/// Follows [`FINDING_ROWS`] in a `WITH seen (FINDING_COLUMNS) AS (`
-/// table: updates the stored findings a report sees again and returns them.
-/// Every right-hand side reads the old row; a report older than the row's last
-/// sighting (a late retry) changes nothing but may not reopen it either; a
-/// newer one reopens a resolved finding.
-pub(super) fn update_seen_findings(or_rollback: &str) -> String {
-    let newer = "seen.last_seen >= findings.last_seen";
-    let reopens = "findings.resolved_at IS NOT NULL AND seen.last_seen > findings.resolved_at";
-    format!(
-        ") UPDATE{or_rollback} findings SET \
-         last_seen = CASE WHEN seen.last_seen > findings.last_seen THEN seen.last_seen ELSE findings.last_seen END, \
-         last_scan_id = CASE WHEN {newer} THEN seen.last_scan_id ELSE findings.last_scan_id END, \
-         data = CASE WHEN {newer} THEN seen.data ELSE findings.data END, \
-         severity = CASE WHEN {newer} THEN seen.severity ELSE findings.severity END, \
-         risk_score = CASE WHEN {newer} THEN seen.risk_score ELSE findings.risk_score END, \
-         kev = CASE WHEN {newer} THEN seen.kev ELSE findings.kev END, \
-         fix_available = CASE WHEN {newer} THEN seen.fix_available ELSE findings.fix_available END, \
-         reopened_by = CASE WHEN {reopens} THEN seen.last_scan_id ELSE findings.reopened_by END, \
-         resolved_at = CASE WHEN {reopens} THEN NULL ELSE findings.resolved_at END \
-         FROM seen WHERE findings.id = seen.id \
-         RETURNING findings.id, findings.reopened_by, findings.first_seen, findings.last_seen, findings.resolved_at"
-    )
+/// A new or reopened finding of `report` as WatchFindings shows it.
+fn publication(report: &NewReport, f: &NewFinding, first_seen: Micros, last_seen: Micros) -> Finding {
+    let mut finding = f.finding.clone();
+    finding.id = f.id();
+    finding.agent_id = report.agent_id.clone();
+    finding.scan_id = report.scan_id.clone();
+    finding.first_seen = Some(crate::time::timestamp(first_seen));
+    finding.last_seen = Some(crate::time::timestamp(last_seen));
+    finding
 }
 
-/// The findings a report made open that still are (bind: the scan's row id):
-/// new ones carry its scan id as `first_scan_id`, reopened ones as
-/// `reopened_by`.
-pub(super) const OPENED_BY_SCAN: &str = "SELECT f.id, f.agent_id, f.last_scan_id, f.first_seen, f.last_seen, \
-     f.resolved_at, f.data FROM scans s JOIN findings f ON f.agent_id = s.agent_id \
-     WHERE s.id = $1 AND f.resolved_at IS NULL AND (f.first_scan_id = s.scan_id OR f.reopened_by = s.scan_id) \
-     ORDER BY f.id";
-
-/// Stamps out `Store` for a backend struct with `writer` and `reader` pools of
-/// `$db`. `$or_rollback` is the conflict clause of a report's multi-row writes:
-/// `" OR ROLLBACK"` on SQLite, where it spares the statement journal (see the
-/// SQLite migration that defers the findings' foreign key), `""` elsewhere.
-/// The backend also brings `announce` (tells other replicas of a report that
-/// opened findings, inside its transaction) and `listen_to_replicas`.
-macro_rules! sql_store {
-    ($store:ty, $db:ty, $or_rollback:expr) => {
-        impl $store {
-            fn apply<'q>(
-                mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
-                binds: &'q [$crate::store::sql::Bind],
-            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
-                for bind in binds {
-                    query = match bind {
-                        $crate::store::sql::Bind::I64(v) => query.bind(*v),
-                        $crate::store::sql::Bind::F64(v) => query.bind(*v),
-                        $crate::store::sql::Bind::Text(v) => query.bind(v.as_str()),
-                        $crate::store::sql::Bind::Bytes(v) => query.bind(v.as_slice()),
-                    };
-                }
-                query
-            }
-
-            async fn submit_once(
-                &self,
-                report: &$crate::store::NewReport,
-            ) -> Result<$crate::store::SubmitOutcome, sqlx::Error> {
-                use sqlx::Row as _;
-                use $crate::store::SubmitOutcome;
-                let mut tx = self.writer.begin().await?;
-                let inserted = sqlx::query(
-                    "INSERT INTO scans (agent_id, scan_id, content_hash, status, started_at, received_at, \
-                     finding_count, new_findings, resolved_findings, report) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8) \
-                     ON CONFLICT (agent_id, scan_id) DO NOTHING RETURNING id",
-                )
-                .bind(&report.agent_id)
-                .bind(&report.scan_id)
-                .bind(&report.content_hash)
-                .bind(i64::from(report.status))
-                .bind(report.started_at)
-                .bind(report.received_at)
-                .bind(report.findings.len() as i64)
-                .bind(&report.report)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = inserted else {
-                    let existing = sqlx::query(
-                        "SELECT content_hash, new_findings, resolved_findings FROM scans \
-                         WHERE agent_id = $1 AND scan_id = $2",
-                    )
-                    .bind(&report.agent_id)
-                    .bind(&report.scan_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    tx.rollback().await?;
-                    let hash: Vec<u8> = existing.try_get("content_hash")?;
-                    if hash != report.content_hash {
-                        return Ok(SubmitOutcome::Conflict);
-                    }
-                    let new_findings: i64 = existing.try_get("new_findings")?;
-                    let resolved_findings: i64 = existing.try_get("resolved_findings")?;
-                    return Ok(SubmitOutcome::Duplicate {
-                        new_findings: u32::try_from(new_findings).unwrap_or(u32::MAX),
-                        resolved_findings: u32::try_from(resolved_findings).unwrap_or(u32::MAX),
-                    });
-                };
-                let seq: i64 = row.try_get("id")?;
-
-                let mut published = Vec::new();
-                let mut new_findings: u32 = 0;
-                // Findings this report made open (new or reopened), for finding_counts.
-                let mut opened: i64 = 0;
-                let publish = |f: &$crate::store::NewFinding, first_seen: i64, last_seen: i64| {
-                    let mut finding = f.finding.clone();
-                    finding.id = f.id();
-                    finding.agent_id = report.agent_id.clone();
-                    finding.scan_id = report.scan_id.clone();
-                    finding.first_seen = Some($crate::time::timestamp(first_seen));
-                    finding.last_seen = Some($crate::time::timestamp(last_seen));
-                    finding
-                };
-                // `key, key, …)`: the rest of an `IN (` list of findings' keys.
-                fn push_keys(query: &mut sqlx::QueryBuilder<$db>, findings: &[&$crate::store::NewFinding]) {
-                    let mut keys = query.separated(", ");
-                    for f in findings {
-                        keys.push_bind(f.key.as_slice());
-                    }
-                    query.push(")");
-                }
-                // `SELECT … FROM (VALUES …) AS v`: rows of FINDING_COLUMNS.
-                fn push_finding_rows<'a>(
-                    query: &mut sqlx::QueryBuilder<$db>,
-                    report: &$crate::store::NewReport,
-                    findings: impl IntoIterator<Item = &'a $crate::store::NewFinding>,
-                ) {
-                    let [agent, root, first_seen, last_seen, first_scan, last_scan, values] =
-                        $crate::store::sql::FINDING_ROWS;
-                    query
-                        .push(agent)
-                        .push_bind(report.agent_id.as_str())
-                        .push(root)
-                        .push_bind(report.root.as_str())
-                        .push(first_seen)
-                        .push_bind(report.received_at)
-                        .push(last_seen)
-                        .push_bind(report.received_at)
-                        .push(first_scan)
-                        .push_bind(report.scan_id.as_str())
-                        .push(last_scan)
-                        .push_bind(report.scan_id.as_str())
-                        .push(values);
-                    query.push_values(findings, |mut b, f| {
-                        let package = f.finding.package.as_ref();
-                        let vuln = f.finding.vulnerability.as_ref();
-                        b.push_bind(f.key.as_slice())
-                            .push_bind(package.map(|p| p.ecosystem.as_str()).unwrap_or(""))
-                            .push_bind(package.map(|p| p.name.as_str()).unwrap_or(""))
-                            .push_bind(vuln.map(|v| v.id.as_str()).unwrap_or(""))
-                            .push_bind(i64::from(vuln.map(|v| v.severity).unwrap_or(0)))
-                            .push_bind(vuln.map(|v| v.risk_score).unwrap_or(0.0))
-                            .push_bind(vuln.is_some_and(|v| v.known_exploited))
-                            .push_bind(vuln.is_some_and(|v| !v.fixed_versions.is_empty()))
-                            .push_bind(f.data.as_slice());
-                    });
-                    query.push(") AS v");
-                }
-                for chunk in report.findings.chunks($crate::store::sql::FINDING_CHUNK) {
-                    // New findings first; the rest are findings seen before.
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT{} INTO findings ({}) ",
-                        $or_rollback,
-                        $crate::store::sql::FINDING_COLUMNS
-                    ));
-                    push_finding_rows(&mut insert, report, chunk);
-                    // `WHERE true` tells SQLite's parser that ON CONFLICT is no join's ON.
-                    insert.push(" WHERE true ON CONFLICT (id) DO NOTHING RETURNING id");
-                    let mut inserted = std::collections::HashSet::new();
-                    for row in insert.build().fetch_all(&mut *tx).await? {
-                        inserted.insert(row.try_get::<Vec<u8>, _>("id")?);
-                    }
-                    let mut seen = Vec::with_capacity(chunk.len() - inserted.len());
-                    for f in chunk {
-                        if inserted.contains(f.key.as_slice()) {
-                            new_findings += 1;
-                            opened += 1;
-                            if report.publish {
-                                published.push(publish(f, report.received_at, report.received_at));
-                            }
-                        } else {
-                            seen.push(f);
-                        }
-                    }
-                    if seen.is_empty() {
-                        continue;
-                    }
-
-                    // Most findings seen again only move their sighting: one
-                    // cheap statement for those, the full update for the rest.
-                    let mut select = sqlx::QueryBuilder::<$db>::new($crate::store::sql::SELECT_SEEN_FINDINGS);
-                    push_keys(&mut select, &seen);
-                    let mut stored = std::collections::HashMap::with_capacity(seen.len());
-                    for row in select.build().fetch_all(&mut *tx).await? {
-                        let key: Vec<u8> = row.try_get("id")?;
-                        stored.insert(
-                            key,
-                            $crate::store::sql::Stored {
-                                last_seen: row.try_get("last_seen")?,
-                                resolved_at: row.try_get("resolved_at")?,
-                                data: row.try_get("data")?,
-                            },
-                        );
-                    }
-                    let (sighted, changed): (Vec<&$crate::store::NewFinding>, Vec<&$crate::store::NewFinding>) =
-                        seen.into_iter().partition(|f| {
-                            stored
-                                .get(f.key.as_slice())
-                                .is_some_and(|s| s.only_sighted_by(f, report.received_at))
-                        });
-                    seen = changed;
-                    if !sighted.is_empty() {
-                        let [set_seen, then_seen, set_scan, then_scan, keys_start] = $crate::store::sql::SIGHT_FINDINGS;
-                        let mut sight = sqlx::QueryBuilder::<$db>::new(set_seen);
-                        sight
-                            .push_bind(report.received_at)
-                            .push(then_seen)
-                            .push_bind(report.received_at)
-                            .push(set_scan)
-                            .push_bind(report.received_at)
-                            .push(then_scan)
-                            .push_bind(report.scan_id.as_str())
-                            .push(keys_start);
-                        push_keys(&mut sight, &sighted);
-                        let done = sight.build().execute(&mut *tx).await?;
-                        if done.rows_affected() != sighted.len() as u64 {
-                            // A concurrent report (PostgreSQL) resolved one of them
-                            // since the read. The full update is right after a
-                            // sighting too, so all of them take it.
-                            seen.extend(sighted);
-                        }
-                    }
-                    if seen.is_empty() {
-                        continue;
-                    }
-
-                    let mut update = sqlx::QueryBuilder::<$db>::new(format!(
-                        "WITH seen ({}) AS (",
-                        $crate::store::sql::FINDING_COLUMNS
-                    ));
-                    push_finding_rows(&mut update, report, seen.iter().copied());
-                    update.push($crate::store::sql::update_seen_findings($or_rollback));
-                    let by_key: std::collections::HashMap<&[u8], &$crate::store::NewFinding> =
-                        seen.iter().map(|f| (f.key.as_slice(), *f)).collect();
-                    for row in update.build().fetch_all(&mut *tx).await? {
-                        let key: Vec<u8> = row.try_get("id")?;
-                        let reopened_by: Option<String> = row.try_get("reopened_by")?;
-                        let resolved_at: Option<i64> = row.try_get("resolved_at")?;
-                        if resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str()) {
-                            opened += 1;
-                            if let Some(f) = by_key.get(key.as_slice()).filter(|_| report.publish) {
-                                published.push(publish(f, row.try_get("first_seen")?, row.try_get("last_seen")?));
-                            }
-                        }
-                    }
-                }
-
-                let mut aliases: Vec<(&str, &str)> = report
-                    .findings
-                    .iter()
-                    .filter_map(|f| f.finding.vulnerability.as_ref())
-                    .flat_map(|v| v.aliases.iter().map(move |a| (a.as_str(), v.id.as_str())))
-                    .filter(|(alias, id)| !alias.is_empty() && alias != id)
-                    .collect();
-                aliases.sort_unstable();
-                aliases.dedup();
-                for chunk in aliases.chunks(1000) {
-                    let mut builder = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT{} INTO vuln_aliases (alias, vuln_id) ",
-                        $or_rollback
-                    ));
-                    builder.push_values(chunk, |mut b, (alias, id)| {
-                        b.push_bind(*alias).push_bind(*id);
-                    });
-                    builder.push(" ON CONFLICT (alias, vuln_id) DO NOTHING");
-                    builder.build().execute(&mut *tx).await?;
-                }
-
-                let mut resolved_findings: u32 = 0;
-                let mut resolved_rows: i64 = 0;
-                if report.resolves {
-                    let done = sqlx::query(
-                        "UPDATE findings SET resolved_at = $1 \
-                         WHERE agent_id = $2 AND root = $3 AND resolved_at IS NULL AND last_seen < $1",
-                    )
-                    .bind(report.received_at)
-                    .bind(&report.agent_id)
-                    .bind(&report.root)
-                    .execute(&mut *tx)
-                    .await?;
-                    resolved_findings = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
-                    resolved_rows = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
-                }
-                sqlx::query("UPDATE scans SET new_findings = $1, resolved_findings = $2 WHERE id = $3")
-                    .bind(i64::from(new_findings))
-                    .bind(i64::from(resolved_findings))
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE agents SET last_seen = $1 WHERE agent_id = $2 AND last_seen < $1")
-                    .bind(report.received_at)
-                    .bind(&report.agent_id)
-                    .execute(&mut *tx)
-                    .await?;
-                if opened > 0 {
-                    self.announce(&mut *tx, seq).await?;
-                }
-                // Last, so that concurrent reports on PostgreSQL hold this one
-                // row's lock only from here to their commit.
-                let open_delta = opened - resolved_rows;
-                if open_delta != 0 {
-                    sqlx::query("UPDATE finding_counts SET open_findings = open_findings + $1 WHERE id = 1")
-                        .bind(open_delta)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                self.committed();
-                Ok(SubmitOutcome::Stored {
-                    new_findings,
-                    resolved_findings,
-                    published,
-                })
-            }
-
-            fn decode_finding(
-                row: &<$db as sqlx::Database>::Row,
-            ) -> Result<zerotrace_proto::common::v1::Finding, $crate::store::StoreError> {
-                use prost::Message as _;
-                use sqlx::Row as _;
-                let data: Vec<u8> = row.try_get("data")?;
-                let mut finding = zerotrace_proto::common::v1::Finding::decode(data.as_slice()).map_err(|error| {
-                    $crate::store::StoreError::Corrupt {
-                        what: "finding",
-                        error,
-                    }
-                })?;
-                let key: Vec<u8> = row.try_get("id")?;
-                finding.id = $crate::digest::hex(&key);
-                finding.agent_id = row.try_get("agent_id")?;
-                finding.scan_id = row.try_get("last_scan_id")?;
-                finding.first_seen = Some($crate::time::timestamp(row.try_get("first_seen")?));
-                finding.last_seen = Some($crate::time::timestamp(row.try_get("last_seen")?));
-                let resolved: Option<i64> = row.try_get("resolved_at")?;
-                finding.resolved_at = resolved.map($crate::time::timestamp);
-                Ok(finding)
-            }
-
-            fn decode_scan(
-                row: &<$db as sqlx::Database>::Row,
-            ) -> Result<$crate::store::StoredScan, $crate::store::StoreError> {
-                use prost::Message as _;
-                use sqlx::Row as _;
-                let data: Vec<u8> = row.try_get("report")?;
-                let report = zerotrace_proto::api::v1::ScanReport::decode(data.as_slice()).map_err(|error| {
-                    $crate::store::StoreError::Corrupt {
-                        what: "scan report",
-                        error,
-                    }
-                })?;
-                let finding_count: i64 = row.try_get("finding_count")?;
-                let received_at: i64 = row.try_get("received_at")?;
-                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-                Ok($crate::store::StoredScan {
-                    scan: zerotrace_proto::api::v1::Scan {
-                        agent_id: row.try_get("agent_id")?,
-                        finding_count: u32::try_from(finding_count).unwrap_or(u32::MAX),
-                        received_at: Some($crate::time::timestamp(received_at)),
-                        warning_count: count(report.warnings.len()),
-                        unmatched_count: count(report.unmatched.len()),
-                        report: Some(report),
-                    },
-                    cursor: $crate::store::ScanCursor {
-                        started_at: row.try_get("started_at")?,
-                        seq: row.try_get("id")?,
-                    },
-                })
-            }
+/// Fills `{rows}` of a report's findings statement: [`q::FINDING_ROWS`].
+fn push_finding_rows<'a, DB>(
+    query: &mut QueryBuilder<DB>,
+    report: &NewReport,
+    findings: impl IntoIterator<Item = &'a NewFinding> + Clone,
+) where
+    DB: Database,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+{
+    q::FINDING_ROWS.fill(query, |query, hole| match hole {
+        "agent_id" => {
+            query.push_bind(report.agent_id.as_str());
         }
-
-        #[tonic::async_trait]
-        impl $crate::store::Store for $store {
-            async fn create_agent(&self, agent: &$crate::store::NewAgent) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query(
-                    "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
-                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (agent_id) DO NOTHING",
-                )
-                .bind(&agent.agent_id)
-                .bind(&agent.hostname)
-                .bind(&agent.version)
-                .bind(&agent.token_hash)
-                .bind(agent.now)
-                .execute(&self.writer)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn rotate_agent(
-                &self,
-                agent: &$crate::store::NewAgent,
-                old_token_hash: &str,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE agents SET hostname = $1, version = $2, token_hash = $3, \
-                     last_seen = CASE WHEN last_seen < $4 THEN $4 ELSE last_seen END \
-                     WHERE agent_id = $5 AND token_hash = $6",
-                )
-                .bind(&agent.hostname)
-                .bind(&agent.version)
-                .bind(&agent.token_hash)
-                .bind(agent.now)
-                .bind(&agent.agent_id)
-                .bind(old_token_hash)
-                .execute(&self.writer)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn agent_exists(&self, agent_id: &str) -> Result<bool, $crate::store::StoreError> {
-                let row = sqlx::query("SELECT 1 AS one FROM agents WHERE agent_id = $1")
-                    .bind(agent_id)
-                    .fetch_optional(&self.reader)
-                    .await?;
-                Ok(row.is_some())
-            }
-
-            async fn agent_for_token(&self, token_hash: &str) -> Result<Option<String>, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let row = sqlx::query("SELECT agent_id FROM agents WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .fetch_optional(&self.reader)
-                    .await?;
-                Ok(match row {
-                    Some(row) => Some(row.try_get("agent_id")?),
-                    None => None,
-                })
-            }
-
-            async fn heartbeat(
-                &self,
-                agent_id: &str,
-                now: $crate::store::Micros,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE agents SET last_seen = CASE WHEN last_seen < $1 THEN $1 ELSE last_seen END \
-                     WHERE agent_id = $2",
-                )
-                .bind(now)
-                .bind(agent_id)
-                .execute(&self.writer)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn submit_report(
-                &self,
-                report: &$crate::store::NewReport,
-            ) -> Result<$crate::store::SubmitOutcome, $crate::store::StoreError> {
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    match self.submit_once(report).await {
-                        Ok(outcome) => return Ok(outcome),
-                        // Concurrent reports of one agent may deadlock on PostgreSQL
-                        // (40P01) or fail to serialize (40001): the transaction rolled
-                        // back whole, so running it again is safe.
-                        Err(sqlx::Error::Database(e))
-                            if attempt < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
-                        {
-                            tracing::debug!(attempt, "report transaction retried after a conflict");
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-
-            async fn list_scans(
-                &self,
-                query: &$crate::store::ScanQuery,
-            ) -> Result<Vec<$crate::store::StoredScan>, $crate::store::StoreError> {
-                let mut sql = $crate::store::sql::Sql::new(
-                    "SELECT id, agent_id, started_at, received_at, finding_count, report FROM scans",
-                );
-                $crate::store::sql::scan_where(&mut sql, query);
-                let limit = sql.bind($crate::store::sql::Bind::I64(i64::from(query.limit)));
-                sql.push(&format!(" ORDER BY started_at DESC, id DESC LIMIT {limit}"));
-                let rows = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
-                    .fetch_all(&self.reader)
-                    .await?;
-                rows.iter().map(Self::decode_scan).collect()
-            }
-
-            async fn get_scan(
-                &self,
-                agent_id: &str,
-                scan_id: &str,
-            ) -> Result<Option<zerotrace_proto::api::v1::Scan>, $crate::store::StoreError> {
-                let row = sqlx::query(
-                    "SELECT id, agent_id, started_at, received_at, finding_count, report FROM scans \
-                     WHERE agent_id = $1 AND scan_id = $2",
-                )
-                .bind(agent_id)
-                .bind(scan_id)
-                .fetch_optional(&self.reader)
-                .await?;
-                Ok(match row {
-                    Some(row) => Some(Self::decode_scan(&row)?.scan),
-                    None => None,
-                })
-            }
-
-            async fn list_findings(
-                &self,
-                query: &$crate::store::FindingQuery,
-            ) -> Result<$crate::store::FindingPage, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let mut vuln_ids = Vec::new();
-                if let Some(id) = &query.filter.vulnerability_id {
-                    let rows = sqlx::query("SELECT vuln_id FROM vuln_aliases WHERE alias = $1")
-                        .bind(id)
-                        .fetch_all(&self.reader)
-                        .await?;
-                    vuln_ids.push(id.clone());
-                    for row in rows {
-                        vuln_ids.push(row.try_get("vuln_id")?);
-                    }
-                }
-                let total = if query.count_total && query.filter == $crate::store::FindingSelector::default() {
-                    // All open findings: kept by submit_once, no need to count them.
-                    let row = sqlx::query("SELECT open_findings FROM finding_counts WHERE id = 1")
-                        .fetch_one(&self.reader)
-                        .await?;
-                    let n: i64 = row.try_get("open_findings")?;
-                    Some(u64::try_from(n).unwrap_or(0))
-                } else if query.count_total {
-                    let mut sql = $crate::store::sql::Sql::new("SELECT COUNT(*) AS n FROM findings");
-                    $crate::store::sql::finding_where(&mut sql, &query.filter, &vuln_ids, None);
-                    let row = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
-                        .fetch_one(&self.reader)
-                        .await?;
-                    let n: i64 = row.try_get("n")?;
-                    Some(u64::try_from(n).unwrap_or(0))
-                } else {
-                    None
-                };
-                // One row more than asked tells whether a next page exists.
-                let sql = $crate::store::sql::finding_page(
-                    &query.filter,
-                    &vuln_ids,
-                    query.order,
-                    query.after.as_ref(),
-                    query.limit.saturating_add(1),
-                );
-                let rows = Self::apply(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), &sql.binds)
-                    .fetch_all(&self.reader)
-                    .await?;
-                let more = rows.len() > query.limit as usize;
-                let mut findings = Vec::with_capacity(rows.len());
-                let mut next = None;
-                for row in rows.iter().take(query.limit as usize) {
-                    findings.push(Self::decode_finding(row)?);
-                    if more {
-                        next = Some($crate::store::FindingCursor {
-                            risk_score: row.try_get("risk_score")?,
-                            severity: row.try_get("severity")?,
-                            last_seen: row.try_get("last_seen")?,
-                            key: row.try_get("id")?,
-                        });
-                    }
-                }
-                Ok($crate::store::FindingPage {
-                    findings,
-                    next,
-                    total,
-                })
-            }
-
-            async fn summary(
-                &self,
-                agent_id: Option<&str>,
-                online_since: $crate::store::Micros,
-                offline_before: $crate::store::Micros,
-                top: u32,
-            ) -> Result<$crate::store::Summary, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let agent_filter = if agent_id.is_some() {
-                    " AND agent_id = $1"
-                } else {
-                    ""
-                };
-                let count = |n: i64| u64::try_from(n).unwrap_or(0);
-                let mut summary = $crate::store::Summary::default();
-
-                let text = format!(
-                    "SELECT severity, COUNT(*) AS n FROM findings WHERE resolved_at IS NULL{agent_filter} \
-                     GROUP BY severity ORDER BY severity DESC"
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
-                if let Some(agent) = agent_id {
-                    q = q.bind(agent);
-                }
-                for row in q.fetch_all(&self.reader).await? {
-                    let severity: i64 = row.try_get("severity")?;
-                    summary
-                        .by_severity
-                        .push((i32::try_from(severity).unwrap_or(0), count(row.try_get("n")?)));
-                }
-
-                let limit = if agent_id.is_some() { "$2" } else { "$1" };
-                let text = format!(
-                    "SELECT ecosystem, package_name, COUNT(*) AS n FROM findings \
-                     WHERE resolved_at IS NULL{agent_filter} GROUP BY ecosystem, package_name \
-                     ORDER BY n DESC, ecosystem ASC, package_name ASC LIMIT {limit}"
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
-                if let Some(agent) = agent_id {
-                    q = q.bind(agent);
-                }
-                for row in q.bind(i64::from(top)).fetch_all(&self.reader).await? {
-                    summary.top_packages.push((
-                        row.try_get("ecosystem")?,
-                        row.try_get("package_name")?,
-                        count(row.try_get("n")?),
-                    ));
-                }
-
-                let (online, offline) = if agent_id.is_some() {
-                    ("$2", "$3")
-                } else {
-                    ("$1", "$2")
-                };
-                let where_agent = if agent_id.is_some() {
-                    " WHERE agent_id = $1"
-                } else {
-                    ""
-                };
-                let text = format!(
-                    "SELECT COUNT(CASE WHEN last_seen >= {online} THEN 1 END) AS online, \
-                     COUNT(CASE WHEN last_seen < {online} AND last_seen >= {offline} THEN 1 END) AS stale, \
-                     COUNT(CASE WHEN last_seen < {offline} THEN 1 END) AS offline FROM agents{where_agent}"
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
-                if let Some(agent) = agent_id {
-                    q = q.bind(agent);
-                }
-                let row = q
-                    .bind(online_since)
-                    .bind(offline_before)
-                    .fetch_one(&self.reader)
-                    .await?;
-                summary.agents = [
-                    count(row.try_get("online")?),
-                    count(row.try_get("stale")?),
-                    count(row.try_get("offline")?),
-                ];
-
-                let text = format!("SELECT COUNT(*) AS n FROM scans{where_agent}");
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
-                if let Some(agent) = agent_id {
-                    q = q.bind(agent);
-                }
-                let row = q.fetch_one(&self.reader).await?;
-                summary.scans = count(row.try_get("n")?);
-                Ok(summary)
-            }
-
-            async fn list_agents(
-                &self,
-                after: Option<&str>,
-                limit: u32,
-            ) -> Result<Vec<$crate::store::StoredAgent>, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let rows = match after {
-                    Some(after) => {
-                        sqlx::query(
-                            "SELECT agent_id, hostname, version, registered_at, last_seen FROM agents \
-                             WHERE agent_id > $1 ORDER BY agent_id ASC LIMIT $2",
-                        )
-                        .bind(after)
-                        .bind(i64::from(limit))
-                        .fetch_all(&self.reader)
-                        .await?
-                    }
-                    None => {
-                        sqlx::query(
-                            "SELECT agent_id, hostname, version, registered_at, last_seen FROM agents \
-                             ORDER BY agent_id ASC LIMIT $1",
-                        )
-                        .bind(i64::from(limit))
-                        .fetch_all(&self.reader)
-                        .await?
-                    }
-                };
-                rows.iter()
-                    .map(|row| {
-                        Ok($crate::store::StoredAgent {
-                            agent_id: row.try_get("agent_id")?,
-                            hostname: row.try_get("hostname")?,
-                            version: row.try_get("version")?,
-                            registered_at: row.try_get("registered_at")?,
-                            last_seen: row.try_get("last_seen")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn page_secret(&self) -> Result<Vec<u8>, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let fresh = $crate::digest::random_bytes::<32>().map_err(|e| {
-                    $crate::store::StoreError::Config(format!("no randomness for the page secret: {e}"))
-                })?;
-                sqlx::query("INSERT INTO meta (key, value) VALUES ('page_secret', $1) ON CONFLICT (key) DO NOTHING")
-                    .bind(fresh.as_slice())
-                    .execute(&self.writer)
-                    .await?;
-                let row = sqlx::query("SELECT value FROM meta WHERE key = 'page_secret'")
-                    .fetch_one(&self.writer)
-                    .await?;
-                Ok(row.try_get("value")?)
-            }
-
-            async fn replica_events(&self) -> Result<Option<$crate::store::ReplicaEvents>, $crate::store::StoreError> {
-                self.listen_to_replicas().await
-            }
-
-            async fn opened_by(
-                &self,
-                scan_seq: i64,
-            ) -> Result<Vec<zerotrace_proto::common::v1::Finding>, $crate::store::StoreError> {
-                let rows = sqlx::query($crate::store::sql::OPENED_BY_SCAN)
-                    .bind(scan_seq)
-                    .fetch_all(&self.reader)
-                    .await?;
-                rows.iter().map(Self::decode_finding).collect()
-            }
+        "root" => {
+            query.push_bind(report.root.as_str());
         }
-    };
+        "received_at" => {
+            query.push_bind(report.received_at);
+        }
+        "scan_id" => {
+            query.push_bind(report.scan_id.as_str());
+        }
+        "values" => {
+            query.push_values(findings.clone(), |mut b, f| {
+                let package = f.finding.package.as_ref();
+                let vuln = f.finding.vulnerability.as_ref();
+                b.push_bind(f.key.as_slice())
+                    .push_bind(package.map(|p| p.ecosystem.as_str()).unwrap_or(""))
+                    .push_bind(package.map(|p| p.name.as_str()).unwrap_or(""))
+                    .push_bind(vuln.map(|v| v.id.as_str()).unwrap_or(""))
+                    .push_bind(i64::from(vuln.map(|v| v.severity).unwrap_or(0)))
+                    .push_bind(vuln.map(|v| v.risk_score).unwrap_or(0.0))
+                    .push_bind(vuln.is_some_and(|v| v.known_exploited))
+                    .push_bind(vuln.is_some_and(|v| !v.fixed_versions.is_empty()))
+                    .push_bind(f.data.as_slice());
+            });
+        }
+        other => unknown_hole(other),
+    });
 }
 
-pub(super) use sql_store;
+/// Fills `{keys}`, an `IN` list: the keys of `findings`.
+fn push_keys<DB>(query: &mut QueryBuilder<DB>, findings: &[&NewFinding])
+where
+    DB: Database,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+{
+    let mut keys = query.separated(", ");
+    for f in findings {
+        keys.push_bind(f.key.as_slice());
+    }
+}
+
+/// A statement built in [`super::filter`], with its values bound.
+fn query_of<DB>(sql: &Sql) -> Query<'_, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'a> f64: Encode<'a, DB> + Type<DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> &'a [u8]: Encode<'a, DB> + Type<DB>,
+{
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str()));
+    for bind in &sql.binds {
+        query = match bind {
+            Bind::I64(v) => query.bind(*v),
+            Bind::F64(v) => query.bind(*v),
+            Bind::Text(v) => query.bind(v.as_str()),
+            Bind::Bytes(v) => query.bind(v.as_slice()),
+        };
+    }
+    query
+}
+
+/// A finding as stored: its data with the columns that change after it was reported.
+fn decode_finding<R>(row: &R) -> Result<Finding, StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let data: Vec<u8> = row.try_get("data")?;
+    let mut finding =
+        Finding::decode(data.as_slice()).map_err(|error| StoreError::Corrupt { what: "finding", error })?;
+    let key: Vec<u8> = row.try_get("id")?;
+    finding.id = crate::digest::hex(&key);
+    finding.agent_id = row.try_get("agent_id")?;
+    finding.scan_id = row.try_get("last_scan_id")?;
+    finding.first_seen = Some(crate::time::timestamp(row.try_get("first_seen")?));
+    finding.last_seen = Some(crate::time::timestamp(row.try_get("last_seen")?));
+    let resolved: Option<i64> = row.try_get("resolved_at")?;
+    finding.resolved_at = resolved.map(crate::time::timestamp);
+    Ok(finding)
+}
+
+/// A scan as stored, with its keyset position.
+fn decode_scan<R>(row: &R) -> Result<StoredScan, StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let data: Vec<u8> = row.try_get("report")?;
+    let report = pb::ScanReport::decode(data.as_slice()).map_err(|error| StoreError::Corrupt {
+        what: "scan report",
+        error,
+    })?;
+    let finding_count: i64 = row.try_get("finding_count")?;
+    let received_at: i64 = row.try_get("received_at")?;
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(StoredScan {
+        scan: pb::Scan {
+            agent_id: row.try_get("agent_id")?,
+            finding_count: u32::try_from(finding_count).unwrap_or(u32::MAX),
+            received_at: Some(crate::time::timestamp(received_at)),
+            warning_count: count(report.warnings.len()),
+            unmatched_count: count(report.unmatched.len()),
+            report: Some(report),
+        },
+        cursor: ScanCursor {
+            started_at: row.try_get("started_at")?,
+            seq: row.try_get("id")?,
+        },
+    })
+}

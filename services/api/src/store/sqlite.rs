@@ -24,9 +24,10 @@
 //! which measured faster on submit at 100,000 and at 400,000 stored findings
 //! (`docs/performance.md`). A database created with other pages keeps them.
 
-use super::StoreError;
-use super::sql::{FINDING_CHUNK, sql_store};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use super::queries::{self, unknown_hole};
+use super::sql::{Backend, FINDING_CHUNK};
+use super::{ReplicaEvents, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Sqlite, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::time::Duration;
@@ -55,7 +56,7 @@ const WRITER_AUTOCHECKPOINT_BYTES: i64 = 128 << 20;
 /// without blocking the writer or the readers (`PASSIVE`).
 async fn checkpointer(mut conn: SqliteConnection, mut wake: tokio::sync::mpsc::Receiver<()>) {
     while wake.recv().await.is_some() {
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await {
+        if let Err(error) = sqlx::query(queries::sqlite::CHECKPOINT).execute(&mut conn).await {
             tracing::warn!(%error, "WAL checkpoint failed");
         }
     }
@@ -92,11 +93,14 @@ impl SqliteStore {
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     // In pages of this file, which may predate PAGE_SIZE.
-                    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size").fetch_one(&mut *conn).await?;
+                    let (page_size,): (i64,) = sqlx::query_as(queries::sqlite::PAGE_SIZE).fetch_one(&mut *conn).await?;
                     let pages = (WRITER_AUTOCHECKPOINT_BYTES / page_size.max(512)).to_string();
-                    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA wal_autocheckpoint = {pages}")))
-                        .execute(&mut *conn)
-                        .await?;
+                    let mut pragma = String::new();
+                    queries::sqlite::WAL_AUTOCHECKPOINT.fill(&mut pragma, |pragma, hole| match hole {
+                        "pages" => pragma.push_str(&pages),
+                        other => unknown_hole(other),
+                    });
+                    sqlx::query(sqlx::AssertSqlSafe(pragma)).execute(&mut *conn).await?;
                     Ok(())
                 })
             })
@@ -118,22 +122,6 @@ impl SqliteStore {
         })
     }
 
-    /// After a commit: lets the checkpointer copy the new WAL pages.
-    fn committed(&self) {
-        // A full channel means a checkpoint is already due.
-        let _ = self.checkpoint.try_send(());
-    }
-
-    /// Tells other replicas of a report: there are none, one process owns the file.
-    async fn announce(&self, _: &mut SqliteConnection, _scan_seq: i64) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-
-    /// Hears of other replicas' reports: there are none.
-    async fn listen_to_replicas(&self) -> Result<Option<super::ReplicaEvents>, StoreError> {
-        Ok(None)
-    }
-
     /// Closes both pools (a checkpoint of the WAL happens on the last close).
     pub async fn close(&self) {
         self.reader.close().await;
@@ -141,4 +129,35 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, " OR ROLLBACK");
+impl Backend for SqliteStore {
+    type DB = Sqlite;
+    const DIALECT: queries::Dialect = queries::sqlite::DIALECT;
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    /// Lets the checkpointer copy the new WAL pages.
+    fn committed(&self) {
+        // A full channel means a checkpoint is already due.
+        let _ = self.checkpoint.try_send(());
+    }
+
+    /// There are no other replicas: one process owns the file.
+    async fn announce(&self, _: &mut SqliteConnection, _scan_seq: i64) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// There are no other replicas.
+    async fn listen_to_replicas(&self) -> Result<Option<ReplicaEvents>, StoreError> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,3 @@
+-- One scan, by agent and the agent's scan id.
+SELECT id, agent_id, started_at, received_at, finding_count, report FROM scans
+WHERE agent_id = $1 AND scan_id = $2

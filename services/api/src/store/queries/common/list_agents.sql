@@ -1,0 +1,3 @@
+-- The first page of agents, by id.
+SELECT agent_id, hostname, version, registered_at, last_seen FROM agents
+ORDER BY agent_id ASC LIMIT $1

@@ -1,0 +1,3 @@
+-- The schema the connection's search_path puts the tables in (it names the
+-- replicas' notification channel).
+SELECT current_schema()
