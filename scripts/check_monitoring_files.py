@@ -50,6 +50,16 @@ BUCKETS = {
     "zerotrace_enrichment_duration_seconds": [0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     "zerotrace_api_request_duration_seconds": [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 }
+# Series the services emit beyond the contract (METRICS.md "Series beyond the
+# contract"): name -> (kind, labels, emitting service). The same names as
+# SERIES_BEYOND_CONTRACT in services/telemetry/src/instruments.rs (checked),
+# each documented in collector/README.md and monitoring/README.md (checked).
+BEYOND_CONTRACT = {
+    "zerotrace_advisory_data_age_seconds": ("gauge", {"source"}, "enrichment"),
+    "zerotrace_advisory_data_entries": ("gauge", {"source"}, "enrichment"),
+    "zerotrace_advisory_data_max_age_seconds": ("gauge", set(), "enrichment"),
+    "zerotrace_advisory_syncs_total": ("counter", {"source", "outcome"}, "enrichment"),
+}
 EXTRA_SERIES = {"up": set(), "target_info": set()}
 TARGET_LABELS = {"job", "instance"}
 
@@ -126,6 +136,24 @@ class Checker:
                 self.fail(f"contract: {name} is {kind} {sorted(labels)} in METRICS.md, {CONTRACT[name]} here")
         self.ok(f"contract: METRICS.md table matches the {len(CONTRACT)} embedded series")
 
+    def check_beyond_contract(self) -> None:
+        """The series beyond the contract: one list in Rust and here, documented in both READMEs."""
+        source = (self.repo / "services/telemetry/src/instruments.rs").read_text()
+        m = re.search(r"SERIES_BEYOND_CONTRACT: \[&str; \d+\] = \[(.*?)\];", source, re.S)
+        rust = set(re.findall(r'"(zerotrace_[a-z0-9_]+)"', m.group(1))) if m else set()
+        failures = len(self.errors)
+        if rust != set(BEYOND_CONTRACT):
+            self.fail(f"beyond the contract: instruments.rs lists {sorted(rust)}, this script {sorted(BEYOND_CONTRACT)}")
+        for doc in ("collector/README.md", "monitoring/README.md"):
+            text = (self.repo / doc).read_text() if (self.repo / doc).is_file() else ""
+            missing = sorted(n for n in BEYOND_CONTRACT if n not in text)
+            if missing:
+                self.fail(f"{doc}: does not document {missing}")
+        if len(self.errors) == failures:
+            self.ok(
+                f"beyond the contract: {len(BEYOND_CONTRACT)} series, the same in Rust, documented in both READMEs"
+            )
+
     # --------------------------------------------------------------- promql --
     def series_labels(self, name: str, recorded: set[str]) -> set[str] | None:
         """Labels a series may carry, or None if the name is not allowed."""
@@ -137,6 +165,8 @@ class Checker:
             if name.endswith(suffix) and CONTRACT.get(base, ("",))[0] == "histogram":
                 extra = {"le"} if suffix == "_bucket" else set()
                 return CONTRACT[base][1] | TARGET_LABELS | extra
+        if name in BEYOND_CONTRACT:
+            return BEYOND_CONTRACT[name][1] | TARGET_LABELS
         if name in EXTRA_SERIES:
             return EXTRA_SERIES[name] | TARGET_LABELS
         if name in recorded:
@@ -147,6 +177,8 @@ class Checker:
         """Checks series and label names in one expression; returns the series used."""
         all_labels = set(TARGET_LABELS) | {"le"}
         for _, labels in CONTRACT.values():
+            all_labels |= labels
+        for _, labels, _ in BEYOND_CONTRACT.values():
             all_labels |= labels
         s = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
         s = re.sub(r"'(?:[^'\\]|\\.)*'", "''", s)
@@ -550,6 +582,7 @@ def main() -> int:
     args = ap.parse_args()
     c = Checker(args.repo.resolve())
     c.check_contract_doc()
+    c.check_beyond_contract()
     alerts, recorded = c.check_rules()
     c.check_rule_tests(alerts)
     ports = c.check_collector()

@@ -183,13 +183,21 @@ wait_for() { # wait_for WHAT SECONDS CMD...
 
 # --- fixtures: an authored advisory and projects that pin the crate -----------
 mkdir -p "$work/advisories" "$work/project" "$work/traced" "$work/data"
-cat >"$work/advisories/ZT-LIVE-0001.json" <<'EOF'
-{"id": "ZT-LIVE-0001", "modified": "2024-01-01T00:00:00Z", "published": "2024-01-01T00:00:00Z",
+# Dated now, with a KEV catalog and EPSS scores of today: every source the
+# enrichment service keeps is current, so AdvisoryDataStale stays silent.
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+cat >"$work/advisories/ZT-LIVE-0001.json" <<EOF
+{"id": "ZT-LIVE-0001", "modified": "$now", "published": "2024-01-01T00:00:00Z",
  "aliases": ["CVE-2099-0001"], "summary": "demo-crate: authored advisory of the monitoring live test",
  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
  "affected": [{"package": {"ecosystem": "crates.io", "name": "demo-crate"},
    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}]}]}
 EOF
+cat >"$work/kev.json" <<EOF
+{"title": "CISA Catalog of Known Exploited Vulnerabilities", "catalogVersion": "live", "dateReleased": "$now",
+ "vulnerabilities": [{"cveID": "CVE-2099-0001", "dateAdded": "${now%%T*}"}]}
+EOF
+printf '#model_version:v2025.03.14,score_date:%s\ncve,epss,percentile\nCVE-2099-0001,0.5,0.9\n' "$now" >"$work/epss.csv"
 for dir in project traced; do
     cat >"$work/$dir/Cargo.lock" <<'EOF'
 version = 3
@@ -207,12 +215,17 @@ EOF
 done
 # A realistic advisory database where ../shared has one (RustSec and PyPA):
 # with `up`, healthy must mean healthy with real data loaded too.
-imports=$work/advisories
+# The enrichment service keeps exactly the ecosystems it is given; the shared
+# snapshots are months old by design, so with them the maximum age is wide.
+imports=$work/advisories,$work/kev.json,$work/epss.csv
+data_env=(ZEROTRACE_ENRICHMENT_SYNC_INTERVAL=0s ZEROTRACE_ENRICHMENT_ECOSYSTEMS=crates.io)
 if [ "$topology" = up ]; then
     for zip in crates.io PyPI; do
         f=$root/../shared/data/osv/$zip/all.zip
         if [ -f "$f" ]; then imports="$imports,$f"; else say "note: $f missing; up runs with the authored advisory only"; fi
     done
+    data_env=(ZEROTRACE_ENRICHMENT_SYNC_INTERVAL=0s ZEROTRACE_ENRICHMENT_ECOSYSTEMS=crates.io,PyPI
+              ZEROTRACE_ENRICHMENT_MAX_DATA_AGE=3650d)
 fi
 
 # --- generated configs --------------------------------------------------------
@@ -263,7 +276,7 @@ fi
 say "starting $topology ($path path), webhook, Alertmanager, Prometheus in $work"
 if [ "$topology" = services ]; then
     start_enrichment() {
-        start enrichment env "${push_env[@]}" "$bin/zerotrace-enrichment" --listen "$enr_grpc" \
+        start enrichment env "${push_env[@]}" "${data_env[@]}" "$bin/zerotrace-enrichment" --listen "$enr_grpc" \
             --metrics-listen "$enr_metrics" --data-dir "$work/data/enrichment" --import "$imports"
     }
     start_enrichment
@@ -277,7 +290,7 @@ if [ "$topology" = services ]; then
         --resource-interval 1s
     agent_log=$work/agent.log
 else
-    start up env "${push_env[@]}" ZEROTRACE_ENRICHMENT_IMPORT="$imports" \
+    start up env "${push_env[@]}" "${data_env[@]}" ZEROTRACE_ENRICHMENT_IMPORT="$imports" \
         ZEROTRACE_AGENT_ALLOWED_ROOTS="$work/project" ZEROTRACE_AGENT_SCAN_INTERVAL=2s \
         ZEROTRACE_AGENT_RESOURCE_INTERVAL=1s \
         "$bin/zerotrace" up --data-dir "$work/data" \

@@ -271,13 +271,21 @@ def live_labels(prom: Prom) -> dict[str, list[dict]]:
 
 
 def contract() -> tuple[dict[str, tuple[str, set[str]]], dict[str, str], str]:
-    """The contract: METRICS.md when ../shared is there, else the checker's embedded list."""
+    """The contract (METRICS.md when ../shared is there, else the checker's
+    embedded list) and the series beyond it, which the services emit as well."""
     doc = REPO.parent / "shared" / "METRICS.md"
     if doc.is_file():
         table = cmf.contract_table(doc.read_text())
-        return ({n: (k, l) for n, (k, l, _) in table.items()},
-                {n: f"zerotrace-{e}" for n, (_, _, e) in table.items()}, str(doc))
-    return dict(cmf.CONTRACT), {}, "scripts/check_monitoring_files.py CONTRACT (../shared/METRICS.md absent)"
+        names = {n: (k, l) for n, (k, l, _) in table.items()}
+        emitters = {n: f"zerotrace-{e}" for n, (_, _, e) in table.items()}
+        source = str(doc)
+    else:
+        names, emitters = dict(cmf.CONTRACT), {}
+        source = "scripts/check_monitoring_files.py CONTRACT (../shared/METRICS.md absent)"
+    for n, (k, l, e) in cmf.BEYOND_CONTRACT.items():
+        names[n] = (k, l)
+        emitters[n] = f"zerotrace-{e}"
+    return names, emitters, source + " and BEYOND_CONTRACT"
 
 
 def expected_names(name: str, kind: str) -> list[str]:
