@@ -215,6 +215,7 @@ async fn api(o: &Options, label: &str, database_url: &str, echo_p50: f64) -> Res
     config.database_url = database_url.to_string();
     config.reader_token = READER.to_string();
     config.rate_limit_per_agent = 0;
+    config.registrations_per_peer = 0;
     config.max_concurrent_requests = 1024;
     let listeners = Listeners::bind("127.0.0.1:0".parse()?, "127.0.0.1:0".parse()?).await?;
     let addr = listeners.grpc_addr()?;

@@ -3,12 +3,14 @@
 //! per-agent rate limit of agent calls.
 
 use crate::ApiError;
+use crate::admission::AuthenticatedAgent;
 use crate::digest::{hex, random_bytes};
 use crate::rate::RateLimiter;
 use crate::store::Store;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
+use tonic::Request;
 use tonic::metadata::MetadataMap;
 
 /// Returns a fresh bearer token: 32 random bytes, base64url without padding.
@@ -60,6 +62,11 @@ impl Credentials {
         }
     }
 
+    /// Whether RegisterAgent needs the registration token (for a new agent).
+    pub(crate) fn registration_required(&self) -> bool {
+        self.registration_hash.is_some()
+    }
+
     /// Returns the agent the call's token belongs to, within its rate limit.
     pub(crate) async fn agent(&self, store: &dyn Store, metadata: &MetadataMap) -> Result<String, ApiError> {
         let token = bearer(metadata).ok_or(ApiError::TokenMissing("agent token"))?;
@@ -77,14 +84,19 @@ impl Credentials {
     }
 
     /// Authenticates an agent call that names the calling agent (`agent_id`):
-    /// an agent acts only as itself (PERMISSION_DENIED otherwise).
-    pub(crate) async fn agent_as(
+    /// an agent acts only as itself (PERMISSION_DENIED otherwise). The agent
+    /// that admission found for the call is taken as it is (its token was
+    /// looked up and its rate counted once, there).
+    pub(crate) async fn agent_as<T>(
         &self,
         store: &dyn Store,
-        metadata: &MetadataMap,
+        request: &Request<T>,
         agent_id: &str,
     ) -> Result<String, ApiError> {
-        let caller = self.agent(store, metadata).await?;
+        let caller = match request.extensions().get::<AuthenticatedAgent>() {
+            Some(AuthenticatedAgent(agent)) => agent.clone(),
+            None => self.agent(store, request.metadata()).await?,
+        };
         crate::validate::check_id("agent_id", agent_id)?;
         if agent_id != caller {
             return Err(ApiError::denied("AGENT_MISMATCH", "agent_id is not the token's agent"));

@@ -56,6 +56,13 @@ pub struct ApiConfig {
     /// Largest accepted request message, bytes.
     #[arg(long, env = "ZEROTRACE_API_MAX_MESSAGE_SIZE", default_value_t = 16 * 1024 * 1024)]
     pub max_message_size: usize,
+    /// Request bytes all calls in flight may hold together; past it calls are
+    /// refused with RESOURCE_EXHAUSTED (at least --max-message-size).
+    #[arg(long, env = "ZEROTRACE_API_MAX_INFLIGHT_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_inflight_bytes: usize,
+    /// RegisterAgent calls per second per peer address (bursts of twice that); 0 turns the limit off.
+    #[arg(long, env = "ZEROTRACE_API_REGISTRATIONS_PER_PEER", default_value_t = 5)]
+    pub registrations_per_peer: u32,
     /// Most findings one scan report may carry.
     #[arg(long, env = "ZEROTRACE_API_MAX_FINDINGS_PER_REPORT", default_value_t = 50_000)]
     pub max_findings_per_report: usize,
@@ -92,6 +99,8 @@ impl std::fmt::Debug for ApiConfig {
             .field("request_timeout", &self.request_timeout)
             .field("rate_limit_per_agent", &self.rate_limit_per_agent)
             .field("max_message_size", &self.max_message_size)
+            .field("max_inflight_bytes", &self.max_inflight_bytes)
+            .field("registrations_per_peer", &self.registrations_per_peer)
             .field("max_findings_per_report", &self.max_findings_per_report)
             .field("online_window", &self.online_window)
             .field("offline_after", &self.offline_after)

@@ -74,6 +74,9 @@ pub enum ApiError {
     /// The agent sends faster than its rate limit; later calls pass.
     #[error("rate limit of {0} requests/s per agent exceeded; retry later")]
     RateLimited(f64),
+    /// One peer registers faster than its rate limit; later calls pass.
+    #[error("rate limit of {0} registrations/s per peer address exceeded; retry later")]
+    RegistrationsLimited(f64),
     /// A WatchFindings stream fell behind the live feed; resume and watch again.
     #[error("stream fell behind; resume with ListFindings (sort by time) and watch again")]
     StreamLagged,
@@ -123,6 +126,9 @@ impl ApiError {
             ApiError::RateLimited(limit) => Problem::new(Kind::Busy, "RATE_LIMITED", message)
                 .with("limit", limit)
                 .retry_after(RETRY_AFTER),
+            ApiError::RegistrationsLimited(limit) => Problem::new(Kind::Busy, "REGISTRATIONS_LIMITED", message)
+                .with("limit", limit)
+                .retry_after(RETRY_AFTER),
             ApiError::StreamLagged => Problem::new(Kind::Busy, "STREAM_LAGGED", message).retry_after(Duration::ZERO),
             ApiError::Unavailable { reason, .. } => {
                 Problem::new(Kind::Unavailable, reason, message).retry_after(RETRY_AFTER)
@@ -147,7 +153,7 @@ impl From<ApiError> for tonic::Status {
 }
 
 /// What the server's own limits refuse before (or around) a handler (see
-/// [`crate::guard`]).
+/// [`crate::admission`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Refusal {
     /// All request slots are taken.
@@ -157,10 +163,15 @@ pub(crate) enum Refusal {
     },
     /// A unary call ran past the server's timeout.
     Timeout(Duration),
-    /// The request message is over the size limit.
+    /// The request message is over the size limit of its method.
     MessageTooLarge {
         /// The limit, in bytes.
         limit: usize,
+    },
+    /// The request bytes held by all calls in flight reached the budget.
+    BytesBusy {
+        /// The budget, in bytes.
+        budget: usize,
     },
 }
 
@@ -184,9 +195,16 @@ impl Refusal {
             Refusal::MessageTooLarge { limit } => Problem::new(
                 Kind::TooLarge,
                 "MESSAGE_TOO_LARGE",
-                format!("request message exceeds the limit of {limit} bytes (--max-message-size)"),
+                format!("request message exceeds this method's limit of {limit} bytes"),
             )
             .with("limit", limit),
+            Refusal::BytesBusy { budget } => Problem::new(
+                Kind::Busy,
+                "SERVER_BUSY",
+                format!("requests in flight hold the server's budget of {budget} bytes; retry later"),
+            )
+            .with("byte_budget", budget)
+            .retry_after(RETRY_AFTER),
         }
     }
 }

@@ -5,12 +5,12 @@
 //! `--database-url` ([`store`]). [`run`] is what `zerotrace-api` and
 //! `zerotrace up` call; tests call [`serve`] with listeners bound to port 0.
 
+mod admission;
 mod auth;
 mod config;
 mod digest;
 mod error;
 mod feed;
-mod guard;
 mod paging;
 mod rate;
 mod report;
@@ -115,8 +115,9 @@ fn reader_token(config: &ApiConfig) -> Result<String, StartError> {
 }
 
 /// Returns the service's routes wrapped in its layers: in-flight gauge,
-/// request metrics, then the guard (concurrency limit, unary timeout, message
-/// size status), with tonic's own decoding limit set from the settings.
+/// request metrics, then admission (authentication from the headers, the
+/// concurrency limit, per-method body limits and the byte budget, the unary
+/// timeout), with tonic's own decoding limit set from the settings.
 pub fn routes(service: Api, metrics: &ApiMetrics, tracer: Option<SdkTracer>) -> Routes {
     let settings = service.settings().clone();
     let recorder = metrics.clone();
@@ -130,11 +131,7 @@ pub fn routes(service: Api, metrics: &ApiMetrics, tracer: Option<SdkTracer>) -> 
     let layers = tower::ServiceBuilder::new()
         .layer(InFlightLayer::new(metrics.active_connections()))
         .layer(observe)
-        .layer(guard::GuardLayer::new(
-            settings.max_concurrent_requests,
-            settings.request_timeout,
-            settings.max_message_size,
-        ));
+        .layer(service.admission());
     let server = ApiServiceServer::new(service).max_decoding_message_size(settings.max_message_size);
     let router = Routes::new(server).into_axum_router().layer(layers);
     Routes::from(router)

@@ -47,6 +47,10 @@ pub struct ApiSettings {
     pub offline_after: Duration,
     /// Reports a WatchFindings stream may fall behind.
     pub watch_buffer: usize,
+    /// Request bytes all calls in flight may hold together.
+    pub max_inflight_bytes: usize,
+    /// RegisterAgent calls per second per peer address (0 = off).
+    pub registrations_per_peer: u32,
 }
 
 impl ApiSettings {
@@ -63,6 +67,8 @@ impl ApiSettings {
             online_window: config.online_window,
             offline_after: config.offline_after,
             watch_buffer: config.watch_buffer,
+            max_inflight_bytes: config.max_inflight_bytes,
+            registrations_per_peer: config.registrations_per_peer,
         }
     }
 }
@@ -76,7 +82,7 @@ pub struct Api {
 #[derive(Debug)]
 struct Inner {
     store: Arc<dyn Store>,
-    credentials: Credentials,
+    credentials: Arc<Credentials>,
     settings: ApiSettings,
     pages: PageTokens,
     feed: broadcast::Sender<Arc<FeedEvent>>,
@@ -101,11 +107,11 @@ impl Api {
             ));
         }
         let inner = Inner {
-            credentials: Credentials::new(
+            credentials: Arc::new(Credentials::new(
                 &settings.reader_token,
                 settings.registration_token.as_deref(),
                 settings.rate_limit_per_agent,
-            ),
+            )),
             store,
             settings,
             pages,
@@ -118,6 +124,23 @@ impl Api {
     /// Returns the settings the service runs with.
     pub fn settings(&self) -> &ApiSettings {
         &self.inner.settings
+    }
+
+    /// Returns the layer that admits calls from their headers, sharing the
+    /// service's credentials and store.
+    pub(crate) fn admission(&self) -> crate::admission::AdmissionLayer {
+        let settings = &self.inner.settings;
+        crate::admission::AdmissionLayer::new(
+            Arc::clone(&self.inner.credentials),
+            Arc::clone(&self.inner.store),
+            crate::admission::Limits {
+                max_concurrent: settings.max_concurrent_requests,
+                timeout: settings.request_timeout,
+                max_message_size: settings.max_message_size,
+                byte_budget: settings.max_inflight_bytes,
+                registrations_per_peer: settings.registrations_per_peer,
+            },
+        )
     }
 }
 
@@ -218,7 +241,7 @@ impl pb::api_service_server::ApiService for Api {
         let inner = &self.inner;
         let caller = inner
             .credentials
-            .agent_as(inner.store.as_ref(), request.metadata(), &request.get_ref().agent_id)
+            .agent_as(inner.store.as_ref(), &request, &request.get_ref().agent_id)
             .await?;
         let now = now_micros();
         if !inner.store.heartbeat(&caller, now).await.map_err(ApiError::from)? {
@@ -236,7 +259,7 @@ impl pb::api_service_server::ApiService for Api {
         let inner = &self.inner;
         let caller = inner
             .credentials
-            .agent_as(inner.store.as_ref(), request.metadata(), &request.get_ref().agent_id)
+            .agent_as(inner.store.as_ref(), &request, &request.get_ref().agent_id)
             .await?;
         let req = request.into_inner();
         let report = req.report.ok_or_else(|| ApiError::invalid("report is required"))?;

@@ -46,7 +46,7 @@ fn start(data_dir: &std::path::Path, database_url: &str) -> Api {
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--database-url", database_url, "--reader-token", READER])
-        .args(["--rate-limit-per-agent", "0"])
+        .args(["--rate-limit-per-agent", "0", "--registrations-per-peer", "0"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -34,6 +34,8 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ApiConfig::with_data_dir(dir.path());
         config.reader_token = READER.to_string();
+        // Tests register many agents from one address; the per-peer limit has its own test.
+        config.registrations_per_peer = 0;
         tweak(&mut config);
         let listeners = Listeners::bind("127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap())
             .await

@@ -79,6 +79,17 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
         .map_err(|error| ServerError::Bind { addr, error })
 }
 
+/// Streams one HTTP/2 connection may have open at once.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 100;
+/// Largest header block a request may send (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+/// How often an idle connection is pinged.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered before the connection is closed.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Age after which a connection is asked to go away (GOAWAY).
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(3600);
+
 /// Tunables of [`serve`].
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -124,7 +135,19 @@ pub async fn serve(
 
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = tonic::transport::Server::builder()
+        // A connection opens at most this many streams at once (HTTP/2
+        // SETTINGS_MAX_CONCURRENT_STREAMS); a client that wants more opens
+        // more connections.
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        // A peer that stops answering pings is dropped, whatever it holds.
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .tcp_keepalive(Some(KEEPALIVE_INTERVAL))
+        // Connections are recycled, so load spreads over replicas and no
+        // connection lives for ever; streams in flight finish first.
+        .max_connection_age(MAX_CONNECTION_AGE);
     if let Some(timeout) = options.request_timeout {
         builder = builder.timeout(timeout);
     }
