@@ -25,7 +25,7 @@ pub use error::{ApiError, StartError};
 pub use feed::StreamStopper;
 pub use report::prepare_report;
 pub use service::{Api, ApiSettings};
-pub use validate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use validate::{DEFAULT_PAGE_SIZE, MAX_PAGE_BYTES, MAX_PAGE_SIZE};
 
 use std::future::Future;
 use std::io::Write as _;

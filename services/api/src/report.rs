@@ -6,7 +6,9 @@ use crate::ApiError;
 use crate::digest::digest_parts;
 use crate::store::{NewFinding, NewReport};
 use crate::time::micros;
-use crate::validate::{FindingField, check_id, check_text, known_or};
+use crate::validate::{
+    FindingField, bound_package, bound_vulnerability, caps, check_id, check_text, cut, keep_within, known_or,
+};
 use prost::Message as _;
 use std::collections::HashMap;
 use zerotrace_proto::api::v1 as pb;
@@ -78,35 +80,20 @@ pub fn prepare_report(
     let reported = std::mem::take(&mut report.findings);
     let mut by_key: HashMap<[u8; 16], NewFinding> = HashMap::with_capacity(reported.len());
     for (i, finding) in reported.into_iter().enumerate() {
-        let field = |name: &'static str| FindingField { index: i, name };
+        let field = |name: &'static str| FindingField { index: i, name }.to_string();
         let mut package = finding
             .package
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("package"))))?;
         let mut vuln = finding
             .vulnerability
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("vulnerability"))))?;
-        check_id(field("package.ecosystem"), &package.ecosystem)?;
-        check_id(field("package.name"), &package.name)?;
-        check_text(field("package.version"), &package.version)?;
-        check_text(field("package.source_path"), &package.source_path)?;
-        check_id(field("vulnerability.id"), &vuln.id)?;
-        package.scope = known_or(package.scope, common::DependencyScope::Unspecified);
-        package.source = known_or(package.source, common::PackageSource::Unspecified);
+        bound_package(&field, &mut package)?;
+        bound_vulnerability(&field, &mut vuln)?;
         // The store sorts and filters by severity: unset and unknown are both `UNKNOWN`.
         vuln.severity = match common::Severity::try_from(vuln.severity) {
             Ok(common::Severity::Unspecified) | Err(_) => common::Severity::Unknown as i32,
             Ok(known) => known as i32,
         };
-        for (name, value) in [
-            ("vulnerability.risk_score", vuln.risk_score),
-            ("vulnerability.cvss_score", vuln.cvss_score),
-            ("vulnerability.epss_score", vuln.epss_score),
-            ("vulnerability.epss_percentile", vuln.epss_percentile),
-        ] {
-            if !value.is_finite() {
-                return Err(ApiError::invalid(format!("{} must be a finite number", field(name))));
-            }
-        }
         let key = finding_key(agent_id, &report.root, &package, &vuln.id);
         let stored = common::Finding {
             package: Some(package),
@@ -121,6 +108,7 @@ pub fn prepare_report(
         // A finding listed twice in one report is one finding: the last listing wins.
         by_key.insert(key, new);
     }
+    bound_report_lists(&mut report, max_findings)?;
     let mut findings: Vec<NewFinding> = by_key.into_values().collect();
     // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
     findings.sort_unstable_by_key(|f| f.key);
@@ -137,4 +125,79 @@ pub fn prepare_report(
         resolves: scan_type == common::ScanType::Full && status == common::ScanStatus::Succeeded,
         publish: true,
     })
+}
+
+/// Bounds what a report carries besides its findings (stored with the scan
+/// and returned by GetScan): warnings like findings, and capped lists of
+/// errors, unmatched packages and advisory-data lines.
+fn bound_report_lists(report: &mut pb::ScanReport, max_findings: usize) -> Result<(), ApiError> {
+    if report.warnings.len() > max_findings {
+        return Err(ApiError::TooLarge {
+            reason: "TOO_MANY_FINDINGS",
+            message: format!(
+                "report has {} warnings; the limit is {max_findings} per report (--max-findings-per-report)",
+                report.warnings.len()
+            ),
+            limit: max_findings as u64,
+        });
+    }
+    for (i, warning) in report.warnings.iter_mut().enumerate() {
+        let field = |name: &'static str| format!("report.warnings[{i}].{name}");
+        if let Some(package) = warning.package.as_mut() {
+            bound_package(&field, package)?;
+        }
+        if let Some(vuln) = warning.vulnerability.as_mut() {
+            bound_vulnerability(&field, vuln)?;
+        }
+    }
+    let errors_sent = report.errors.len();
+    report.errors.truncate(caps::ERRORS);
+    for error in &mut report.errors {
+        cut(&mut error.path, caps::MESSAGE);
+        cut(&mut error.message, caps::MESSAGE);
+    }
+    let unmatched_sent = report.unmatched.len();
+    report.unmatched.truncate(caps::UNMATCHED);
+    for (i, unmatched) in report.unmatched.iter_mut().enumerate() {
+        let field = |name: &'static str| format!("report.unmatched[{i}].{name}");
+        if let Some(package) = unmatched.package.as_mut() {
+            bound_package(&field, package)?;
+        }
+        cut(&mut unmatched.reason, caps::MESSAGE);
+    }
+    // Within the byte budget, errors come first, then warnings, then
+    // unmatched packages; what does not fit is said in one error per list,
+    // so a shortened report never reads as a complete one.
+    let mut budget = caps::REPORT_LISTS_BYTES;
+    let errors_dropped = errors_sent - report.errors.len() + keep_within(&mut report.errors, &mut budget);
+    let warnings_sent = report.warnings.len();
+    let warnings_dropped = keep_within(&mut report.warnings, &mut budget);
+    let unmatched_dropped = unmatched_sent - report.unmatched.len() + keep_within(&mut report.unmatched, &mut budget);
+    for (dropped, sent, what) in [
+        (errors_dropped, errors_sent, "file errors"),
+        (warnings_dropped, warnings_sent, "warnings"),
+        (unmatched_dropped, unmatched_sent, "unmatched packages"),
+    ] {
+        if dropped > 0 {
+            report.errors.push(common::ScanError {
+                path: String::new(),
+                message: format!(
+                    "the API kept {} of the report's {sent} {what}; the rest exceeded its limits",
+                    sent - dropped
+                ),
+            });
+        }
+    }
+    if let Some(data) = report.advisory_data.as_mut() {
+        data.sources.truncate(caps::DATA_LINES);
+        for source in &mut data.sources {
+            cut(&mut source.name, caps::ITEM);
+        }
+        data.notices.truncate(caps::DATA_LINES);
+        for notice in &mut data.notices {
+            cut(notice, caps::MESSAGE);
+        }
+    }
+    cut(&mut report.error_message, caps::MESSAGE);
+    Ok(())
 }

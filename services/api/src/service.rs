@@ -11,8 +11,9 @@ use crate::paging::{AgentsPosition, FindingsPosition, PageTokens};
 use crate::report::prepare_report;
 use crate::store::{FindingOrder, FindingQuery, NewAgent, ScanQuery, Store, SubmitOutcome};
 use crate::time::{micros, now_micros, timestamp};
-use crate::validate::{check_id, check_text, enum_value, optional_id, page_size, selector};
+use crate::validate::{MAX_PAGE_BYTES, check_id, check_text, enum_value, optional_id, page_size, selector};
 use crate::{ApiError, StartError};
+use prost::Message as _;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -337,29 +338,32 @@ impl pb::api_service_server::ApiService for Api {
             after,
             limit: limit + 1,
         };
-        let mut scans = inner.store.list_scans(&query).await.map_err(ApiError::from)?;
-        let mut next_page_token = String::new();
-        if scans.len() > limit as usize {
-            scans.truncate(limit as usize);
-            if let Some(last) = scans.last() {
-                next_page_token = inner.pages.next(&listing, &last.cursor);
-            }
-        }
-        Ok(Response::new(pb::ListScansResponse {
+        let stored = inner.store.list_scans(&query).await.map_err(ApiError::from)?;
+        let mut more = stored.len() > limit as usize;
+        let mut scans = Vec::with_capacity(stored.len());
+        let mut last_cursor = None;
+        let mut bytes = 0usize;
+        for listed in stored.into_iter().take(limit as usize) {
             // The lists stay with GetScan; a page of scans carries their counts.
-            scans: scans
-                .into_iter()
-                .map(|s| {
-                    let mut scan = s.scan;
-                    if let Some(report) = scan.report.as_mut() {
-                        report.warnings.clear();
-                        report.unmatched.clear();
-                    }
-                    scan
-                })
-                .collect(),
-            next_page_token,
-        }))
+            let mut scan = listed.scan;
+            if let Some(report) = scan.report.as_mut() {
+                report.warnings.clear();
+                report.unmatched.clear();
+            }
+            bytes = bytes.saturating_add(scan.encoded_len() + 6);
+            if bytes > MAX_PAGE_BYTES && !scans.is_empty() {
+                // The page is full by size: the next one starts at this scan.
+                more = true;
+                break;
+            }
+            scans.push(scan);
+            last_cursor = Some(listed.cursor);
+        }
+        let next_page_token = match last_cursor {
+            Some(cursor) if more => inner.pages.next(&listing, &cursor),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListScansResponse { scans, next_page_token }))
     }
 
     async fn get_scan(&self, request: Request<pb::GetScanRequest>) -> Result<Response<pb::GetScanResponse>, Status> {
@@ -408,6 +412,7 @@ impl pb::api_service_server::ApiService for Api {
             order,
             after,
             limit,
+            max_bytes: MAX_PAGE_BYTES,
             count_total: total.is_none(),
         };
         let page = inner.store.list_findings(&query).await.map_err(ApiError::from)?;

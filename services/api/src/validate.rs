@@ -10,6 +10,9 @@ use zerotrace_proto::common::v1 as common;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Largest page size of every list call.
 pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Most bytes of findings or scans in one page: a page ends early rather than
+/// pass the 4 MiB a gRPC client accepts by default; its token continues it.
+pub const MAX_PAGE_BYTES: usize = 3 * 1024 * 1024;
 /// Longest accepted id (agent, scan), bytes.
 const MAX_ID_LEN: usize = 256;
 /// Longest accepted free text (host name, version, root, package fields), bytes.
@@ -48,6 +51,130 @@ pub(crate) fn check_text(field: impl std::fmt::Display, value: &str) -> Result<(
             "{field} must be at most {MAX_TEXT_LEN} bytes"
         )));
     }
+    Ok(())
+}
+
+/// How much of a report's free text and lists the API keeps: an honest
+/// agent stays well inside them (OSV summaries are a line, RustSec and GHSA
+/// details a few KB); past them text is cut (marked `…`) and lists are
+/// shortened, so a report stays bounded whatever an agent sends.
+pub(crate) mod caps {
+    /// Longest summary kept, bytes.
+    pub(crate) const SUMMARY: usize = 1024;
+    /// Longest details kept, bytes.
+    pub(crate) const DETAILS: usize = 64 * 1024;
+    /// Aliases, references, fixed versions and CVSS vectors kept per vulnerability.
+    pub(crate) const LIST: usize = 64;
+    /// Longest URL, CVSS vector, purl or short free-text item, bytes.
+    pub(crate) const ITEM: usize = 2048;
+    /// File errors kept per report.
+    pub(crate) const ERRORS: usize = 10_000;
+    /// Unmatched packages kept per report.
+    pub(crate) const UNMATCHED: usize = 100_000;
+    /// Advisory-data sources and notices kept per report.
+    pub(crate) const DATA_LINES: usize = 64;
+    /// Longest error message or notice kept, bytes.
+    pub(crate) const MESSAGE: usize = 4096;
+    /// Most bytes of a stored report's lists (errors, unmatched packages,
+    /// warnings) together, so GetScan's answer fits a client's default 4 MiB.
+    pub(crate) const REPORT_LISTS_BYTES: usize = 3 * 1024 * 1024;
+}
+
+/// Keeps the longest prefix of `list` that fits `budget` bytes (encoded),
+/// takes what it kept from the budget, and returns how many it dropped.
+pub(crate) fn keep_within<T: prost::Message>(list: &mut Vec<T>, budget: &mut usize) -> usize {
+    let mut kept = 0;
+    for item in list.iter() {
+        // Tag and length prefix of a repeated field: at most 1 + 5 bytes.
+        let size = item.encoded_len() + 6;
+        if size > *budget {
+            break;
+        }
+        *budget -= size;
+        kept += 1;
+    }
+    let dropped = list.len() - kept;
+    list.truncate(kept);
+    dropped
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
+pub(crate) fn cut(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+}
+
+/// Checks a score: finite and within `range`.
+pub(crate) fn check_score(
+    field: impl std::fmt::Display,
+    value: f64,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<(), ApiError> {
+    if value.is_finite() && range.contains(&value) {
+        return Ok(());
+    }
+    Err(ApiError::invalid(format!(
+        "{field} must be a number from {} to {}",
+        range.start(),
+        range.end()
+    )))
+}
+
+/// Bounds a vulnerability an agent sent: ids are checked, scores must be in
+/// range (CVSS 0–10, EPSS 0–1, risk 0–100), free text and lists are capped.
+pub(crate) fn bound_vulnerability(
+    field: &dyn Fn(&'static str) -> String,
+    vuln: &mut common::Vulnerability,
+) -> Result<(), ApiError> {
+    check_id(field("vulnerability.id"), &vuln.id)?;
+    check_score(field("vulnerability.cvss_score"), vuln.cvss_score, 0.0..=10.0)?;
+    check_score(field("vulnerability.epss_score"), vuln.epss_score, 0.0..=1.0)?;
+    check_score(field("vulnerability.epss_percentile"), vuln.epss_percentile, 0.0..=1.0)?;
+    check_score(field("vulnerability.risk_score"), vuln.risk_score, 0.0..=100.0)?;
+    vuln.aliases.truncate(caps::LIST);
+    for alias in &vuln.aliases {
+        check_id(field("vulnerability.aliases"), alias)?;
+    }
+    cut(&mut vuln.summary, caps::SUMMARY);
+    cut(&mut vuln.details, caps::DETAILS);
+    cut(&mut vuln.informational, caps::ITEM);
+    vuln.cvss.truncate(caps::LIST);
+    for cvss in &mut vuln.cvss {
+        check_score(field("vulnerability.cvss.base_score"), cvss.base_score, 0.0..=10.0)?;
+        cut(&mut cvss.r#type, caps::ITEM);
+        cut(&mut cvss.vector, caps::ITEM);
+    }
+    vuln.references.truncate(caps::LIST);
+    for reference in &mut vuln.references {
+        cut(&mut reference.r#type, caps::ITEM);
+        cut(&mut reference.url, caps::ITEM);
+    }
+    vuln.fixed_versions.truncate(caps::LIST);
+    for version in &mut vuln.fixed_versions {
+        cut(version, caps::ITEM);
+    }
+    Ok(())
+}
+
+/// Bounds a package an agent sent: ecosystem and name are ids, the rest capped text.
+pub(crate) fn bound_package(
+    field: &dyn Fn(&'static str) -> String,
+    package: &mut common::Package,
+) -> Result<(), ApiError> {
+    check_id(field("package.ecosystem"), &package.ecosystem)?;
+    check_id(field("package.name"), &package.name)?;
+    check_text(field("package.version"), &package.version)?;
+    check_text(field("package.source_path"), &package.source_path)?;
+    cut(&mut package.purl, caps::ITEM);
+    package.scope = known_or(package.scope, common::DependencyScope::Unspecified);
+    package.source = known_or(package.source, common::PackageSource::Unspecified);
     Ok(())
 }
 
@@ -109,6 +236,25 @@ pub(crate) fn selector(filter: Option<&pb::FindingFilter>) -> Result<FindingSele
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_cut_on_a_character_boundary() {
+        let mut text = "é".repeat(10);
+        cut(&mut text, 7);
+        assert_eq!(text, "éé…");
+        assert!(text.len() <= 7);
+        let mut short = "ok".to_string();
+        cut(&mut short, 7);
+        assert_eq!(short, "ok");
+    }
+
+    #[test]
+    fn scores_out_of_range_are_refused() {
+        assert!(check_score("risk", 1e300, 0.0..=100.0).is_err());
+        assert!(check_score("risk", f64::NAN, 0.0..=100.0).is_err());
+        assert!(check_score("epss", -0.1, 0.0..=1.0).is_err());
+        assert!(check_score("cvss", 9.8, 0.0..=10.0).is_ok());
+    }
 
     #[test]
     fn page_sizes_are_bounded() {

@@ -3,6 +3,7 @@
 //! target figures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use prost::Message as _;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use tonic::Request;
 use tonic::transport::Channel;
 use zerotrace_proto::api::v1 as pb;
 use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
+use zerotrace_proto::common::v1 as common;
 
 const READER: &str = "hostile-reader-token";
 
@@ -310,4 +312,162 @@ async fn a_host_name_cannot_forge_a_log_line() {
     );
     let line = log.lines().find(|l| l.contains("agent registered")).unwrap();
     assert!(line.contains(r"build-01\n2026-12-04T00:00:00.000000Z"), "{line}");
+}
+
+/// A finding of `package` by `id` with `details` and a risk score.
+fn finding(package: &str, id: &str, details: String, risk_score: f64) -> common::Finding {
+    common::Finding {
+        package: Some(common::Package {
+            ecosystem: "crates.io".to_string(),
+            name: package.to_string(),
+            version: "1.0.0".to_string(),
+            ..Default::default()
+        }),
+        vulnerability: Some(common::Vulnerability {
+            id: id.to_string(),
+            details,
+            risk_score,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn as_agent<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn what_a_report_carries_is_bounded_and_pages_fit_a_client() {
+    let api = Api::start(&[]);
+    let mut client = api.client().await;
+    let agent = client
+        .register_agent(pb::RegisterAgentRequest {
+            hostname: "big".to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let submit = |findings: Vec<common::Finding>, unmatched: Vec<common::UnmatchedPackage>| {
+        let mut client = client.clone();
+        let request = as_agent(
+            pb::SubmitScanReportRequest {
+                agent_id: agent.agent_id.clone(),
+                report: Some(pb::ScanReport {
+                    scan_id: format!("scan-{}", findings.len()),
+                    status: common::ScanStatus::Succeeded as i32,
+                    scan_type: common::ScanType::Full as i32,
+                    root: "/src".to_string(),
+                    findings,
+                    unmatched,
+                    ..Default::default()
+                }),
+            },
+            &agent.token,
+        );
+        async move { client.submit_scan_report(request).await }
+    };
+
+    // A score out of its range is refused, naming the field.
+    let refused = submit(vec![finding("a", "RUSTSEC-2020-0001", String::new(), 1e300)], vec![])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("risk_score"), "{}", refused.message());
+
+    // 4 MiB of details on one finding, 100 KiB on fifty more, and more
+    // unmatched packages than a stored report keeps.
+    let mut findings = vec![finding("huge", "RUSTSEC-2021-0001", "x".repeat(4 << 20), 90.0)];
+    for i in 0..50 {
+        findings.push(finding(
+            &format!("p{i}"),
+            "RUSTSEC-2022-0001",
+            "y".repeat(100 << 10),
+            50.0,
+        ));
+    }
+    let unmatched: Vec<_> = (0..80_000)
+        .map(|i| common::UnmatchedPackage {
+            package: Some(common::Package {
+                ecosystem: "npm".to_string(),
+                name: format!("local-package-{i}"),
+                ..Default::default()
+            }),
+            reason: "not from the registry".to_string(),
+        })
+        .collect();
+    let stored = submit(findings, unmatched).await.expect("stored").into_inner();
+
+    let mut listed = Vec::new();
+    let mut pages = 0;
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_findings(reader(pb::ListFindingsRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        assert!(
+            page.encoded_len() <= zerotrace_api::MAX_PAGE_BYTES + 4096,
+            "page of {} bytes",
+            page.encoded_len()
+        );
+        listed.extend(page.findings);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(listed.len(), 51, "every finding is listed once, across pages");
+    assert!(pages >= 2, "51 findings of 64 KiB do not fit one page");
+    let details_len = |f: &common::Finding| f.vulnerability.as_ref().unwrap().details.len();
+    assert!(listed.iter().all(|f| details_len(f) <= 64 << 10));
+    assert!(
+        listed
+            .iter()
+            .any(|f| f.vulnerability.as_ref().unwrap().details.ends_with('…'))
+    );
+
+    let scan = client
+        .get_scan(reader(pb::GetScanRequest {
+            agent_id: agent.agent_id.clone(),
+            scan_id: stored.scan_id,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .scan
+        .unwrap();
+    assert!(
+        scan.encoded_len() < 4 << 20,
+        "GetScan answers {} bytes",
+        scan.encoded_len()
+    );
+    assert!(
+        scan.unmatched_count > 0 && scan.unmatched_count < 80_000,
+        "{}",
+        scan.unmatched_count
+    );
+    let report = scan.report.unwrap();
+    let said = report
+        .errors
+        .iter()
+        .find(|e| e.message.contains("unmatched packages"))
+        .expect("the shortened list is said");
+    assert!(
+        said.message
+            .contains(&format!("kept {} of the report's 80000", scan.unmatched_count)),
+        "{}",
+        said.message
+    );
 }

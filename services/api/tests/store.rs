@@ -73,6 +73,7 @@ fn open_query(filter: FindingSelector, order: FindingOrder, limit: u32) -> Findi
         order,
         after: None,
         limit,
+        max_bytes: usize::MAX,
         count_total: true,
     }
 }

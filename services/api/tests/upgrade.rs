@@ -116,6 +116,7 @@ async fn listed(store: &dyn zerotrace_api::store::Store) -> Vec<(String, String,
             order: FindingOrder::Risk,
             after: None,
             limit: 10,
+            max_bytes: usize::MAX,
             count_total: true,
         })
         .await

@@ -256,6 +256,8 @@ pub struct FindingQuery {
     pub after: Option<FindingCursor>,
     /// Page size.
     pub limit: u32,
+    /// Most encoded bytes of findings in the page; a page holds at least one finding.
+    pub max_bytes: usize,
     /// Whether to count all matches (first page only: later pages carry it in their token).
     pub count_total: bool,
 }

@@ -201,20 +201,30 @@ where
             query.limit.saturating_add(1),
         );
         let rows = query_of(&sql).fetch_all(self.reader()).await?;
-        let more = rows.len() > query.limit as usize;
+        let mut more = rows.len() > query.limit as usize;
         let mut findings = Vec::with_capacity(rows.len());
-        let mut next = None;
+        let mut last = None;
+        let mut bytes = 0usize;
         for row in rows.iter().take(query.limit as usize) {
-            findings.push(decode_finding(row)?);
-            if more {
-                next = Some(FindingCursor {
-                    risk_score: row.try_get("risk_score")?,
-                    severity: row.try_get("severity")?,
-                    last_seen: row.try_get("last_seen")?,
-                    key: row.try_get("id")?,
-                });
+            let finding = decode_finding(row)?;
+            bytes = bytes.saturating_add(prost::Message::encoded_len(&finding) + 6);
+            if bytes > query.max_bytes && !findings.is_empty() {
+                // The page is full by size: the next one starts at this finding.
+                more = true;
+                break;
             }
+            findings.push(finding);
+            last = Some(row);
         }
+        let next = match last {
+            Some(row) if more => Some(FindingCursor {
+                risk_score: row.try_get("risk_score")?,
+                severity: row.try_get("severity")?,
+                last_seen: row.try_get("last_seen")?,
+                key: row.try_get("id")?,
+            }),
+            _ => None,
+        };
         Ok(FindingPage { findings, next, total })
     }
 
