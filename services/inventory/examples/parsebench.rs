@@ -21,6 +21,7 @@ fn main() {
                     contents: &contents,
                     fs_path: &path,
                     rel_path: "x",
+                    scan_root: std::path::Path::new("/"),
                 },
             )
             .map(|p| p.len())

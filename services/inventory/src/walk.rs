@@ -439,6 +439,7 @@ impl Visitor<'_> {
                     contents: &contents,
                     fs_path: path,
                     rel_path: &rel,
+                    scan_root: shared.root,
                 };
                 let parsed =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parsers::parse(file_type, &input)));

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use zerotrace_inventory::parsers::{ParseInput, parse};
 use zerotrace_inventory::{FileType, Package, Scope, Source};
 
@@ -26,6 +26,7 @@ fn parse_fixture(rel: &str) -> Result<Vec<Package>, String> {
             contents: &contents,
             fs_path: &path,
             rel_path: rel,
+            scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
         },
     )
     .map_err(|e| e.0)
@@ -145,6 +146,7 @@ fn cargo_rejects_unknown_versions_and_garbage() {
         contents,
         fs_path: &path,
         rel_path: "Cargo.lock",
+        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
     };
     assert!(parse(FileType::CargoLock, &input("version = 9\n")).is_err());
     let err = parse(FileType::CargoLock, &input("[[package]]\nname = \"x\"\nversion = ")).unwrap_err();
@@ -257,6 +259,7 @@ fn yarn_classic_rejects_garbage() {
         contents: "# yarn lockfile v1\n\nnot an entry\n",
         fs_path: &path,
         rel_path: "yarn.lock",
+        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
     };
     assert_eq!(
         parse(FileType::YarnLock, &input).unwrap_err().0,

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 use proptest::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use zerotrace_inventory::FileType;
 use zerotrace_inventory::parsers::{ParseInput, parse};
 
@@ -57,6 +57,7 @@ fn run(file_type: FileType, path: &std::path::Path, contents: &str) {
         contents,
         fs_path: path,
         rel_path: "x",
+        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
     };
     if let Err(e) = parse(file_type, &input) {
         assert!(!e.0.contains('\n'), "{file_type}: multi-line error {:?}", e.0);
@@ -127,6 +128,7 @@ fn every_fixture_parses() {
                 contents: &text,
                 fs_path: &path,
                 rel_path: rel,
+                scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
             },
         )
         .unwrap();

@@ -345,3 +345,64 @@ fn cached_results_are_reused_without_parsing() {
             .any(|e| e.path == "Cargo.lock" && e.message == "from cache")
     );
 }
+
+/// Includes that point out of the tree, at devices or at a FIFO: none is
+/// read, each is an error naming the include, and no error quotes a file
+/// from outside.
+#[cfg(unix)]
+#[test]
+fn requirements_includes_stay_inside_the_scanned_tree() {
+    let outer = tempfile::tempdir().unwrap();
+    write(outer.path(), "outside.txt", "django==1.0\n");
+    write(outer.path(), "secret.txt", "root:x:0:0:root:/root:/bin/bash\n");
+    let root = outer.path().join("tree");
+    write(&root, "base/common.txt", "idna==3.7\n");
+    write(&root, "requirements.txt", "-r base/common.txt\nflask==0.1\n");
+    let hostile = [
+        ("up.txt", "-r ../outside.txt\n".to_string()),
+        ("up-nested.txt", "-r base/../../outside.txt\n".to_string()),
+        (
+            "absolute.txt",
+            format!("-r {}\n", outer.path().join("outside.txt").display()),
+        ),
+        ("passwd.txt", "-r /etc/passwd\n".to_string()),
+        ("zero.txt", "-r /dev/zero\n".to_string()),
+        ("constraint.txt", "-c ../secret.txt\n".to_string()),
+        ("linked.txt", "-r link.txt\n".to_string()),
+        ("fifo-include.txt", "-r pipe\n".to_string()),
+    ];
+    for (name, text) in &hostile {
+        write(&root, &format!("requirements-{name}"), text);
+    }
+    std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("link.txt")).unwrap();
+    let fifo = root.join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+
+    let inv = scan(&root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    assert_eq!(
+        names(&inv),
+        ["requirements.txt flask@0.1", "requirements.txt idna@3.7"],
+        "only the tree's own packages"
+    );
+    for (name, _) in &hostile {
+        let path = format!("requirements-{name}");
+        let error = inv
+            .errors
+            .iter()
+            .find(|e| e.path == path)
+            .unwrap_or_else(|| panic!("no error for {path}: {:?}", inv.errors));
+        assert!(
+            error.message.contains("outside the scanned tree") || error.message.contains("FIFO"),
+            "{path}: {}",
+            error.message
+        );
+    }
+    for error in &inv.errors {
+        assert!(
+            !error.message.contains("root:x"),
+            "quotes a file outside: {}",
+            error.message
+        );
+    }
+}

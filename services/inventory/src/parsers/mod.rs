@@ -37,6 +37,8 @@ pub struct ParseInput<'a> {
     pub fs_path: &'a Path,
     /// The path to put in [`Package::path`]: relative to the scan root, `/` separators.
     pub rel_path: &'a str,
+    /// The scanned tree: files a format includes are read only from inside it.
+    pub scan_root: &'a Path,
 }
 
 /// Parses one file of a known kind. `FileType::Other` yields no packages.

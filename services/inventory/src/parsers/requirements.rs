@@ -34,6 +34,8 @@ use zerotrace_ecosystem::Ecosystem;
 const FORMAT: &str = "requirements";
 const MAX_DEPTH: usize = 16;
 const MAX_INCLUDE_BYTES: u64 = 16 * 1024 * 1024;
+/// Bytes all the includes of one file may read together.
+const MAX_TOTAL_INCLUDE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -48,15 +50,24 @@ struct Requirement {
     source: Source,
 }
 
-#[derive(Default)]
 struct State {
+    /// The scanned tree, resolved: includes must stay inside it.
+    root: PathBuf,
+    /// Bytes of includes still allowed.
+    budget: u64,
     visited: HashSet<PathBuf>,
     requirements: Vec<Requirement>,
     pins: HashMap<String, String>,
 }
 
 pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
-    let mut state = State::default();
+    let mut state = State {
+        root: std::fs::canonicalize(input.scan_root).unwrap_or_else(|_| input.scan_root.to_path_buf()),
+        budget: MAX_TOTAL_INCLUDE_BYTES,
+        visited: HashSet::new(),
+        requirements: Vec::new(),
+        pins: HashMap::new(),
+    };
     state
         .visited
         .insert(std::fs::canonicalize(input.fs_path).unwrap_or_else(|_| input.fs_path.to_path_buf()));
@@ -209,15 +220,35 @@ fn include(
             format!("line {line_no}: includes nest deeper than {MAX_DEPTH} at {arg}"),
         ));
     }
+    let outside = || {
+        error(
+            FORMAT,
+            format!("line {line_no}: included file {arg} is outside the scanned tree; not read"),
+        )
+    };
+    if Path::new(arg).is_absolute() || arg.starts_with('~') {
+        return Err(outside());
+    }
     let base = fs_path.parent().unwrap_or(Path::new("."));
     let target = base.join(arg);
     let canonical = std::fs::canonicalize(&target)
         .map_err(|e| error(FORMAT, format!("line {line_no}: cannot read included file {arg}: {e}")))?;
+    if !canonical.starts_with(&state.root) {
+        return Err(outside());
+    }
     if !state.visited.insert(canonical.clone()) {
         return Ok(());
     }
-    let (bytes, _) = zerotrace_files::read_limited(&canonical, MAX_INCLUDE_BYTES)
-        .map_err(|e| error(FORMAT, format!("line {line_no}: included file {arg}: {e}")))?;
+    let limit = MAX_INCLUDE_BYTES.min(state.budget);
+    let (bytes, _) = zerotrace_files::read_limited(&canonical, limit).map_err(|e| {
+        let e = if limit < MAX_INCLUDE_BYTES {
+            format!("{e} (all includes together are read up to {MAX_TOTAL_INCLUDE_BYTES} bytes)")
+        } else {
+            e.to_string()
+        };
+        error(FORMAT, format!("line {line_no}: included file {arg}: {e}"))
+    })?;
+    state.budget -= bytes.len() as u64;
     let text = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).into_owned();
     parse_text(&text, &target, kind, depth + 1, state)
 }

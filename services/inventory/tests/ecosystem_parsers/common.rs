@@ -20,6 +20,7 @@ pub(crate) fn parse_str(file_type: FileType, contents: &str) -> Result<Vec<Packa
         contents,
         fs_path: Path::new("/nonexistent/lockfile"),
         rel_path: "sub/dir/lockfile",
+        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
     };
     parse(file_type, &input)
 }
@@ -35,6 +36,7 @@ pub(crate) fn parse_fixture(rel: &str) -> Vec<Package> {
         contents: &contents,
         fs_path: &path,
         rel_path: rel,
+        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
     };
     let packages = parse(file_type, &input).unwrap_or_else(|e| panic!("{rel}: {e}"));
     for p in &packages {
