@@ -6,8 +6,30 @@ use crate::ParseError;
 use crate::parsers::collect::error;
 use serde::de::DeserializeOwned;
 
-/// Parses TOML, turning an error into one line with its line number.
+/// Most TOML tokens a lockfile may hold. The TOML library holds every token
+/// of a document at once (about 48 bytes each), so this bounds its memory
+/// near 200 MB; a large real `uv.lock` of 5 MB has about a million.
+const MAX_TOML_TOKENS: usize = 4_000_000;
+/// Deepest nesting of TOML arrays and inline tables (real lockfiles: 3).
+const MAX_TOML_DEPTH: usize = 128;
+
+/// Parses TOML, turning an error into one line with its line number. A
+/// document with more tokens or deeper nesting than any lockfile has is
+/// refused before the library sees it.
 pub(crate) fn toml<T: DeserializeOwned>(format: &str, contents: &str) -> Result<T, ParseError> {
+    let shape = toml_shape(contents);
+    if shape.tokens > MAX_TOML_TOKENS {
+        return Err(error(
+            format,
+            format!("more than {MAX_TOML_TOKENS} TOML tokens; not a lockfile this scanner reads"),
+        ));
+    }
+    if let Some(line) = shape.too_deep_at {
+        return Err(error(
+            format,
+            format!("line {line}: arrays or inline tables nest deeper than {MAX_TOML_DEPTH}"),
+        ));
+    }
     toml::from_str(contents).map_err(|e| {
         let line = e.span().map(|s| line_of(contents, s.start));
         match line {
@@ -34,6 +56,83 @@ pub(crate) fn yaml<T: DeserializeOwned>(format: &str, contents: &str) -> Result<
     options.budget = Some(budget);
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
     serde_saphyr::from_str_with_options(contents, options).map_err(|e| error(format, e))
+}
+
+/// What [`toml_shape`] measures.
+#[derive(Debug, PartialEq, Eq)]
+struct TomlShape {
+    /// Tokens, counted as a TOML lexer splits them (a string, a bare word, a
+    /// run of blanks, a comment, a newline, each punctuation mark).
+    tokens: usize,
+    /// The line where nesting first passes [`MAX_TOML_DEPTH`].
+    too_deep_at: Option<usize>,
+}
+
+/// Measures a TOML document in one pass without allocating; it stops
+/// counting once past a limit.
+fn toml_shape(contents: &str) -> TomlShape {
+    let bytes = contents.as_bytes();
+    let (mut i, mut tokens, mut depth, mut line) = (0, 0usize, 0usize, 1usize);
+    while i < bytes.len() && tokens <= MAX_TOML_TOKENS {
+        tokens += 1;
+        let b = bytes.get(i).copied().unwrap_or(0);
+        i += 1;
+        match b {
+            b'\n' => line += 1,
+            b' ' | b'\t' | b'\r' => {
+                while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\r')) {
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n') {
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => {
+                let triple = bytes.get(i..i + 2) == Some(&[b, b][..]);
+                if triple {
+                    i += 2;
+                }
+                while let Some(&c) = bytes.get(i) {
+                    i += 1;
+                    if c == b'\n' {
+                        line += 1;
+                        if !triple {
+                            break;
+                        }
+                    } else if c == b'\\' && b == b'"' {
+                        i += 1;
+                    } else if c == b && (!triple || bytes.get(i..i + 2) == Some(&[b, b][..])) {
+                        if triple {
+                            i += 2;
+                        }
+                        break;
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_TOML_DEPTH {
+                    return TomlShape {
+                        tokens,
+                        too_deep_at: Some(line),
+                    };
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'=' | b',' | b'.' => {}
+            _ => {
+                while bytes.get(i).is_some_and(|c| !b" \t\r\n#\"'[]{}=,.".contains(c)) {
+                    i += 1;
+                }
+            }
+        }
+    }
+    TomlShape {
+        tokens,
+        too_deep_at: None,
+    }
 }
 
 /// Returns the 1-based line of a byte offset.
@@ -122,6 +221,48 @@ fn next_significant(s: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toml_shape_counts_tokens_and_nesting_outside_strings() {
+        let doc = "[[package]]\nname = \"a[b\" # [[[\ndeps = [\n \"x\",\n]\n";
+        let shape = toml_shape(doc);
+        assert_eq!(shape.too_deep_at, None);
+        assert!((20..40).contains(&shape.tokens), "{shape:?}");
+        let multi = format!(
+            "s = \"\"\"\n{}\n\"\"\"\nt = '''{}'''\n",
+            "[".repeat(500),
+            "{".repeat(500)
+        );
+        assert_eq!(toml_shape(&multi).too_deep_at, None);
+        let deep = format!("a = 1\nb = {}", "[".repeat(MAX_TOML_DEPTH + 1));
+        assert_eq!(toml_shape(&deep).too_deep_at, Some(2));
+    }
+
+    #[test]
+    fn hostile_toml_is_refused_before_the_library_holds_it() {
+        #[derive(serde::Deserialize)]
+        struct Any {}
+        let deep = "[".repeat(10_000);
+        let err = toml::<Any>("Cargo.lock", &deep).err().expect("refused");
+        assert!(err.0.contains("deeper than 128"), "{}", err.0);
+        let many = "x\n".repeat(MAX_TOML_TOKENS);
+        let err = toml::<Any>("Cargo.lock", &many).err().expect("refused");
+        assert!(err.0.contains("TOML tokens"), "{}", err.0);
+    }
+
+    #[test]
+    fn real_lockfiles_are_far_inside_the_toml_limits() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+        let text = std::fs::read_to_string(path).expect("the workspace's Cargo.lock");
+        let shape = toml_shape(&text);
+        assert_eq!(shape.too_deep_at, None);
+        assert!(
+            shape.tokens * 4 < text.len(),
+            "{} tokens in {} bytes",
+            shape.tokens,
+            text.len()
+        );
+    }
 
     #[test]
     fn names_split_after_the_scope() {
