@@ -40,6 +40,10 @@ pub struct EnrichmentConfig {
     /// Largest number of entries in each cache (vulnerabilities, package matches).
     #[arg(long, env = "ZEROTRACE_ENRICHMENT_CACHE_MAX_ENTRIES", default_value_t = 100_000)]
     pub cache_max_entries: u64,
+    /// Largest size of each cache, bytes (keys and answers as encoded); the
+    /// entry limit and this one both hold.
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_CACHE_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub cache_max_bytes: u64,
     /// How long a cached entry lives.
     #[arg(long, env = "ZEROTRACE_ENRICHMENT_CACHE_TTL", default_value = "1h", value_parser = parse_duration)]
     pub cache_ttl: Duration,

@@ -66,6 +66,7 @@ pub async fn serve(
     let data_metrics = data_metrics(&telemetry.meter(), &data, config.max_data_age);
     let cache = CacheConfig {
         max_entries: config.cache_max_entries,
+        max_bytes: config.cache_max_bytes,
         ttl: config.cache_ttl,
     };
     let service = Enrichment::new(data.clone(), metrics.clone(), cache, config.max_batch_size);

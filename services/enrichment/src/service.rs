@@ -16,14 +16,68 @@ use zerotrace_telemetry::EnrichmentMetrics;
 
 /// Largest number of ids in one BatchGetVulnerabilities call.
 const MAX_IDS: usize = 10_000;
+/// Longest advisory id accepted (OSV ids are under 40 bytes).
+const MAX_ID_LEN: usize = 256;
+/// A miss is remembered only for a key that could be real: an id or a
+/// package name and version within these lengths, of a known ecosystem.
+/// Misses on anything else are answered afresh and never fill the cache.
+const MAX_CACHED_MISS_LEN: usize = 128;
+/// Bytes a cache entry costs besides its key and value (moka's bookkeeping).
+const ENTRY_OVERHEAD: u32 = 128;
 
-/// Cache sizing.
+/// Cache sizing: each cache holds at most `max_entries` entries and about
+/// `max_bytes` bytes, whichever is reached first.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheConfig {
     /// Entries per cache.
     pub max_entries: u64,
+    /// Bytes per cache (keys and values as encoded, plus bookkeeping).
+    pub max_bytes: u64,
     /// Time to live of an entry.
     pub ttl: Duration,
+}
+
+impl CacheConfig {
+    /// The least an entry weighs, so that `max_bytes` of weight is never
+    /// more than `max_entries` entries.
+    fn min_weight(&self) -> u32 {
+        u32::try_from(self.max_bytes / self.max_entries.max(1))
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+
+    fn build<K, V>(&self, size: fn(&K, &V) -> usize) -> Cache<K, V>
+    where
+        K: std::hash::Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let min_weight = self.min_weight();
+        Cache::builder()
+            .max_capacity(self.max_bytes)
+            .weigher(move |k: &K, v: &V| {
+                let bytes = u32::try_from(size(k, v)).unwrap_or(u32::MAX);
+                bytes.saturating_add(ENTRY_OVERHEAD).max(min_weight)
+            })
+            .time_to_live(self.ttl)
+            .build()
+    }
+}
+
+type MatchKey = (String, String, String, i32);
+
+/// Checks an advisory id a client sent; the error quotes none of it.
+fn checked_id(field: &str, id: &str) -> Result<String, EnrichmentError> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(EnrichmentError::InvalidArgument(format!("{field} must not be empty")));
+    }
+    if id.len() > MAX_ID_LEN || id.chars().any(char::is_control) {
+        return Err(EnrichmentError::InvalidArgument(format!(
+            "{field} must be at most {MAX_ID_LEN} bytes without control characters (got {} bytes)",
+            id.len()
+        )));
+    }
+    Ok(id.to_string())
 }
 
 /// The enrichment gRPC service.
@@ -33,7 +87,7 @@ pub struct Enrichment {
     metrics: EnrichmentMetrics,
     vulnerabilities: Cache<String, Option<Arc<common::Vulnerability>>>,
     /// The answer for a package, in the contract's form (without the package itself).
-    matches: Cache<(String, String, String, i32), Arc<pb::PackageMatch>>,
+    matches: Cache<MatchKey, Arc<pb::PackageMatch>>,
     /// The database generation the caches were filled from.
     generation: Arc<AtomicU64>,
     max_batch_size: u32,
@@ -60,14 +114,12 @@ impl Enrichment {
             generation: Arc::new(AtomicU64::new(u64::MAX)),
             data,
             metrics,
-            vulnerabilities: Cache::builder()
-                .max_capacity(cache.max_entries)
-                .time_to_live(cache.ttl)
-                .build(),
-            matches: Cache::builder()
-                .max_capacity(cache.max_entries)
-                .time_to_live(cache.ttl)
-                .build(),
+            vulnerabilities: cache.build(|id: &String, v: &Option<Arc<common::Vulnerability>>| {
+                id.len() + v.as_ref().map_or(0, |v| prost::Message::encoded_len(&**v))
+            }),
+            matches: cache.build(|(ecosystem, name, version, _): &MatchKey, m: &Arc<pb::PackageMatch>| {
+                ecosystem.len() + name.len() + version.len() + prost::Message::encoded_len(&**m)
+            }),
             max_batch_size,
         }
     }
@@ -84,8 +136,8 @@ impl Enrichment {
         Ok(now)
     }
 
-    async fn lookup(&self, id: &str) -> Result<Option<Arc<common::Vulnerability>>, EnrichmentError> {
-        let key = id.trim().to_string();
+    /// Looks up an advisory by a [`checked_id`].
+    async fn lookup(&self, key: String) -> Result<Option<Arc<common::Vulnerability>>, EnrichmentError> {
         if let Some(hit) = self.vulnerabilities.get(&key).await {
             self.metrics.cache_hits(1);
             return Ok(hit);
@@ -96,7 +148,9 @@ impl Enrichment {
             .database()
             .get(&key)?
             .map(|a| Arc::new(convert::vulnerability(&a)));
-        self.vulnerabilities.insert(key, found.clone()).await;
+        if found.is_some() || key.len() <= MAX_CACHED_MISS_LEN {
+            self.vulnerabilities.insert(key, found.clone()).await;
+        }
         Ok(found)
     }
 
@@ -129,7 +183,12 @@ impl Enrichment {
             warnings: verdict.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
             unmatched_reason: verdict.unmatched_reason.unwrap_or_default(),
         });
-        self.matches.insert(key, answer.clone()).await;
+        let plausible = Ecosystem::from_osv(package.ecosystem.trim()).is_some()
+            && package.name.len() <= MAX_CACHED_MISS_LEN
+            && package.version.len() <= MAX_CACHED_MISS_LEN;
+        if plausible || !answer.vulnerabilities.is_empty() || !answer.warnings.is_empty() {
+            self.matches.insert(key, answer.clone()).await;
+        }
         Ok(answer)
     }
 }
@@ -174,12 +233,9 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         &self,
         request: Request<pb::GetVulnerabilityRequest>,
     ) -> Result<Response<pb::GetVulnerabilityResponse>, Status> {
-        let id = request.into_inner().id;
-        if id.trim().is_empty() {
-            return Err(EnrichmentError::InvalidArgument("id must not be empty".to_string()).into());
-        }
+        let id = checked_id("id", &request.into_inner().id)?;
         self.invalidate_if_stale()?;
-        match self.lookup(&id).await? {
+        match self.lookup(id.clone()).await? {
             Some(vulnerability) => Ok(Response::new(pb::GetVulnerabilityResponse {
                 vulnerability: Some((*vulnerability).clone()),
             })),
@@ -202,9 +258,14 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         }
         self.invalidate_if_stale()?;
         let mut response = pb::BatchGetVulnerabilitiesResponse::default();
+        let ids = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| checked_id(&format!("ids[{i}]"), id))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut seen = std::collections::HashSet::new();
         for id in ids {
-            match self.lookup(&id).await? {
+            match self.lookup(id.clone()).await? {
                 Some(v) => {
                     if seen.insert(v.id.clone()) {
                         response.vulnerabilities.push((*v).clone());
@@ -247,5 +308,41 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             advisory_data: Some(self.data.overview(&info)),
             sync: Some(self.data.sync_status()),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cache_holds_its_bytes_and_its_entries() {
+        let config = CacheConfig {
+            max_entries: 1000,
+            max_bytes: 1 << 20,
+            ttl: Duration::from_secs(60),
+        };
+        let cache = config.build(|k: &String, v: &String| k.len() + v.len());
+        for i in 0..200 {
+            cache.insert(format!("big-{i}"), "v".repeat(64 << 10)).await;
+        }
+        cache.run_pending_tasks().await;
+        assert!(cache.weighted_size() <= 1 << 20, "{} bytes", cache.weighted_size());
+        assert!(cache.entry_count() <= 16, "{} entries of 64 KiB", cache.entry_count());
+        let small = config.build(|k: &String, v: &String| k.len() + v.len());
+        for i in 0..5000 {
+            small.insert(format!("{i}"), String::new()).await;
+        }
+        small.run_pending_tasks().await;
+        assert!(small.entry_count() <= 1000, "{} small entries", small.entry_count());
+    }
+
+    #[test]
+    fn ids_are_checked_without_quoting_them() {
+        assert_eq!(checked_id("id", " CVE-2021-1 ").unwrap(), "CVE-2021-1");
+        let err = checked_id("id", &"Z".repeat(5000)).unwrap_err().to_string();
+        assert!(!err.contains("ZZZ") && err.contains("5000 bytes"), "{err}");
+        assert!(checked_id("id", "a\nb").is_err());
+        assert!(checked_id("id", "  ").is_err());
     }
 }

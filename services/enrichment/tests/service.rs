@@ -215,3 +215,51 @@ async fn an_oversized_batch_is_a_permanent_limit_naming_itself() {
     running.stop.take().unwrap().send(()).unwrap();
     running.task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_ids_and_keys_are_refused_short_and_never_cached() {
+    let mut running = start(100).await;
+    let client = &mut running.client;
+
+    // Huge distinct ids: refused without echoing them.
+    for i in 0..50 {
+        let id = format!("{i}{}", "A".repeat(1 << 20));
+        let err = client
+            .get_vulnerability(pb::GetVulnerabilityRequest { id })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().len() < 200, "{} bytes of message", err.message().len());
+    }
+    let err = client
+        .batch_get_vulnerabilities(pb::BatchGetVulnerabilitiesRequest {
+            ids: vec!["CVE-2099-1234".into(), "B".repeat(300)],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("ids[1] "), "{}", err.message());
+
+    // An absurd package is answered every time, never remembered; a real one is.
+    let hits = |m: &str| counter_value(m, "zerotrace_cve_cache_hits_total");
+    let absurd = pb::MatchPackagesRequest {
+        packages: vec![package(&"x".repeat(100_000), "1.0.0")],
+    };
+    let before = scrape(running.metrics_addr).await.unwrap();
+    for _ in 0..3 {
+        let answer = client.match_packages(absurd.clone()).await.unwrap().into_inner();
+        assert!(answer.matches[0].vulnerabilities.is_empty());
+    }
+    let after = scrape(running.metrics_addr).await.unwrap();
+    assert_eq!(hits(&after) - hits(&before), 0.0, "an absurd key is not cached");
+    let real = pb::MatchPackagesRequest {
+        packages: vec![package("demo-crate", "1.0.0")],
+    };
+    client.match_packages(real.clone()).await.unwrap();
+    client.match_packages(real).await.unwrap();
+    let last = scrape(running.metrics_addr).await.unwrap();
+    assert_eq!(hits(&last) - hits(&after), 1.0, "a real key is");
+
+    running.stop.take().unwrap().send(()).unwrap();
+    running.task.await.unwrap();
+}
