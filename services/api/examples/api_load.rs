@@ -116,6 +116,12 @@ impl ApiService for Echo {
     async fn watch_findings(&self, _: Request<pb::WatchFindingsRequest>) -> Unimplemented<Self::WatchFindingsStream> {
         Err(Status::unimplemented("echo"))
     }
+    async fn reset_agent_token(
+        &self,
+        _: Request<pb::ResetAgentTokenRequest>,
+    ) -> Unimplemented<pb::ResetAgentTokenResponse> {
+        Err(Status::unimplemented("echo"))
+    }
 }
 
 async fn connect(addr: std::net::SocketAddr) -> Result<ApiServiceClient<Channel>, BoxError> {

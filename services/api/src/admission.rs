@@ -52,6 +52,8 @@ enum CallKind {
     Report,
     /// RegisterAgent: rate-limited per peer; the registration token when configured.
     Register,
+    /// An admin call: the admin token.
+    Admin,
     /// A method the service does not have: tonic answers UNIMPLEMENTED.
     Unknown,
 }
@@ -63,6 +65,7 @@ impl CallKind {
             "RegisterAgent" => CallKind::Register,
             "Heartbeat" => CallKind::Agent,
             "SubmitScanReport" => CallKind::Report,
+            "ResetAgentToken" => CallKind::Admin,
             "ListScans" | "GetScan" | "ListFindings" | "GetSummary" | "ListAgents" | "WatchFindings" => CallKind::Read,
             _ => CallKind::Unknown,
         };
@@ -227,6 +230,7 @@ impl State {
         let metadata = tonic::metadata::MetadataMap::from_headers(parts.headers.clone());
         match kind {
             CallKind::Read => self.credentials.reader(&metadata).map_err(tonic::Status::from),
+            CallKind::Admin => self.credentials.admin(&metadata).map_err(tonic::Status::from),
             CallKind::Agent | CallKind::Report => {
                 let agent = self
                     .credentials

@@ -39,16 +39,23 @@ pub(crate) fn bearer(metadata: &MetadataMap) -> Option<&str> {
 pub(crate) struct Credentials {
     reader_hash: String,
     registration_hash: Option<String>,
+    admin_hash: Option<String>,
     rate: Option<RateLimiter>,
 }
 
 impl Credentials {
     /// Returns the checks for a reader token, an optional registration token
     /// and a rate limit of agent calls per second (0 = off).
-    pub(crate) fn new(reader_token: &str, registration_token: Option<&str>, rate_per_agent: u32) -> Self {
+    pub(crate) fn new(
+        reader_token: &str,
+        registration_token: Option<&str>,
+        admin_token: Option<&str>,
+        rate_per_agent: u32,
+    ) -> Self {
         Self {
             reader_hash: hash_token(reader_token),
             registration_hash: registration_token.map(hash_token),
+            admin_hash: admin_token.map(hash_token),
             rate: RateLimiter::new(rate_per_agent),
         }
     }
@@ -56,9 +63,24 @@ impl Credentials {
     /// Admits a read call: it carries the reader token.
     pub(crate) fn reader(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
         match bearer(metadata) {
-            Some(token) if hash_token(token) == self.reader_hash => Ok(()),
+            Some(token) if same_hash(&hash_token(token), &self.reader_hash) => Ok(()),
             Some(_) => Err(ApiError::TokenInvalid("reader token")),
             None => Err(ApiError::TokenMissing("reader token")),
+        }
+    }
+
+    /// Admits an admin call: it carries the admin token, and one is configured.
+    pub(crate) fn admin(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
+        let Some(admin_hash) = &self.admin_hash else {
+            return Err(ApiError::denied(
+                "ADMIN_DISABLED",
+                "admin calls are off: start the API with --admin-token",
+            ));
+        };
+        match bearer(metadata) {
+            Some(token) if same_hash(&hash_token(token), admin_hash) => Ok(()),
+            Some(_) => Err(ApiError::TokenInvalid("admin token")),
+            None => Err(ApiError::TokenMissing("admin token")),
         }
     }
 
@@ -109,8 +131,13 @@ impl Credentials {
     pub(crate) fn registration_refused(&self, bearer_hash: Option<&str>) -> bool {
         self.registration_hash
             .as_deref()
-            .is_some_and(|required| bearer_hash != Some(required))
+            .is_some_and(|required| !bearer_hash.is_some_and(|presented| same_hash(presented, required)))
     }
+}
+
+/// Compares two token hashes in time independent of where they differ.
+fn same_hash(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -139,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_reader_token_is_checked_by_its_hash() {
-        let credentials = Credentials::new("reader-secret", None, 0);
+        let credentials = Credentials::new("reader-secret", None, None, 0);
         let mut metadata = MetadataMap::new();
         assert!(credentials.reader(&metadata).is_err());
         metadata.insert("authorization", "Bearer wrong".parse().unwrap());
@@ -147,7 +174,19 @@ mod tests {
         metadata.insert("authorization", "Bearer reader-secret".parse().unwrap());
         assert!(credentials.reader(&metadata).is_ok());
         assert!(!credentials.registration_refused(None));
-        let guarded = Credentials::new("r", Some("reg"), 0);
+        let guarded = Credentials::new("r", Some("reg"), None, 0);
+        assert!(
+            guarded.admin(&metadata).is_err(),
+            "no admin token configured: admin calls are off"
+        );
+        let admin = Credentials::new("r", None, Some("adm"), 0);
+        assert!(
+            admin.admin(&metadata).is_err(),
+            "the reader token is not the admin token"
+        );
+        metadata.insert("authorization", "Bearer adm".parse().unwrap());
+        assert!(admin.admin(&metadata).is_ok());
+        assert!(same_hash("ab", "ab") && !same_hash("ab", "ac") && !same_hash("ab", "abc"));
         assert!(guarded.registration_refused(None));
         assert!(!guarded.registration_refused(Some(&hash_token("reg"))));
     }

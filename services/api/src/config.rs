@@ -44,6 +44,9 @@ pub struct ApiConfig {
         hide_env_values = true
     )]
     pub registration_token: String,
+    /// Bearer token of admin calls (ResetAgentToken); empty: admin calls are refused.
+    #[arg(long, env = "ZEROTRACE_API_ADMIN_TOKEN", default_value = "", hide_env_values = true)]
+    pub admin_token: String,
     /// Requests handled at once; more are refused with RESOURCE_EXHAUSTED.
     #[arg(long, env = "ZEROTRACE_API_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     pub max_concurrent_requests: usize,
@@ -95,6 +98,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("database_url", &redacted(&self.database_url))
             .field("reader_token", &redacted(&self.reader_token))
             .field("registration_token", &redacted(&self.registration_token))
+            .field("admin_token", &redacted(&self.admin_token))
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("request_timeout", &self.request_timeout)
             .field("rate_limit_per_agent", &self.rate_limit_per_agent)

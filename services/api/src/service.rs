@@ -32,6 +32,8 @@ pub struct ApiSettings {
     pub reader_token: String,
     /// Bearer token RegisterAgent requires for a new agent, if any.
     pub registration_token: Option<String>,
+    /// Bearer token of admin calls, if any.
+    pub admin_token: Option<String>,
     /// Agent calls per second per agent (0 = off).
     pub rate_limit_per_agent: u32,
     /// Most findings per report.
@@ -60,6 +62,7 @@ impl ApiSettings {
         Self {
             reader_token,
             registration_token: Some(config.registration_token.clone()).filter(|t| !t.is_empty()),
+            admin_token: Some(config.admin_token.clone()).filter(|t| !t.is_empty()),
             rate_limit_per_agent: config.rate_limit_per_agent,
             max_findings_per_report: config.max_findings_per_report,
             max_message_size: config.max_message_size,
@@ -111,6 +114,7 @@ impl Api {
             credentials: Arc::new(Credentials::new(
                 &settings.reader_token,
                 settings.registration_token.as_deref(),
+                settings.admin_token.as_deref(),
                 settings.rate_limit_per_agent,
             )),
             store,
@@ -191,16 +195,22 @@ impl pb::api_service_server::ApiService for Api {
             token_hash: hash_token(&token),
             now: now_micros(),
         };
-        // An agent renewing its own credentials shows its current token.
+        // An agent re-registering shows its current token and keeps it: a
+        // retried or repeated registration never locks the agent out.
         if !agent.agent_id.is_empty()
-            && let Some(old) = &bearer_hash
-            && inner.store.rotate_agent(&agent, old).await.map_err(ApiError::from)?
+            && let (Some(presented), Some(old)) = (bearer(request.metadata()), &bearer_hash)
         {
-            tracing::info!(agent_id = %agent.agent_id, "agent re-registered");
-            return Ok(Response::new(pb::RegisterAgentResponse {
-                agent_id: agent.agent_id,
-                token,
-            }));
+            let same = NewAgent {
+                token_hash: old.clone(),
+                ..agent.clone()
+            };
+            if inner.store.rotate_agent(&same, old).await.map_err(ApiError::from)? {
+                tracing::info!(agent_id = %agent.agent_id, "agent re-registered");
+                return Ok(Response::new(pb::RegisterAgentResponse {
+                    agent_id: agent.agent_id,
+                    token: presented.to_string(),
+                }));
+            }
         }
         if inner.credentials.registration_refused(bearer_hash.as_deref()) {
             if !agent.agent_id.is_empty()
@@ -233,6 +243,27 @@ impl pb::api_service_server::ApiService for Api {
             agent_id: agent.agent_id,
             token,
         }))
+    }
+
+    async fn reset_agent_token(
+        &self,
+        request: Request<pb::ResetAgentTokenRequest>,
+    ) -> Result<Response<pb::ResetAgentTokenResponse>, Status> {
+        let inner = &self.inner;
+        inner.credentials.admin(request.metadata())?;
+        let agent_id = request.get_ref().agent_id.clone();
+        check_id("agent_id", &agent_id)?;
+        let token = generate_token()?;
+        if !inner
+            .store
+            .reset_agent_token(&agent_id, &hash_token(&token))
+            .await
+            .map_err(ApiError::from)?
+        {
+            return Err(ApiError::NotFound("agent is not registered".to_string()).into());
+        }
+        tracing::warn!(agent_id = %agent_id, "agent token reset by an admin");
+        Ok(Response::new(pb::ResetAgentTokenResponse { agent_id, token }))
     }
 
     async fn heartbeat(

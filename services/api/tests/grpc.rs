@@ -199,7 +199,7 @@ async fn calls_need_the_right_token() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
-    // Re-registering an id needs that agent's current token; the old token dies.
+    // Re-registering an id needs that agent's current token, which it keeps.
     let again = |token: Option<&str>| {
         let message = pb::RegisterAgentRequest {
             hostname: "a2".to_string(),
@@ -216,9 +216,11 @@ async fn calls_need_the_right_token() {
     assert_eq!(again(None).await.unwrap_err().code(), Code::PermissionDenied);
     assert_eq!(again(Some(&b_token)).await.unwrap_err().code(), Code::PermissionDenied);
     let renewed = again(Some(&a_token)).await.unwrap().into_inner();
-    assert_eq!(renewed.agent_id, a);
-    assert_eq!(code(beat(&a, Some(&a_token)).await), Code::Unauthenticated);
-    assert!(beat(&a, Some(&renewed.token)).await.is_ok());
+    assert_eq!(
+        (renewed.agent_id.as_str(), renewed.token.as_str()),
+        (a.as_str(), a_token.as_str())
+    );
+    assert!(beat(&a, Some(&a_token)).await.is_ok());
     let _ = b;
     server.stop().await;
 }
@@ -255,6 +257,105 @@ async fn registration_token_guards_new_agents() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn re_registration_keeps_the_token_and_an_admin_can_reset_it() {
+    let server = Server::start(|c| {
+        c.registration_token = "let-me-in".to_string();
+        c.admin_token = "admin-secret".to_string();
+    })
+    .await;
+    let mut client = server.client().await;
+    let first = client
+        .register_agent(authed(
+            pb::RegisterAgentRequest {
+                hostname: "old-host".to_string(),
+                ..Default::default()
+            },
+            "let-me-in",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let beats = client.clone();
+    let heartbeat = |token: &str| {
+        let mut client = beats.clone();
+        let request = authed(
+            pb::HeartbeatRequest {
+                agent_id: first.agent_id.clone(),
+            },
+            token,
+        );
+        async move { client.heartbeat(request).await.map(|_| ()) }
+    };
+    // Re-registering with its own token, twice, changes nothing but the host.
+    for _ in 0..2 {
+        let again = client
+            .register_agent(authed(
+                pb::RegisterAgentRequest {
+                    hostname: "new-host".to_string(),
+                    version: "2.0.0".to_string(),
+                    agent_id: first.agent_id.clone(),
+                },
+                &first.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (again.agent_id.as_str(), again.token.as_str()),
+            (first.agent_id.as_str(), first.token.as_str())
+        );
+    }
+    heartbeat(&first.token).await.expect("the token still works");
+    let agents = client
+        .list_agents(authed(pb::ListAgentsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(agents.agents[0].hostname, "new-host");
+
+    // Admin calls need the admin token; a reset gives a new token at once.
+    let resets = client.clone();
+    let reset = |token: &str, agent_id: &str| {
+        let mut client = resets.clone();
+        let request = authed(
+            pb::ResetAgentTokenRequest {
+                agent_id: agent_id.to_string(),
+            },
+            token,
+        );
+        async move { client.reset_agent_token(request).await }
+    };
+    for token in [READER, first.token.as_str(), "let-me-in"] {
+        let err = reset(token, &first.agent_id).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated, "{token}: {err:?}");
+    }
+    let err = reset("admin-secret", "no-such-agent").await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let new = reset("admin-secret", &first.agent_id).await.unwrap().into_inner();
+    assert_eq!(new.agent_id, first.agent_id);
+    assert_ne!(new.token, first.token);
+    assert_eq!(heartbeat(&first.token).await.unwrap_err().code(), Code::Unauthenticated);
+    heartbeat(&new.token).await.expect("the new token works");
+    server.stop().await;
+
+    // Without an admin token configured, admin calls are off.
+    let server = Server::start(|_| {}).await;
+    let mut client = server.client().await;
+    let err = client
+        .reset_agent_token(authed(
+            pb::ResetAgentTokenRequest {
+                agent_id: "a".to_string(),
+            },
+            READER,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(err.message().contains("--admin-token"), "{}", err.message());
     server.stop().await;
 }
 

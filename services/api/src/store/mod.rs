@@ -312,6 +312,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Replaces an agent's token, host and version if `old_token_hash` is its
     /// current token; returns false otherwise.
     async fn rotate_agent(&self, agent: &NewAgent, old_token_hash: &str) -> Result<bool, StoreError>;
+    /// Replaces an agent's token whatever it was (an admin's reset); returns
+    /// false when the agent does not exist.
+    async fn reset_agent_token(&self, agent_id: &str, token_hash: &str) -> Result<bool, StoreError>;
     /// Returns whether an agent id is registered.
     async fn agent_exists(&self, agent_id: &str) -> Result<bool, StoreError>;
     /// Returns the agent holding the token with this hash.

@@ -168,6 +168,8 @@ pub(super) struct Dialect {
 pub(super) const CREATE_AGENT: &str = sql(include_str!("queries/common/create_agent.sql"));
 /// Replaces an agent's credentials (binds: host, version, token hash, now, id, old token hash).
 pub(super) const ROTATE_AGENT: &str = sql(include_str!("queries/common/rotate_agent.sql"));
+/// Replaces an agent's token, whatever it was (binds: token hash, id).
+pub(super) const RESET_AGENT_TOKEN: &str = sql(include_str!("queries/common/reset_agent_token.sql"));
 /// Whether an agent exists (bind: id).
 pub(super) const AGENT_EXISTS: &str = sql(include_str!("queries/common/agent_exists.sql"));
 /// The agent of a token (bind: token hash).

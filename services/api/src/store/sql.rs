@@ -102,6 +102,15 @@ where
         Ok(B::rows_affected(&done) == 1)
     }
 
+    async fn reset_agent_token(&self, agent_id: &str, token_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(q::RESET_AGENT_TOKEN)
+            .bind(token_hash)
+            .bind(agent_id)
+            .execute(self.writer())
+            .await?;
+        Ok(B::rows_affected(&done) == 1)
+    }
+
     async fn agent_exists(&self, agent_id: &str) -> Result<bool, StoreError> {
         let row = sqlx::query(q::AGENT_EXISTS)
             .bind(agent_id)
