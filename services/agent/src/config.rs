@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use zerotrace_server::parse_duration;
+use zerotrace_server::{Secret, parse_duration};
 
 /// Default gRPC address of the agent.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -44,6 +44,14 @@ pub struct AgentConfig {
     /// API service URL (e.g. http://127.0.0.1:50053); empty for none.
     #[arg(long, env = "ZEROTRACE_AGENT_API_URL", default_value = "")]
     pub api_url: String,
+    /// Bearer token to register with, when the API requires one (--registration-token there).
+    #[arg(
+        long,
+        env = "ZEROTRACE_AGENT_REGISTRATION_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub registration_token: Secret,
     /// Only walk paths matching these globs (relative to the scan root; repeatable).
     #[arg(long = "include", env = "ZEROTRACE_AGENT_INCLUDE", value_delimiter = ',')]
     pub include: Vec<String>,

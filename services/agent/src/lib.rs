@@ -63,6 +63,7 @@ pub async fn serve(
         &config.data_dir,
         &config.enrichment_url,
         &config.api_url,
+        config.registration_token.get(),
         &tracer,
     )?);
     let walk = WalkOptions {

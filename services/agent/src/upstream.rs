@@ -2,6 +2,13 @@
 //! batches, registration (the token is kept in the data directory, mode
 //! 0600), heartbeats and report delivery with retries.
 //!
+//! The agent never deletes its token. When the API refuses it, the agent
+//! re-reads the token file (an operator may have written a reset token),
+//! then re-registers presenting the token (the API keeps a valid one), and
+//! registers afresh only when the API no longer knows the agent. If the id
+//! is taken by a token the agent does not hold, it keeps its token, says how
+//! to recover and waits longer each time before asking again.
+//!
 //! Every outgoing call goes through [`GrpcClientLayer`], so it is a client
 //! span whose context reaches the callee as `traceparent`.
 
@@ -24,6 +31,9 @@ const MATCH_BATCH: usize = 1_000;
 /// Largest response accepted from enrichment (a batch with many advisories).
 const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 const TOKEN_FILE: &str = "agent_token";
+/// First and longest wait before asking the API again after it refused the agent.
+const LOCKOUT_FIRST: Duration = Duration::from_secs(30);
+const LOCKOUT_MAX: Duration = Duration::from_secs(15 * 60);
 
 type Traced = GrpcClientService<Channel>;
 
@@ -35,8 +45,19 @@ pub(crate) struct Upstream {
     enrichment: Option<EnrichmentServiceClient<Traced>>,
     api: Option<ApiServiceClient<Traced>>,
     token: Mutex<Option<String>>,
-    /// Held while registering, so the heartbeat task and a scan never register twice.
-    registering: tokio::sync::Mutex<()>,
+    /// Bearer token for registering a new agent, when the API requires one.
+    registration_token: Option<String>,
+    /// Held while registering, so the heartbeat task and a scan never
+    /// register twice; holds when the API may be asked again after refusing
+    /// the agent, and the wait after that.
+    registering: tokio::sync::Mutex<Lockout>,
+}
+
+/// The wait after the API refused the agent's credentials.
+#[derive(Debug, Default)]
+struct Lockout {
+    until: Option<tokio::time::Instant>,
+    wait: Duration,
 }
 
 fn channel(url: &str, tracer: &SdkTracer) -> Result<Traced, StartError> {
@@ -56,6 +77,7 @@ impl Upstream {
         data_dir: &Path,
         enrichment_url: &str,
         api_url: &str,
+        registration_token: Option<&str>,
         tracer: &SdkTracer,
     ) -> Result<Self, StartError> {
         let enrichment = match enrichment_url.trim() {
@@ -70,17 +92,19 @@ impl Upstream {
             "" => None,
             url => Some(ApiServiceClient::new(channel(url, tracer)?).max_encoding_message_size(MAX_RESPONSE)),
         };
-        let token = std::fs::read_to_string(data_dir.join(TOKEN_FILE))
-            .ok()
-            .map(|t| t.trim().to_string());
         Ok(Self {
             agent_id: agent_id.to_string(),
             data_dir: data_dir.to_path_buf(),
             enrichment,
             api,
-            token: Mutex::new(token.filter(|t| !t.is_empty())),
-            registering: tokio::sync::Mutex::new(()),
+            token: Mutex::new(read_token(data_dir)),
+            registration_token: registration_token.map(str::to_string),
+            registering: tokio::sync::Mutex::new(Lockout::default()),
         })
+    }
+
+    fn held_token(&self) -> Option<String> {
+        self.token.lock().ok().and_then(|t| t.clone())
     }
 
     /// Returns whether an API is configured.
@@ -141,31 +165,90 @@ impl Upstream {
 
     /// Registers with the API unless a token is held already.
     pub(crate) async fn ensure_registered(&self) -> Result<(), AgentError> {
+        if self.api.is_none() || self.is_registered() {
+            return Ok(());
+        }
+        let mut lockout = self.registering.lock().await;
+        if self.is_registered() {
+            return Ok(());
+        }
+        self.register(&mut lockout, None).await
+    }
+
+    /// Recovers after the API refused the token `refused` (UNAUTHENTICATED):
+    /// see the module documentation. Returns once the agent holds a token
+    /// the API accepts, or with the reason it cannot yet.
+    async fn renew(&self, refused: &str) -> Result<(), AgentError> {
+        let mut lockout = self.registering.lock().await;
+        // Someone renewed meanwhile, or an operator wrote a new token.
+        if let Some(on_disk) = read_token(&self.data_dir)
+            && on_disk != refused
+        {
+            if let Ok(mut held) = self.token.lock() {
+                *held = Some(on_disk);
+            }
+            tracing::info!(agent_id = %self.agent_id, "using the agent token found in the data directory");
+            return Ok(());
+        }
+        self.register(&mut lockout, Some(refused)).await
+    }
+
+    /// One registration: presenting `own` (the agent's current token) if
+    /// any, which the API keeps when valid; else, or when the API no longer
+    /// knows the agent, as a new agent with the registration token.
+    async fn register(&self, lockout: &mut Lockout, own: Option<&str>) -> Result<(), AgentError> {
         let Some(client) = &self.api else { return Ok(()) };
-        if self.is_registered() {
-            return Ok(());
+        if let Some(until) = lockout.until
+            && tokio::time::Instant::now() < until
+        {
+            return Err(AgentError::NotConfigured(
+                "the api refused this agent's token; waiting before asking again",
+            ));
         }
-        let _registering = self.registering.lock().await;
-        if self.is_registered() {
-            return Ok(());
-        }
-        let request = api::RegisterAgentRequest {
+        let request = || api::RegisterAgentRequest {
             hostname: crate::identity::hostname(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             agent_id: self.agent_id.clone(),
         };
-        let response = client
-            .clone()
-            .register_agent(request)
-            .await
-            .map_err(AgentError::Upstream)?
-            .into_inner();
-        if response.agent_id != self.agent_id {
-            tracing::warn!(ours = %self.agent_id, theirs = %response.agent_id, "api assigned another agent id");
+        let mut outcome = Err(tonic::Status::unauthenticated("no token presented"));
+        if let Some(own) = own {
+            outcome = client.clone().register_agent(bearer(request(), own)?).await;
         }
-        self.store_token(&response.token)?;
-        tracing::info!(agent_id = %self.agent_id, "registered with the api");
-        Ok(())
+        if outcome.is_err() {
+            let fresh = match &self.registration_token {
+                Some(token) => bearer(request(), token)?,
+                None => Request::new(request()),
+            };
+            outcome = client.clone().register_agent(fresh).await;
+        }
+        match outcome {
+            Ok(response) => {
+                let response = response.into_inner();
+                if response.agent_id != self.agent_id {
+                    tracing::warn!(ours = %self.agent_id, theirs = %response.agent_id, "api assigned another agent id");
+                }
+                *lockout = Lockout::default();
+                self.store_token(&response.token)?;
+                tracing::info!(agent_id = %self.agent_id, "registered with the api");
+                Ok(())
+            }
+            Err(status) if matches!(status.code(), Code::PermissionDenied | Code::Unauthenticated) => {
+                lockout.wait = (lockout.wait * 2).clamp(LOCKOUT_FIRST, LOCKOUT_MAX);
+                lockout.until = Some(tokio::time::Instant::now() + lockout.wait);
+                tracing::error!(
+                    agent_id = %self.agent_id,
+                    code = ?status.code(),
+                    message = status.message(),
+                    retry_in = ?lockout.wait,
+                    "the api refuses this agent's credentials; its token is kept. If the agent's token was \
+                     reset, write the new one to {}; if the api requires a registration token, pass \
+                     --registration-token",
+                    self.data_dir.join(TOKEN_FILE).display()
+                );
+                Err(AgentError::Upstream(status))
+            }
+            Err(status) => Err(AgentError::Upstream(status)),
+        }
     }
 
     fn store_token(&self, token: &str) -> Result<(), AgentError> {
@@ -180,40 +263,24 @@ impl Upstream {
         Ok(())
     }
 
-    fn forget_token(&self) {
-        if let Ok(mut held) = self.token.lock() {
-            *held = None;
-        }
-        let _ = std::fs::remove_file(self.data_dir.join(TOKEN_FILE));
+    /// Returns `message` carrying the agent's token, and that token.
+    fn authorized<T>(&self, message: T) -> Result<(Request<T>, String), AgentError> {
+        let token = self.held_token().ok_or(AgentError::NotConfigured("not registered"))?;
+        Ok((bearer(message, &token)?, token))
     }
 
-    fn authorized<T>(&self, message: T) -> Result<Request<T>, AgentError> {
-        let token = self
-            .token
-            .lock()
-            .ok()
-            .and_then(|t| t.clone())
-            .ok_or(AgentError::NotConfigured("not registered"))?;
-        let mut request = Request::new(message);
-        let value = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| AgentError::Internal("the stored api token is not a valid header value".to_string()))?;
-        request.metadata_mut().insert("authorization", value);
-        Ok(request)
-    }
-
-    /// Sends a heartbeat; a rejected token is dropped so the next call registers again.
+    /// Sends a heartbeat; a refused token is renewed (never dropped) for the next one.
     pub(crate) async fn heartbeat(&self) -> Result<(), AgentError> {
         let Some(client) = &self.api else { return Ok(()) };
         self.ensure_registered().await?;
-        let request = self.authorized(api::HeartbeatRequest {
+        let (request, token) = self.authorized(api::HeartbeatRequest {
             agent_id: self.agent_id.clone(),
         })?;
         match client.clone().heartbeat(request).await {
             Ok(_) => Ok(()),
             Err(status) if status.code() == Code::Unauthenticated => {
-                tracing::warn!("api rejected the agent token, registering again");
-                self.forget_token();
+                tracing::warn!("api refused the agent token, renewing it");
+                self.renew(&token).await?;
                 Err(AgentError::Upstream(status))
             }
             Err(status) => Err(AgentError::Upstream(status)),
@@ -232,13 +299,13 @@ impl Upstream {
         loop {
             attempt += 1;
             self.ensure_registered().await?;
-            let request = self.authorized(api::SubmitScanReportRequest {
+            let (request, token) = self.authorized(api::SubmitScanReportRequest {
                 agent_id: self.agent_id.clone(),
                 report: Some(report.clone()),
             })?;
             match client.clone().submit_scan_report(request).await {
                 Ok(response) => return Ok(response.into_inner()),
-                Err(status) if status.code() == Code::Unauthenticated && attempt < 4 => self.forget_token(),
+                Err(status) if status.code() == Code::Unauthenticated && attempt < 4 => self.renew(&token).await?,
                 // Retried only when the API says a retry can succeed (RetryInfo),
                 // or the call never reached it: a report over a limit never fits.
                 Err(status) if attempt < 4 && Diagnosis::of(&status).retry_after.is_some() => {
@@ -251,4 +318,20 @@ impl Upstream {
             }
         }
     }
+}
+
+/// Reads the agent's token from its data directory, if there is one.
+fn read_token(data_dir: &Path) -> Option<String> {
+    let token = std::fs::read_to_string(data_dir.join(TOKEN_FILE)).ok()?;
+    Some(token.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// Returns `message` with `authorization: Bearer <token>`.
+fn bearer<T>(message: T, token: &str) -> Result<Request<T>, AgentError> {
+    let mut request = Request::new(message);
+    let value = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| AgentError::Internal("an api token is not a valid header value".to_string()))?;
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
 }

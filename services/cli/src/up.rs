@@ -122,6 +122,9 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
     if let Some(interval) = args.scan_interval {
         agent_flags.push(flag("scan-interval", format!("{}ms", interval.as_millis())));
     }
+    if let Some(token) = &args.registration_token {
+        agent_flags.push(flag("registration-token", token.clone()));
+    }
     let agent: AgentConfig = service_config("zerotrace-agent", &agent_flags.concat())?;
     let enrichment: EnrichmentConfig = service_config("zerotrace-enrichment", &flag("data-dir", dir("enrichment")))?;
     // Read calls need a token: the operator's, or one made for this run and printed below.

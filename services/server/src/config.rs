@@ -24,6 +24,32 @@ pub fn parse_config<T: Parser>() -> T {
     }
 }
 
+/// A credential from a flag or the environment. Debug output shows only
+/// whether it is set, so a logged configuration never carries it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Returns the credential, or `None` when it is empty.
+    pub fn get(&self) -> Option<&str> {
+        Some(self.0.trim()).filter(|s| !s.is_empty())
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.get().is_some() { "<redacted>" } else { "<unset>" })
+    }
+}
+
 /// Parses a duration such as `250ms`, `10s`, `5m`, `1h` or `2d` (a bare number is seconds).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();

@@ -9,7 +9,7 @@
 mod config;
 pub mod status;
 
-pub use config::{CONFIG_ERROR_EXIT, parse_config, parse_duration};
+pub use config::{CONFIG_ERROR_EXIT, Secret, parse_config, parse_duration};
 pub use status::{Diagnosis, Kind, Problem};
 
 use std::future::Future;

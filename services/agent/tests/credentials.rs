@@ -1,0 +1,188 @@
+//! The agent's API credentials against a real API that requires a
+//! registration token: it registers with it, keeps its token when the API
+//! refuses it, and takes up a token an operator reset and wrote for it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tonic::Request;
+use zerotrace_agent::AgentConfig;
+use zerotrace_api::ApiConfig;
+use zerotrace_enrichment::EnrichmentConfig;
+use zerotrace_proto::agent::v1 as pb;
+use zerotrace_proto::agent::v1::agent_service_client::AgentServiceClient;
+use zerotrace_proto::api::v1 as api;
+use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
+use zerotrace_proto::common::v1 as common;
+use zerotrace_server::Listeners;
+
+const ADVISORY: &str = r#"{"id":"RUSTSEC-2099-0003","modified":"2099-01-02T00:00:00Z",
+"affected":[{"package":{"ecosystem":"crates.io","name":"demo-crate"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"2.0.0"}]}]}]}"#;
+const LOCK: &str = "version = 3\n\n[[package]]\nname = \"demo-crate\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+const READER: &str = "reader-secret";
+const ADMIN: &str = "admin-secret";
+const REGISTRATION: &str = "registration-secret";
+
+async fn listeners() -> Listeners {
+    let any = "127.0.0.1:0".parse().unwrap();
+    Listeners::bind(any, any).await.unwrap()
+}
+
+fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+async fn scan(agent: &mut AgentServiceClient<tonic::transport::Channel>, root: &Path) -> pb::ScanState {
+    let scan_id = agent
+        .trigger_scan(pb::TriggerScanRequest {
+            path: root.display().to_string(),
+            scan_type: common::ScanType::Full as i32,
+        })
+        .await
+        .expect("scan starts")
+        .into_inner()
+        .scan_id;
+    for _ in 0..400 {
+        let state = agent
+            .get_scan_status(pb::GetScanStatusRequest {
+                scan_id: scan_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .scan
+            .unwrap();
+        if ![common::ScanStatus::Running as i32, common::ScanStatus::Queued as i32].contains(&state.status) {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("scan {scan_id} did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_keeps_its_token_and_takes_up_a_reset_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&osv).unwrap();
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(osv.join("a.json"), ADVISORY).unwrap();
+    std::fs::write(project.join("Cargo.lock"), LOCK).unwrap();
+    let mut stops = Vec::new();
+
+    let enrichment_listeners = listeners().await;
+    let enrichment_addr = enrichment_listeners.grpc_addr().unwrap();
+    let mut enrichment =
+        <EnrichmentConfig as clap::Parser>::parse_from(["zerotrace-enrichment", "--sync-interval", "0s"]);
+    enrichment.data_dir = dir.path().join("enrichment");
+    enrichment.import = vec![osv];
+    let (stop, stopped) = oneshot::channel::<()>();
+    stops.push(stop);
+    tokio::spawn(zerotrace_enrichment::serve(enrichment, enrichment_listeners, async {
+        let _ = stopped.await;
+    }));
+
+    let api_listeners = listeners().await;
+    let api_addr = api_listeners.grpc_addr().unwrap();
+    let api_config = <ApiConfig as clap::Parser>::parse_from([
+        "zerotrace-api",
+        "--reader-token",
+        READER,
+        "--admin-token",
+        ADMIN,
+        "--registration-token",
+        REGISTRATION,
+        "--registrations-per-peer",
+        "0",
+    ]);
+    let api_config = ApiConfig {
+        data_dir: dir.path().join("api"),
+        ..api_config
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    stops.push(stop);
+    tokio::spawn(zerotrace_api::serve(api_config, api_listeners, async {
+        let _ = stopped.await;
+    }));
+
+    let agent_listeners = listeners().await;
+    let agent_addr = agent_listeners.grpc_addr().unwrap();
+    let agent_dir = dir.path().join("agent");
+    let mut config =
+        <AgentConfig as clap::Parser>::parse_from(["zerotrace-agent", "--registration-token", REGISTRATION]);
+    config.data_dir = agent_dir.clone();
+    config.allowed_roots = vec![project.clone()];
+    config.enrichment_url = format!("http://{enrichment_addr}");
+    config.api_url = format!("http://{api_addr}");
+    let (stop, stopped) = oneshot::channel::<()>();
+    stops.push(stop);
+    tokio::spawn(zerotrace_agent::serve(config, agent_listeners, async {
+        let _ = stopped.await;
+    }));
+    let mut agent = AgentServiceClient::connect(format!("http://{agent_addr}"))
+        .await
+        .unwrap();
+    let mut api = ApiServiceClient::connect(format!("http://{api_addr}")).await.unwrap();
+
+    // Registered with the registration token; the report is stored.
+    let first = scan(&mut agent, &project).await;
+    assert_eq!(first.status, common::ScanStatus::Succeeded as i32, "{first:?}");
+    let token_file = agent_dir.join("agent_token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let agents = api
+        .list_agents(bearer(api::ListAgentsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner()
+        .agents;
+    assert_eq!(agents.len(), 1);
+    let agent_id = agents[0].agent_id.clone();
+
+    // An admin resets the token: the agent's report is refused, and the
+    // agent keeps its token file instead of deleting it.
+    let reset = api
+        .reset_agent_token(bearer(
+            api::ResetAgentTokenRequest {
+                agent_id: agent_id.clone(),
+            },
+            ADMIN,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let refused = scan(&mut agent, &project).await;
+    assert_eq!(refused.status, common::ScanStatus::Failed as i32, "{refused:?}");
+    assert_eq!(
+        std::fs::read_to_string(&token_file).unwrap(),
+        token,
+        "the token is kept"
+    );
+
+    // The operator writes the new token: the next report is delivered with it.
+    std::fs::write(&token_file, &reset.token).unwrap();
+    let after = scan(&mut agent, &project).await;
+    assert_eq!(after.status, common::ScanStatus::Succeeded as i32, "{after:?}");
+    let scans = api
+        .list_scans(bearer(
+            api::ListScansRequest {
+                agent_id,
+                ..Default::default()
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .scans;
+    assert_eq!(scans.len(), 2, "the first and the last scan were stored");
+    for stop in stops {
+        let _ = stop.send(());
+    }
+}
