@@ -130,7 +130,7 @@ impl Store {
         };
         zerotrace_files::create_private_dir(dir).map_err(io)?;
         let path = dir.join(FILE_NAME);
-        create_private_file(&path).map_err(|source| Error::Io {
+        zerotrace_files::create_private_file(&path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
@@ -254,26 +254,6 @@ fn connect(location: &Location) -> Result<Connection, Error> {
 
 /// Creates the database file owner-only before SQLite opens it (SQLite
 /// gives its `-wal` and `-shm` files the same mode).
-#[cfg(unix)]
-fn create_private_file(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-#[cfg(not(unix))]
-fn create_private_file(_path: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
 /// Returns a `meta` value.
 pub(crate) fn meta(tx: &Connection, key: &str) -> Result<Option<String>, Error> {
     Ok(tx

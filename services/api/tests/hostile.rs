@@ -20,7 +20,7 @@ struct Api {
     grpc: String,
     metrics: String,
     log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Api {
@@ -44,7 +44,7 @@ impl Api {
                 "--print-addr",
             ])
             .arg("--data-dir")
-            .arg(dir.path())
+            .arg(dir.path().join("data"))
             .args(["--reader-token", READER])
             .args(extra)
             .env("RUST_LOG", "info")
@@ -69,7 +69,7 @@ impl Api {
             grpc,
             metrics,
             log,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -470,4 +470,35 @@ async fn what_a_report_carries_is_bounded_and_pages_fit_a_client() {
         "{}",
         said.message
     );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_at_rest_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let api = Api::start(&[]);
+    let mut client = api.client().await;
+    client
+        .register_agent(pb::RegisterAgentRequest {
+            hostname: "h".to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let data = api.dir.path().join("data");
+    let mode = |name: &str| {
+        let path = data.join(name);
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data directory");
+    for file in ["api.sqlite3", "api.sqlite3-wal", "api.sqlite3-shm", "reader_token"] {
+        if file == "reader_token" && !data.join(file).exists() {
+            continue; // the test passes its own reader token
+        }
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
 }

@@ -48,7 +48,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let started = Instant::now();
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+    zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
     })?;

@@ -67,9 +67,11 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database file at `path`.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            zerotrace_files::create_private_dir(dir)
                 .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
+        zerotrace_files::create_private_file(path)
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", path.display())))?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
