@@ -70,6 +70,12 @@ pub struct AgentConfig {
     /// How often CPU and memory gauges are sampled.
     #[arg(long, env = "ZEROTRACE_AGENT_RESOURCE_INTERVAL", default_value = "15s", value_parser = parse_duration)]
     pub resource_interval: Duration,
+    /// Longest a scan may run; past it the scan fails, its walk is stopped and its root is free again.
+    #[arg(long, env = "ZEROTRACE_AGENT_SCAN_TIMEOUT", default_value = "1h", value_parser = parse_duration)]
+    pub scan_timeout: Duration,
+    /// Scans running at once; TriggerScan past it is RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ZEROTRACE_AGENT_MAX_CONCURRENT_SCANS", default_value_t = 4)]
+    pub max_concurrent_scans: usize,
     /// How long in-flight calls may finish after SIGTERM.
     #[arg(long, env = "ZEROTRACE_AGENT_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,

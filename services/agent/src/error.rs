@@ -41,6 +41,12 @@ pub enum AgentError {
     /// The root is being scanned already.
     #[error("{0}")]
     AlreadyRunning(String),
+    /// The agent runs as many scans as it may.
+    #[error("{0}")]
+    Busy(String),
+    /// The scan ran longer than --scan-timeout.
+    #[error("{0}")]
+    TimedOut(String),
     /// A needed upstream service is not configured.
     #[error("{0}")]
     NotConfigured(&'static str),
@@ -71,6 +77,7 @@ impl AgentError {
             AgentError::PermissionDenied(m) => Problem::new(Kind::PermissionDenied, "ROOT_NOT_ALLOWED", m.clone()),
             AgentError::NotFound(_) => Problem::new(Kind::NotFound, "SCAN_NOT_FOUND", self.to_string()),
             AgentError::AlreadyRunning(m) => Problem::new(Kind::AlreadyExists, "SCAN_RUNNING", m.clone()),
+            AgentError::Busy(m) => Problem::new(Kind::Busy, "TOO_MANY_SCANS", m.clone()),
             other => Problem::internal(other),
         }
     }

@@ -17,7 +17,7 @@ pub use config::{AgentConfig, DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR};
 pub use error::{AgentError, StartError};
 pub use service::Agent;
 
-use scan::Scanner;
+use scan::{ScanPolicy, Scanner};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,8 +77,12 @@ pub async fn serve(
     let scanner = Arc::new(Scanner::new(
         agent_id.clone(),
         config.data_dir.clone(),
-        config.allowed_roots.clone(),
-        walk,
+        ScanPolicy {
+            allowed_roots: config.allowed_roots.clone(),
+            walk,
+            timeout: config.scan_timeout,
+            max_concurrent: config.max_concurrent_scans,
+        },
         metrics.clone(),
         tracer.clone(),
         upstream.clone(),

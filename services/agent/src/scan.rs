@@ -80,6 +80,19 @@ impl ScanHandle {
     }
 }
 
+/// What scans may do: where, how they walk, how long and how many at once.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanPolicy {
+    /// Roots scans may start under.
+    pub(crate) allowed_roots: Vec<PathBuf>,
+    /// How the walk goes.
+    pub(crate) walk: WalkOptions,
+    /// Longest a scan may run.
+    pub(crate) timeout: Duration,
+    /// Scans running at once.
+    pub(crate) max_concurrent: usize,
+}
+
 /// Starts scans and remembers them.
 #[derive(Debug)]
 pub(crate) struct Scanner {
@@ -87,6 +100,8 @@ pub(crate) struct Scanner {
     data_dir: PathBuf,
     allowed_roots: Vec<PathBuf>,
     walk: WalkOptions,
+    timeout: Duration,
+    max_concurrent: usize,
     metrics: AgentMetrics,
     tracer: SdkTracer,
     upstream: Arc<Upstream>,
@@ -105,8 +120,7 @@ impl Scanner {
     pub(crate) fn new(
         agent_id: String,
         data_dir: PathBuf,
-        allowed_roots: Vec<PathBuf>,
-        walk: WalkOptions,
+        policy: ScanPolicy,
         metrics: AgentMetrics,
         tracer: SdkTracer,
         upstream: Arc<Upstream>,
@@ -114,8 +128,10 @@ impl Scanner {
         Self {
             agent_id,
             data_dir,
-            allowed_roots,
-            walk,
+            allowed_roots: policy.allowed_roots,
+            walk: policy.walk,
+            timeout: policy.timeout,
+            max_concurrent: policy.max_concurrent.max(1),
             metrics,
             tracer,
             upstream,
@@ -198,6 +214,13 @@ impl Scanner {
                     root.display()
                 )));
             }
+            if book.active_roots.len() >= self.max_concurrent {
+                return Err(AgentError::Busy(format!(
+                    "{} scans are running; the limit is {} (--max-concurrent-scans)",
+                    book.active_roots.len(),
+                    self.max_concurrent
+                )));
+            }
             book.active_roots.insert(root.clone(), id.clone());
             book.by_id.insert(id.clone(), handle.clone());
             book.order.push_back(id.clone());
@@ -229,7 +252,21 @@ impl Scanner {
             ])
             .start_with_context(&self.tracer, &parent);
         let cx = parent.with_span(span);
-        let result = self.phases(&handle, &root, kind).with_context(cx.clone()).await;
+        let phases = self.phases(&handle, &root, kind).with_context(cx.clone());
+        let result = match tokio::time::timeout(self.timeout, phases).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The walk thread may be stuck in a read (a hung mount): it
+                // is told to stop, and the root is free again either way.
+                handle.progress.cancel();
+                let error = AgentError::TimedOut(format!(
+                    "the scan ran longer than {:?} (--scan-timeout) and was stopped",
+                    self.timeout
+                ));
+                self.report_failure(&handle, &root, kind, &error).await;
+                Err(error)
+            }
+        };
         let label = if kind == common::ScanType::Incremental {
             ScanKind::Incremental
         } else {

@@ -88,7 +88,10 @@ pub(crate) fn run(args: UpArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return report(&CliError::Failed(format!("cannot start the runtime: {e}"))),
     };
-    exit(runtime.block_on(up(args)))
+    let outcome = runtime.block_on(up(args));
+    // A scan walk stuck in a read (a hung mount) must not hold the exit.
+    runtime.shutdown_background();
+    exit(outcome)
 }
 
 async fn up(args: UpArgs) -> Result<u8, CliError> {

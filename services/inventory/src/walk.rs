@@ -74,6 +74,8 @@ pub struct Progress {
     pub packages: AtomicU64,
     /// Files and directories that could not be read or parsed.
     pub errors: AtomicU64,
+    /// Set by [`Progress::cancel`]: the walk stops at the next entry.
+    cancelled: std::sync::atomic::AtomicBool,
 }
 
 /// A point-in-time copy of [`Progress`].
@@ -90,6 +92,17 @@ pub struct ProgressSnapshot {
 }
 
 impl Progress {
+    /// Asks the walk to stop: every walker thread quits at its next entry
+    /// (a read already under way ends first).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Returns whether the walk was asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
     /// Returns the current values of the counters.
     pub fn snapshot(&self) -> ProgressSnapshot {
         ProgressSnapshot {
@@ -350,6 +363,9 @@ impl ParallelVisitor for Visitor<'_> {
         match entry {
             Ok(entry) => self.visit_entry(&entry),
             Err(err) => self.walk_error(&err),
+        }
+        if self.shared.progress.is_cancelled() {
+            return WalkState::Quit;
         }
         WalkState::Continue
     }
