@@ -8,7 +8,13 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use zerotrace_advisory::Database;
 
-const NAMES: [&str; 5] = ["all.zip", "RUSTSEC-2099-0001.json", "known_exploited_vulnerabilities.json", "epss.csv", "epss.csv.gz"];
+const NAMES: [&str; 5] = [
+    "all.zip",
+    "RUSTSEC-2099-0001.json",
+    "known_exploited_vulnerabilities.json",
+    "epss.csv",
+    "epss.csv.gz",
+];
 
 fn scratch() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -16,7 +22,9 @@ fn scratch() -> &'static tempfile::TempDir {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&kind, body)) = data.split_first() else { return };
+    let Some((&kind, body)) = data.split_first() else {
+        return;
+    };
     let name = NAMES[usize::from(kind) % NAMES.len()];
     let path = scratch().path().join(name);
     if std::fs::write(&path, body).is_err() {
