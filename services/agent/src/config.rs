@@ -79,6 +79,12 @@ pub struct AgentConfig {
     /// How long in-flight calls may finish after SIGTERM.
     #[arg(long, env = "ZEROTRACE_AGENT_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// TLS of the gRPC listener.
+    #[command(flatten)]
+    pub tls: zerotrace_server::TlsArgs,
+    /// TLS of the calls to enrichment and the API (https:// URLs).
+    #[command(flatten)]
+    pub upstream_tls: zerotrace_server::TlsClientArgs,
     /// Whether `OTEL_SERVICE_NAME` may rename the service (the binary; not `zerotrace up`).
     #[arg(skip)]
     pub service_name_from_env: bool,

@@ -43,6 +43,7 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    let tls = listeners.grpc_tls(&config.tls)?;
     zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -64,6 +65,7 @@ pub async fn serve(
         &config.enrichment_url,
         &config.api_url,
         config.registration_token.get(),
+        &config.upstream_tls,
         &tracer,
     )?);
     let walk = WalkOptions {
@@ -113,6 +115,7 @@ pub async fn serve(
         .layer(layer);
     let options = ServeOptions {
         grace: config.shutdown_grace,
+        tls,
         ..ServeOptions::default()
     };
     let result = zerotrace_server::serve(

@@ -23,7 +23,7 @@ use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
 use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::enrichment::v1 as enrichment;
 use zerotrace_proto::enrichment::v1::enrichment_service_client::EnrichmentServiceClient;
-use zerotrace_server::Diagnosis;
+use zerotrace_server::{Diagnosis, TlsClientArgs};
 use zerotrace_telemetry::{GrpcClientLayer, GrpcClientService, SdkTracer};
 
 /// Packages per MatchPackages call (the service's default limit is 10,000).
@@ -60,11 +60,16 @@ struct Lockout {
     wait: Duration,
 }
 
-fn channel(url: &str, tracer: &SdkTracer) -> Result<Traced, StartError> {
-    let endpoint = Endpoint::from_shared(url.to_string())
+fn channel(url: &str, tls: &TlsClientArgs, tracer: &SdkTracer) -> Result<Traced, StartError> {
+    let mut endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|e| StartError::Config(format!("invalid service URL {url:?}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(120));
+    if let Some(config) = tls.client_config(url)? {
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| StartError::Config(format!("TLS for {url}: {e}")))?;
+    }
     Ok(tower::ServiceBuilder::new()
         .layer(GrpcClientLayer::new(tracer.clone()))
         .service(endpoint.connect_lazy()))
@@ -78,19 +83,20 @@ impl Upstream {
         enrichment_url: &str,
         api_url: &str,
         registration_token: Option<&str>,
+        tls: &TlsClientArgs,
         tracer: &SdkTracer,
     ) -> Result<Self, StartError> {
         let enrichment = match enrichment_url.trim() {
             "" => None,
             url => Some(
-                EnrichmentServiceClient::new(channel(url, tracer)?)
+                EnrichmentServiceClient::new(channel(url, tls, tracer)?)
                     .max_decoding_message_size(MAX_RESPONSE)
                     .max_encoding_message_size(MAX_RESPONSE),
             ),
         };
         let api = match api_url.trim() {
             "" => None,
-            url => Some(ApiServiceClient::new(channel(url, tracer)?).max_encoding_message_size(MAX_RESPONSE)),
+            url => Some(ApiServiceClient::new(channel(url, tls, tracer)?).max_encoding_message_size(MAX_RESPONSE)),
         };
         Ok(Self {
             agent_id: agent_id.to_string(),

@@ -30,6 +30,9 @@ pub struct ApiConfig {
     /// How long in-flight calls may finish after SIGTERM.
     #[arg(long, env = "ZEROTRACE_API_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// TLS of the gRPC listener.
+    #[command(flatten)]
+    pub tls: zerotrace_server::TlsArgs,
     /// PostgreSQL URL (`postgres://user@host/db`); empty for SQLite in the data directory.
     #[arg(long, env = "ZEROTRACE_API_DATABASE_URL", default_value = "", hide_env_values = true)]
     pub database_url: String,

@@ -52,6 +52,7 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    let tls = listeners.grpc_tls(&config.tls)?;
     zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -73,6 +74,7 @@ pub async fn serve(
         // The guard layer in `routes` times unary calls out itself, so that
         // DEADLINE_EXCEEDED is counted in the API's metrics.
         request_timeout: None,
+        tls,
     };
     if config.print_addr {
         let addr = |r: std::io::Result<std::net::SocketAddr>| r.map(|a| a.to_string()).unwrap_or_default();

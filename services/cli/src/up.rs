@@ -128,8 +128,9 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
     if let Some(token) = &args.registration_token {
         agent_flags.push(flag("registration-token", token.clone()));
     }
-    let agent: AgentConfig = service_config("zerotrace-agent", &agent_flags.concat())?;
-    let enrichment: EnrichmentConfig = service_config("zerotrace-enrichment", &flag("data-dir", dir("enrichment")))?;
+    let mut agent: AgentConfig = service_config("zerotrace-agent", &agent_flags.concat())?;
+    let mut enrichment: EnrichmentConfig =
+        service_config("zerotrace-enrichment", &flag("data-dir", dir("enrichment")))?;
     // Read calls need a token: the operator's, or one made for this run and printed below.
     let reader_token = match args.reader_token.as_deref().map(str::trim) {
         Some(token) if !token.is_empty() => token.to_string(),
@@ -142,7 +143,17 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
     if let Some(url) = &args.database_url {
         api_flags.push(flag("database-url", url.clone()));
     }
-    let api: ApiConfig = service_config("zerotrace-api", &api_flags.concat())?;
+    let mut api: ApiConfig = service_config("zerotrace-api", &api_flags.concat())?;
+    // up's services talk to each other in plaintext over loopback: TLS
+    // (ZEROTRACE_TLS_*) is for the standalone binaries. A non-loopback
+    // listen still needs ZEROTRACE_INSECURE_LISTEN.
+    for tls in [&mut agent.tls, &mut enrichment.tls, &mut api.tls] {
+        *tls = zerotrace_server::TlsArgs {
+            insecure_listen: tls.insecure_listen,
+            ..Default::default()
+        };
+    }
+    agent.upstream_tls = zerotrace_server::TlsClientArgs::default();
 
     print_banner(
         &args,

@@ -77,6 +77,9 @@ pub struct EnrichmentConfig {
     /// How long in-flight calls may finish after SIGTERM.
     #[arg(long, env = "ZEROTRACE_ENRICHMENT_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// TLS of the gRPC listener.
+    #[command(flatten)]
+    pub tls: zerotrace_server::TlsArgs,
     /// Whether `OTEL_SERVICE_NAME` may rename the service (the binary; not `zerotrace up`).
     #[arg(skip)]
     pub service_name_from_env: bool,

@@ -48,6 +48,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let started = Instant::now();
+    let tls = listeners.grpc_tls(&config.tls)?;
     zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -81,6 +82,7 @@ pub async fn serve(
     tracing::info!(elapsed = ?started.elapsed(), "enrichment service ready");
     let options = ServeOptions {
         grace: config.shutdown_grace,
+        tls,
         ..ServeOptions::default()
     };
     let served = zerotrace_server::serve(SERVICE_NAME, routes, listeners, telemetry, options, shutdown).await;

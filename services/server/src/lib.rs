@@ -8,9 +8,11 @@
 
 mod config;
 pub mod status;
+mod tls;
 
 pub use config::{CONFIG_ERROR_EXIT, Secret, parse_config, parse_duration};
 pub use status::{Diagnosis, Kind, Problem};
+pub use tls::{TlsArgs, TlsClientArgs};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,6 +44,9 @@ pub enum ServerError {
     /// The metrics endpoint failed.
     #[error(transparent)]
     Telemetry(#[from] zerotrace_telemetry::TelemetryError),
+    /// TLS is misconfigured, or plaintext was asked where it is refused.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// The two listeners of a service.
@@ -65,6 +70,16 @@ impl Listeners {
     /// Returns the bound gRPC address (useful with port 0).
     pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
         self.grpc.local_addr()
+    }
+
+    /// Returns the TLS of the gRPC listener under `args`; plaintext only on
+    /// loopback unless `--insecure-listen` ([`TlsArgs::server_config`]).
+    pub fn grpc_tls(&self, args: &TlsArgs) -> Result<Option<tonic::transport::ServerTlsConfig>, ServerError> {
+        let addr = self
+            .grpc
+            .local_addr()
+            .map_err(|e| ServerError::Tls(format!("the gRPC listener has no address: {e}")))?;
+        args.server_config(addr)
     }
 
     /// Returns the bound metrics address.
@@ -97,6 +112,8 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// Per-request timeout enforced by the transport, if any.
     pub request_timeout: Option<Duration>,
+    /// TLS of the gRPC listener ([`TlsArgs::server_config`]); `None` is plaintext.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl Default for ServeOptions {
@@ -104,6 +121,7 @@ impl Default for ServeOptions {
         Self {
             grace: Duration::from_secs(10),
             request_timeout: None,
+            tls: None,
         }
     }
 }
@@ -151,6 +169,10 @@ pub async fn serve(
     if let Some(timeout) = options.request_timeout {
         builder = builder.timeout(timeout);
     }
+    let tls = options.tls.is_some();
+    if let Some(config) = options.tls {
+        builder = builder.tls_config(config)?;
+    }
     let grpc_addr = listeners.grpc.local_addr().ok();
     let mut grpc = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
         TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)),
@@ -165,7 +187,7 @@ pub async fn serve(
             let _ = metrics_stopped.await;
         },
     ));
-    tracing::info!(service = service_name, addr = ?grpc_addr, "serving");
+    tracing::info!(service = service_name, addr = ?grpc_addr, tls, "serving");
 
     let result = tokio::select! {
         finished = &mut grpc => Some(finished),
