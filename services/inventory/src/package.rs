@@ -25,7 +25,8 @@ pub struct Package {
     /// The ecosystem, serialised as its OSV name.
     #[serde(serialize_with = "serialize_ecosystem", deserialize_with = "deserialize_ecosystem")]
     pub ecosystem: Ecosystem,
-    /// Name, normalised with [`Ecosystem::normalize_name`].
+    /// Name as the file spells it (Maven: `group:artifact`); matching
+    /// compares it after [`Ecosystem::normalize_name`].
     pub name: String,
     /// Exact version; empty when the file does not pin one (see `requirement`).
     pub version: String,

@@ -2,7 +2,7 @@
 //! threads and merges the per-thread results.
 
 use crate::cache::{CacheEntry, CachedResult, Fingerprint, FingerprintCache};
-use crate::parsers::{self, ParseInput};
+use crate::parsers::{self, ParseInput, Parsed};
 use crate::{FileError, FileType, Package};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
@@ -439,11 +439,13 @@ impl Visitor<'_> {
                     contents: &contents,
                     fs_path: path,
                     rel_path: &rel,
+                    root: shared.root,
+                    max_file_size: shared.options.max_file_size,
                 };
                 let parsed =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parsers::parse(file_type, &input)));
                 match parsed {
-                    Ok(Ok(packages)) => CachedResult::Packages(packages),
+                    Ok(Ok(parsed)) => CachedResult::Parsed(parsed),
                     Ok(Err(e)) => CachedResult::Error(e.0),
                     Err(_) => CachedResult::Error(format!("{file_type} parser failed unexpectedly")),
                 }
@@ -459,11 +461,14 @@ impl Visitor<'_> {
             ));
         }
         match result {
-            CachedResult::Packages(mut packages) => {
+            CachedResult::Parsed(Parsed { mut packages, errors }) => {
                 shared
                     .progress
                     .packages
                     .fetch_add(packages.len() as u64, Ordering::Relaxed);
+                for message in errors {
+                    self.error(rel.clone(), message);
+                }
                 // Sorting here runs in parallel on the walker threads; the
                 // merge then only orders whole files.
                 sort_packages(&mut packages);

@@ -20,15 +20,9 @@ fn parse_fixture(rel: &str) -> Result<Vec<Package>, String> {
     if file_type == FileType::Other && name.ends_with(".txt") {
         file_type = FileType::PipRequirements;
     }
-    parse(
-        file_type,
-        &ParseInput {
-            contents: &contents,
-            fs_path: &path,
-            rel_path: rel,
-        },
-    )
-    .map_err(|e| e.0)
+    let parsed = parse(file_type, &ParseInput::new(&contents, &path, rel)).map_err(|e| e.0)?;
+    assert_eq!(parsed.errors, Vec::<String>::new(), "{rel}");
+    Ok(parsed.packages)
 }
 
 fn describe(p: &Package) -> String {
@@ -141,11 +135,7 @@ fn cargo_v4_sparse_registry() {
 #[test]
 fn cargo_rejects_unknown_versions_and_garbage() {
     let path = fixture_path("cargo/v4/Cargo.lock");
-    let input = |contents| ParseInput {
-        contents,
-        fs_path: &path,
-        rel_path: "Cargo.lock",
-    };
+    let input = |contents| ParseInput::new(contents, &path, "Cargo.lock");
     assert!(parse(FileType::CargoLock, &input("version = 9\n")).is_err());
     let err = parse(FileType::CargoLock, &input("[[package]]\nname = \"x\"\nversion = ")).unwrap_err();
     assert!(!err.0.contains('\n') && err.0.starts_with("Cargo.lock: line "), "{err}");
@@ -253,11 +243,7 @@ fn yarn_berry_patches_workspaces_and_aliases() {
 #[test]
 fn yarn_classic_rejects_garbage() {
     let path = fixture_path("yarn/classic/yarn.lock");
-    let input = ParseInput {
-        contents: "# yarn lockfile v1\n\nnot an entry\n",
-        fs_path: &path,
-        rel_path: "yarn.lock",
-    };
+    let input = ParseInput::new("# yarn lockfile v1\n\nnot an entry\n", &path, "yarn.lock");
     assert_eq!(
         parse(FileType::YarnLock, &input).unwrap_err().0,
         "yarn.lock: line 3: expected an entry like `name@range:`"
@@ -351,20 +337,20 @@ fn requirements_with_includes_constraints_and_references() {
         &[
             "celery@5.3.4 unspecified registry",
             "certifi@2023.7.22 unspecified registry",
-            "django@4.2.7 unspecified registry",
-            "flask@ unspecified registry req=>=2.0,<3",
+            "Django@4.2.7 unspecified registry",
+            "Flask@ unspecified registry req=>=2.0,<3",
             "httpx@ unspecified git req=git+https://github.com/encode/httpx.git@0.25.1#egg=httpx",
-            "internal-tools@ unspecified path req=./libs/internal_tools",
-            "jinja2@3.1.2 unspecified registry",
-            "markupsafe@2.1.3 unspecified registry",
+            "internal_tools@ unspecified path req=./libs/internal_tools",
+            "Jinja2@3.1.2 unspecified registry",
+            "MarkupSafe@2.1.3 unspecified registry",
             "numpy@1.26.2 unspecified registry",
-            "pillow@10.1.0 unspecified path",
+            "Pillow@10.1.0 unspecified path",
             "pyyaml@6.0.1 unspecified registry",
             "requests@2.31.0 unspecified registry",
             "torch@ unspecified path req=https://download.pytorch.org/whl/cpu/torch-2.1.0%2Bcpu-cp311-cp311-linux_x86_64.whl",
-            "typing-extensions@ unspecified registry req=*",
+            "typing_extensions@ unspecified registry req=*",
             "urllib3@1.26.18 unspecified registry",
-            "zope-interface@6.1 unspecified registry",
+            "zope.interface@6.1 unspecified registry",
         ],
     );
 }
@@ -382,7 +368,7 @@ fn poetry_v1_categories_and_sources() {
         "PyPI",
         &[
             "certifi@2021.10.8 runtime registry",
-            "flask-cors@3.0.10 runtime registry",
+            "Flask-Cors@3.0.10 runtime registry",
             "internal-sdk@1.4.0 runtime git",
             "mypy@0.910 dev registry",
             "psycopg2-binary@2.9.1 optional registry",
@@ -415,7 +401,7 @@ fn pipfile_lock_sections() {
         "PyPI",
         &[
             "certifi@2023.7.22 runtime registry",
-            "django@4.2.7 runtime registry",
+            "Django@4.2.7 runtime registry",
             "local-package@ runtime path req=./packages/local-package",
             "my-toolkit@ runtime git req=https://github.com/acme/my-toolkit.git@5d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e",
             "pytest@7.4.3 dev registry",
@@ -432,7 +418,7 @@ fn pdm_lock_groups() {
         &[
             "click@8.1.7 runtime registry",
             "colorama@0.4.6 runtime registry",
-            "pygments@2.17.2 dev registry",
+            "Pygments@2.17.2 dev registry",
             "pytest@7.4.3 dev registry",
             "sdk-client@0.7.0 runtime git",
             "workspace-lib@0.1.0 runtime path",

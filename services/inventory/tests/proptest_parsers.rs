@@ -53,14 +53,17 @@ fn fixture(rel: &str) -> (PathBuf, Vec<u8>) {
 }
 
 fn run(file_type: FileType, path: &std::path::Path, contents: &str) {
-    let input = ParseInput {
-        contents,
-        fs_path: path,
-        rel_path: "x",
-    };
-    if let Err(e) = parse(file_type, &input) {
-        assert!(!e.0.contains('\n'), "{file_type}: multi-line error {:?}", e.0);
-        assert!(!e.0.is_empty());
+    let input = ParseInput::new(contents, path, "x");
+    match parse(file_type, &input) {
+        Err(e) => {
+            assert!(!e.0.contains('\n'), "{file_type}: multi-line error {:?}", e.0);
+            assert!(!e.0.is_empty());
+        }
+        Ok(parsed) => {
+            for e in parsed.errors {
+                assert!(!e.contains('\n') && !e.is_empty(), "{file_type}: entry error {e:?}");
+            }
+        }
     }
 }
 
@@ -121,15 +124,8 @@ fn every_fixture_parses() {
     for &(file_type, rel) in FIXTURES {
         let (path, bytes) = fixture(rel);
         let text = String::from_utf8(bytes).unwrap();
-        let packages = parse(
-            file_type,
-            &ParseInput {
-                contents: &text,
-                fs_path: &path,
-                rel_path: rel,
-            },
-        )
-        .unwrap();
-        assert!(!packages.is_empty(), "{rel}");
+        let parsed = parse(file_type, &ParseInput::new(&text, &path, rel)).unwrap();
+        assert!(!parsed.packages.is_empty(), "{rel}");
+        assert!(parsed.errors.is_empty(), "{rel}: {:?}", parsed.errors);
     }
 }

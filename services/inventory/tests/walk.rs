@@ -52,7 +52,7 @@ fn finds_lockfiles_and_reports_broken_ones() {
         [
             "Cargo.lock serde@1.0.100",
             "py/requirements-dev.txt pytest@7.0.0",
-            "py/requirements.txt django@3.2.0",
+            "py/requirements.txt Django@3.2.0",
             "py/requirements.txt requests@",
             "web/package-lock.json lodash@4.17.20"
         ]
@@ -344,4 +344,39 @@ fn cached_results_are_reused_without_parsing() {
             .iter()
             .any(|e| e.path == "Cargo.lock" && e.message == "from cache")
     );
+}
+
+#[test]
+fn entry_errors_are_listed_beside_the_packages_of_their_file_also_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "app/gradle.lockfile",
+        "com.google.guava:guava:32.1.3-jre=runtimeClasspath\nbroken-line=runtimeClasspath\norg.slf4j:slf4j-api:2.0.9=runtimeClasspath\n",
+    );
+    let first = scan(
+        root,
+        &WalkOptions::default(),
+        &Progress::default(),
+        Some(&FingerprintCache::new()),
+    )
+    .unwrap();
+    assert_eq!(
+        names(&first),
+        [
+            "app/gradle.lockfile com.google.guava:guava@32.1.3-jre",
+            "app/gradle.lockfile org.slf4j:slf4j-api@2.0.9"
+        ]
+    );
+    assert_eq!(first.errors.len(), 1);
+    assert_eq!(first.errors[0].path, "app/gradle.lockfile");
+    assert!(
+        first.errors[0].message.starts_with("gradle.lockfile: line 2: "),
+        "{:?}",
+        first.errors
+    );
+    let cache = first.cache.clone().unwrap();
+    let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
+    assert_eq!(without_cache(again), without_cache(first));
 }

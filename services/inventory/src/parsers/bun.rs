@@ -9,16 +9,16 @@
 //! [`Source::Path`]. The binary `bun.lockb` is not read. Scope is not
 //! derived (unspecified).
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde_json::Value;
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "bun.lock";
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let json = textutil::jsonc_to_json(input.contents);
     let root: Value = textutil::json(FORMAT, &json)?;
     let Some(root) = root.as_object() else {

@@ -23,9 +23,9 @@
 //!   with their blocks; a block left open or a malformed `require`/`replace`
 //!   line is an error, as it is for the go command.
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "go.mod";
@@ -45,7 +45,7 @@ struct Replace {
 }
 
 /// Parses a `go.mod` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut requires: Vec<(String, String)> = Vec::new();
     let mut replaces: Vec<Replace> = Vec::new();
     let mut block: Option<(String, usize)> = None;

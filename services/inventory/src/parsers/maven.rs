@@ -27,9 +27,9 @@
 //! (provided code still runs, supplied by the container); `system` jars are
 //! local files ([`Source::Path`]).
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use std::collections::HashMap;
@@ -68,7 +68,7 @@ struct Pom {
 }
 
 /// Parses a `pom.xml` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let pom = read(text(input))?;
     let mut out = Collector::new(Ecosystem::Maven, input.rel_path);
 

@@ -1,9 +1,11 @@
 //! One parser per lockfile or manifest format.
 //!
-//! Every parser has the same shape: [`ParseInput`] in, packages or a
-//! [`ParseError`] out, and it never panics, whatever the bytes.
+//! Every parser has the same shape: [`ParseInput`] in, [`Parsed`] (packages,
+//! and the entries that could not be read) or a [`ParseError`] for the whole
+//! file out, and it never panics, whatever the bytes.
 
 use crate::{FileType, Package, ParseError};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 mod bun;
@@ -37,10 +39,54 @@ pub struct ParseInput<'a> {
     pub fs_path: &'a Path,
     /// The path to put in [`Package::path`]: relative to the scan root, `/` separators.
     pub rel_path: &'a str,
+    /// The scan root. Files a format refers to by relative path (a parent
+    /// POM) are read only when they lie inside it.
+    pub root: &'a Path,
+    /// The largest such referred file read, in bytes.
+    pub max_file_size: u64,
+}
+
+impl<'a> ParseInput<'a> {
+    /// Returns the input of a file whose scan root is its own directory,
+    /// with a 64 MiB limit on referred files.
+    pub fn new(contents: &'a str, fs_path: &'a Path, rel_path: &'a str) -> Self {
+        ParseInput {
+            contents,
+            fs_path,
+            rel_path,
+            root: fs_path.parent().unwrap_or(Path::new("")),
+            max_file_size: 64 * 1024 * 1024,
+        }
+    }
+
+    /// Returns the input with another scan root.
+    pub fn with_root(self, root: &'a Path) -> Self {
+        ParseInput { root, ..self }
+    }
+}
+
+/// What a parser found in one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parsed {
+    /// The packages, in the order the file has them (repeats merged).
+    pub packages: Vec<Package>,
+    /// Entries of the file that could not be reported, one line each (a
+    /// malformed line, a version that cannot be resolved); the rest of the
+    /// file was read. At most about a hundred per file.
+    pub errors: Vec<String>,
+}
+
+impl From<Vec<Package>> for Parsed {
+    fn from(packages: Vec<Package>) -> Self {
+        Parsed {
+            packages,
+            errors: Vec::new(),
+        }
+    }
 }
 
 /// Parses one file of a known kind. `FileType::Other` yields no packages.
-pub fn parse(file_type: FileType, input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub fn parse(file_type: FileType, input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     match file_type {
         FileType::GoMod => gomod::parse(input),
         FileType::MavenPom => maven::parse(input),
@@ -61,6 +107,6 @@ pub fn parse(file_type: FileType, input: &ParseInput<'_>) -> Result<Vec<Package>
         FileType::PipfileLock => pipfile::parse(input),
         FileType::PdmLock => pdm::parse(input),
         FileType::UvLock => uv::parse(input),
-        FileType::Other => Ok(Vec::new()),
+        FileType::Other => Ok(Parsed::default()),
     }
 }

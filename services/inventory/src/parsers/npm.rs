@@ -15,16 +15,16 @@
 //! `dev` and `devOptional` give [`Scope::Development`], `optional` gives
 //! [`Scope::Optional`], anything else [`Scope::Runtime`].
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde_json::{Map, Value};
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "package-lock.json";
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let root: Value = textutil::json(FORMAT, input.contents)?;
     let Some(root) = root.as_object() else {
         return Err(error(FORMAT, "top level is not an object"));

@@ -17,10 +17,10 @@
 //! reachable from `dependencies` is runtime, from `optionalDependencies`
 //! optional, only from `devDependencies` development.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil::{self, Scalar};
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use zerotrace_ecosystem::Ecosystem;
@@ -92,7 +92,7 @@ impl ImporterDep {
     }
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = textutil::yaml(FORMAT, input.contents)?;
     let Some(version) = lock.lockfile_version.as_ref() else {
         return Err(error(FORMAT, "no lockfileVersion"));

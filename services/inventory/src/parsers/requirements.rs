@@ -22,11 +22,11 @@
 //!   URLs and [`Source::Path`] otherwise, with the URL as `requirement`; a
 //!   local wheel's file name gives an exact version.
 //!
-//! Names are PEP 503 normalised. Scope is unspecified.
+//! Names keep the file's spelling (matching applies PEP 503). Scope is unspecified.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use zerotrace_ecosystem::Ecosystem;
@@ -55,7 +55,7 @@ struct State {
     pins: HashMap<String, String>,
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut state = State::default();
     state
         .visited

@@ -14,17 +14,17 @@
 //!
 //! yarn.lock does not record whether a package is a dev dependency.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil::{self, Scalar};
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "yarn.lock";
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut out = Collector::new(Ecosystem::Npm, input.rel_path);
     let is_berry = input
         .contents
