@@ -36,7 +36,9 @@ pub struct Package {
     pub scope: Scope,
     /// Registry, git, path or workspace.
     pub source: Source,
-    /// The unpinned requirement (e.g. `>=2.0,<3`) when `version` is empty.
+    /// The unpinned requirement (e.g. `>=2.0,<3`) when `version` is empty;
+    /// for an npm-family package not from the registry, the URL or path it
+    /// comes from (its `version` is then the git commit, or empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirement: Option<String>,
 }

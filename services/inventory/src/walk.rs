@@ -37,6 +37,10 @@ pub struct WalkOptions {
     pub follow_symlinks: bool,
     /// Walk hidden files and directories (names starting with `.`). `.git`
     /// directories are skipped either way. Default: false.
+    ///
+    /// `node_modules` directories are never walked; the one file read in
+    /// them is npm's `node_modules/.package-lock.json` beside a
+    /// `package.json`, hidden or git-ignored as it may be (see `exclude`).
     pub hidden: bool,
     /// Honour `.gitignore`, `.ignore`, `.git/info/exclude` and the global git
     /// excludes, also outside a git repository. `false` scans ignored files
@@ -161,7 +165,9 @@ pub enum InventoryError {
 
 /// Walks `root` and returns every package of every lockfile in it.
 ///
-/// Only files whose name [`FileType::detect`] recognises are opened; every
+/// Only files whose name [`FileType::detect`] recognises (and npm's
+/// `node_modules/.package-lock.json`, see [`WalkOptions::hidden`]) are
+/// opened; every
 /// other file is only counted. Unreadable files and directories and
 /// unparsable lockfiles become [`FileError`]s and the walk goes on.
 ///
@@ -189,6 +195,7 @@ pub fn scan(
     }
     let include = Globs::new(&options.include)?;
     let exclude = Globs::new(&options.exclude)?;
+    let excluded = Globs::new(&options.exclude)?;
 
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
@@ -212,7 +219,9 @@ pub fn scan(
         if entry.depth() == 0 {
             return true;
         }
-        if entry.file_type().is_some_and(|t| t.is_dir()) && entry.file_name() == ".git" {
+        if entry.file_type().is_some_and(|t| t.is_dir())
+            && (entry.file_name() == ".git" || entry.file_name() == NODE_MODULES)
+        {
             return false;
         }
         if exclude.is_empty() {
@@ -226,6 +235,7 @@ pub fn scan(
         root,
         options,
         include,
+        exclude: excluded,
         progress,
         cache,
         results: Mutex::new(Vec::new()),
@@ -304,6 +314,9 @@ struct Shared<'a> {
     root: &'a Path,
     options: &'a WalkOptions,
     include: Globs,
+    /// The exclude globs, for the hidden npm lockfile, which the walker
+    /// itself never reaches.
+    exclude: Globs,
     progress: &'a Progress,
     cache: Option<&'a FingerprintCache>,
     results: Mutex<Vec<Partial>>,
@@ -345,6 +358,12 @@ struct Visitor<'s> {
 
 const PROGRESS_BATCH: u64 = 256;
 
+/// The directory npm installs packages into; never walked.
+const NODE_MODULES: &str = "node_modules";
+
+/// npm's lockfile of an installed `node_modules` tree.
+const HIDDEN_NPM_LOCKFILE: &str = ".package-lock.json";
+
 impl ParallelVisitor for Visitor<'_> {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
         match entry {
@@ -372,6 +391,9 @@ impl Visitor<'_> {
             return;
         };
         let file_type = FileType::detect(name);
+        if name == "package.json" {
+            self.hidden_npm_lockfile(entry.path());
+        }
         if !shared.include.is_empty() {
             let rel = relative(shared.root, entry.path());
             if !shared.include.matches(&rel, entry.file_name()) {
@@ -382,6 +404,34 @@ impl Visitor<'_> {
         if file_type.is_lockfile() {
             self.read_lockfile(entry.path(), file_type);
         }
+    }
+
+    /// Reads `node_modules/.package-lock.json` beside a `package.json`: the
+    /// lockfile npm 7+ keeps of what is installed there. `node_modules` is
+    /// never walked (installed packages' own lockfiles do not say what is
+    /// installed, and the tree is large), and is usually git-ignored, so the
+    /// walker would not reach the file; it is looked up here instead, once
+    /// per `package.json`, honouring the include and exclude globs.
+    fn hidden_npm_lockfile(&mut self, package_json: &Path) {
+        let shared = self.shared;
+        let Some(dir) = package_json.parent() else { return };
+        let modules = dir.join(NODE_MODULES);
+        let lockfile = modules.join(HIDDEN_NPM_LOCKFILE);
+        if !std::fs::symlink_metadata(&lockfile).is_ok_and(|m| m.file_type().is_file()) {
+            return;
+        }
+        let rel = relative(shared.root, &lockfile);
+        let file_name = std::ffi::OsStr::new(HIDDEN_NPM_LOCKFILE);
+        let excluded = shared
+            .exclude
+            .matches(&relative(shared.root, &modules), std::ffi::OsStr::new(NODE_MODULES))
+            || shared.exclude.matches(&rel, file_name);
+        let included = shared.include.is_empty() || shared.include.matches(&rel, file_name);
+        if excluded || !included {
+            return;
+        }
+        self.count(FileType::NpmLock);
+        self.read_lockfile(&lockfile, FileType::NpmLock);
     }
 
     fn count(&mut self, file_type: FileType) {

@@ -64,15 +64,16 @@ fn finds_lockfiles_and_reports_broken_ones() {
         "{}",
         inv.errors[0].message
     );
-    // Cargo.lock, main.rs, package-lock.json, package.json, 2 requirements, poetry.lock, .gitignore is hidden.
-    assert_eq!(inv.files_walked, 7);
+    // Cargo.lock, main.rs, package-lock.json, 2 requirements, poetry.lock;
+    // .gitignore is hidden and node_modules is not walked.
+    assert_eq!(inv.files_walked, 6);
     assert_eq!(inv.lockfiles, 5);
-    assert_eq!(inv.file_types.get(&FileType::Other), Some(&2));
+    assert_eq!(inv.file_types.get(&FileType::Other), Some(&1));
     assert_eq!(inv.file_types.get(&FileType::PipRequirements), Some(&2));
     let snap = progress.snapshot();
     assert_eq!(
         (snap.files_walked, snap.lockfiles_parsed, snap.packages, snap.errors),
-        (7, 5, 5, 1)
+        (6, 5, 5, 1)
     );
     assert!(inv.cache.is_none());
 }
@@ -379,4 +380,42 @@ fn entry_errors_are_listed_beside_the_packages_of_their_file_also_from_the_cache
     let cache = first.cache.clone().unwrap();
     let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
     assert_eq!(without_cache(again), without_cache(first));
+}
+
+#[test]
+fn node_modules_is_not_walked_but_its_hidden_npm_lockfile_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let hidden = r#"{"name":"app","lockfileVersion":3,"packages":{"node_modules/minimist":{"version":"1.2.5"}}}"#;
+    write(root, ".gitignore", "node_modules/\n");
+    write(root, "app/package.json", r#"{"name":"app"}"#);
+    write(root, "app/node_modules/.package-lock.json", hidden);
+    // An installed package's own lockfile says nothing about what is installed.
+    write(
+        root,
+        "app/node_modules/minimist/package-lock.json",
+        r#"{"lockfileVersion":3,"packages":{"node_modules/tape":{"version":"5.0.0"}}}"#,
+    );
+    write(root, "app/node_modules/minimist/package.json", "{}");
+    // A node_modules without a package.json beside it is no npm project.
+    write(root, "stray/node_modules/.package-lock.json", hidden);
+    let inv = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    assert_eq!(names(&inv), ["app/node_modules/.package-lock.json minimist@1.2.5"]);
+    assert_eq!(inv.file_types.get(&FileType::NpmLock), Some(&1));
+    assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+
+    for exclude in ["node_modules", ".package-lock.json", "app/node_modules"] {
+        let options = WalkOptions {
+            exclude: vec![exclude.to_string()],
+            ..WalkOptions::default()
+        };
+        let inv = scan(root, &options, &Progress::default(), None).unwrap();
+        assert!(inv.packages.is_empty(), "--exclude {exclude}: {:?}", names(&inv));
+    }
+    let only_lockfiles = WalkOptions {
+        include: vec!["**/node_modules/*.json".to_string()],
+        ..WalkOptions::default()
+    };
+    let inv = scan(root, &only_lockfiles, &Progress::default(), None).unwrap();
+    assert_eq!(names(&inv), ["app/node_modules/.package-lock.json minimist@1.2.5"]);
 }

@@ -59,6 +59,12 @@ impl<'a> Collector<'a> {
         self.insert(name, "", Some(requirement.to_string()), scope, source);
     }
 
+    /// Adds a package with a version (possibly empty) and where it comes
+    /// from (a URL or path of a non-registry package) as its requirement.
+    pub(crate) fn add_located(&mut self, name: &str, version: &str, origin: &str, scope: Scope, source: Source) {
+        self.insert(name, version, Some(origin.to_string()), scope, source);
+    }
+
     fn insert(&mut self, name: &str, version: &str, requirement: Option<String>, scope: Scope, source: Source) {
         let name = name.trim().to_string();
         let version = version.trim().to_string();

@@ -16,6 +16,7 @@ mod conan;
 mod gemfile;
 mod gomod;
 mod gradle;
+mod jsorigin;
 mod maven;
 mod mix;
 mod npm;
