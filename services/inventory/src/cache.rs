@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 /// Bumped whenever a parser changes what it produces, so that an old cache
 /// file is discarded rather than replayed.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// What identifies one version of a file's contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

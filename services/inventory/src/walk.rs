@@ -472,9 +472,15 @@ impl Visitor<'_> {
         };
         let fingerprint = shared.cache.map(|_| Fingerprint::new(&meta, &bytes));
         let contents = decode(bytes);
-        // A requirements file with `-r`/`-c` lines depends on other files the
-        // fingerprint does not cover, so it is always parsed afresh.
-        let cacheable = file_type != FileType::PipRequirements || !has_requirements_include(&contents);
+        // A requirements file with `-r`/`-c` lines, or a POM with a parent,
+        // depends on other files the fingerprint does not cover, so it is
+        // always parsed afresh.
+        let cacheable = match file_type {
+            FileType::PipRequirements => !has_requirements_include(&contents),
+            // A POM with a parent reads the parent's file too.
+            FileType::MavenPom => !contents.contains("<parent>"),
+            _ => true,
+        };
         let cached = match (shared.cache, fingerprint) {
             (Some(cache), Some(fp)) if cacheable => cache
                 .get(&rel)

@@ -419,3 +419,35 @@ fn node_modules_is_not_walked_but_its_hidden_npm_lockfile_is_read() {
     let inv = scan(root, &only_lockfiles, &Progress::default(), None).unwrap();
     assert_eq!(names(&inv), ["app/node_modules/.package-lock.json minimist@1.2.5"]);
 }
+
+#[test]
+fn a_module_pom_follows_its_parent_also_with_a_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let parent = |version: &str| {
+        format!(
+            "<project><groupId>g</groupId><artifactId>parent</artifactId><version>1</version>\
+             <properties><lib.version>{version}</lib.version></properties></project>"
+        )
+    };
+    write(root, "pom.xml", &parent("1.0"));
+    write(
+        root,
+        "app/pom.xml",
+        "<project><parent><groupId>g</groupId><artifactId>parent</artifactId><version>1</version></parent>\
+         <artifactId>app</artifactId><dependencies><dependency><groupId>x</groupId><artifactId>lib</artifactId>\
+         <version>${lib.version}</version></dependency></dependencies></project>",
+    );
+    let first = scan(
+        root,
+        &WalkOptions::default(),
+        &Progress::default(),
+        Some(&FingerprintCache::new()),
+    )
+    .unwrap();
+    assert_eq!(names(&first), ["app/pom.xml x:lib@1.0"]);
+    write(root, "pom.xml", &parent("1.1"));
+    let cache = first.cache.clone().unwrap();
+    let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
+    assert_eq!(names(&again), ["app/pom.xml x:lib@1.1"]);
+}

@@ -29,6 +29,17 @@ pub(crate) fn parse_str(file_type: FileType, contents: &str) -> Result<Vec<Packa
     })
 }
 
+/// Parses a fixture with `root` (relative to the fixtures) as the scan
+/// root; returns packages and entry errors.
+pub(crate) fn parse_fixture_in(root: &str, rel: &str) -> Parsed {
+    let path = fixture_path(rel);
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let contents = read_fixture(rel);
+    let root = fixture_path(root);
+    let input = ParseInput::new(&contents, &path, rel).with_root(&root);
+    parse(FileType::detect(file_name), &input).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
 /// Parses a fixture; asserts the file type detection and the `path` of every package.
 pub(crate) fn parse_fixture(rel: &str) -> Vec<Package> {
     let path = fixture_path(rel);
