@@ -96,6 +96,8 @@ pub enum FileType {
     MavenPom,
     /// `gradle.lockfile`.
     GradleLock,
+    /// Gradle's dependency verification file, `gradle/verification-metadata.xml`.
+    GradleVerification,
     /// `Gemfile.lock`.
     GemfileLock,
     /// `composer.lock`.
@@ -114,7 +116,7 @@ pub enum FileType {
 
 impl FileType {
     /// Every kind, for metrics whose `file_type` series exist from start-up.
-    pub const ALL: [FileType; 20] = [
+    pub const ALL: [FileType; 21] = [
         FileType::CargoLock,
         FileType::NpmLock,
         FileType::YarnLock,
@@ -128,6 +130,7 @@ impl FileType {
         FileType::GoMod,
         FileType::MavenPom,
         FileType::GradleLock,
+        FileType::GradleVerification,
         FileType::GemfileLock,
         FileType::ComposerLock,
         FileType::NugetLock,
@@ -153,6 +156,7 @@ impl FileType {
             FileType::GoMod => "go-mod",
             FileType::MavenPom => "maven-pom",
             FileType::GradleLock => "gradle-lock",
+            FileType::GradleVerification => "gradle-verification",
             FileType::GemfileLock => "gemfile-lock",
             FileType::ComposerLock => "composer-lock",
             FileType::NugetLock => "nuget-lock",
@@ -178,6 +182,7 @@ impl FileType {
             "go.mod" => FileType::GoMod,
             "pom.xml" => FileType::MavenPom,
             "gradle.lockfile" => FileType::GradleLock,
+            "verification-metadata.xml" => FileType::GradleVerification,
             "Gemfile.lock" | "gems.locked" => FileType::GemfileLock,
             "composer.lock" => FileType::ComposerLock,
             "packages.lock.json" => FileType::NugetLock,
@@ -325,10 +330,11 @@ mod tests {
             FileType::PubspecLock => 17,
             FileType::ConanLock => 18,
             FileType::Other => 19,
+            FileType::GradleVerification => 20,
         };
         let mut seen: Vec<usize> = FileType::ALL.iter().map(|t| number(*t)).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=19).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=20).collect::<Vec<_>>());
         let mut labels: Vec<&str> = FileType::ALL.iter().map(|t| t.label()).collect();
         labels.sort_unstable();
         labels.dedup();

@@ -16,6 +16,7 @@ mod conan;
 mod gemfile;
 mod gomod;
 mod gradle;
+mod gradle_verification;
 mod jsorigin;
 mod maven;
 mod mix;
@@ -92,6 +93,7 @@ pub fn parse(file_type: FileType, input: &ParseInput<'_>) -> Result<Parsed, Pars
         FileType::GoMod => gomod::parse(input),
         FileType::MavenPom => maven::parse(input),
         FileType::GradleLock => gradle::parse(input),
+        FileType::GradleVerification => gradle_verification::parse(input),
         FileType::GemfileLock => gemfile::parse(input),
         FileType::ComposerLock => composer::parse(input),
         FileType::NugetLock => nuget::parse(input),
