@@ -110,13 +110,27 @@ pub enum FileType {
     PubspecLock,
     /// `conan.lock`.
     ConanLock,
+    /// `renv.lock`.
+    RenvLock,
+    /// `cabal.project.freeze`.
+    CabalFreeze,
+    /// `stack.yaml.lock`.
+    StackLock,
+    /// `*.deps.json`, .NET's dependency manifest.
+    DotnetDeps,
+    /// NuGet `packages.config`.
+    NugetConfig,
+    /// `pylock.toml`, `pylock.<name>.toml` (PEP 751).
+    PyLock,
+    /// Swift `Package.resolved`.
+    SwiftResolved,
     /// Any other file.
     Other,
 }
 
 impl FileType {
     /// Every kind, for metrics whose `file_type` series exist from start-up.
-    pub const ALL: [FileType; 21] = [
+    pub const ALL: [FileType; 28] = [
         FileType::CargoLock,
         FileType::NpmLock,
         FileType::YarnLock,
@@ -137,6 +151,13 @@ impl FileType {
         FileType::MixLock,
         FileType::PubspecLock,
         FileType::ConanLock,
+        FileType::RenvLock,
+        FileType::CabalFreeze,
+        FileType::StackLock,
+        FileType::DotnetDeps,
+        FileType::NugetConfig,
+        FileType::PyLock,
+        FileType::SwiftResolved,
         FileType::Other,
     ];
 
@@ -163,6 +184,13 @@ impl FileType {
             FileType::MixLock => "mix-lock",
             FileType::PubspecLock => "pubspec-lock",
             FileType::ConanLock => "conan-lock",
+            FileType::RenvLock => "renv-lock",
+            FileType::CabalFreeze => "cabal-freeze",
+            FileType::StackLock => "stack-lock",
+            FileType::DotnetDeps => "dotnet-deps",
+            FileType::NugetConfig => "nuget-packages-config",
+            FileType::PyLock => "pylock",
+            FileType::SwiftResolved => "swift-resolved",
             FileType::Other => "other",
         }
     }
@@ -189,6 +217,13 @@ impl FileType {
             "mix.lock" => FileType::MixLock,
             "pubspec.lock" => FileType::PubspecLock,
             "conan.lock" => FileType::ConanLock,
+            "renv.lock" => FileType::RenvLock,
+            "cabal.project.freeze" => FileType::CabalFreeze,
+            "stack.yaml.lock" => FileType::StackLock,
+            name if name.ends_with(".deps.json") && name.len() > ".deps.json".len() => FileType::DotnetDeps,
+            "packages.config" => FileType::NugetConfig,
+            name if is_pylock_name(name) => FileType::PyLock,
+            "Package.resolved" => FileType::SwiftResolved,
             name if is_requirements_name(name) => FileType::PipRequirements,
             _ => FileType::Other,
         }
@@ -198,6 +233,15 @@ impl FileType {
     pub fn is_lockfile(self) -> bool {
         self != FileType::Other
     }
+}
+
+/// `pylock.toml` and `pylock.<name>.toml` (PEP 751; the name has no dot).
+fn is_pylock_name(name: &str) -> bool {
+    name == "pylock.toml"
+        || name
+            .strip_prefix("pylock.")
+            .and_then(|rest| rest.strip_suffix(".toml"))
+            .is_some_and(|middle| !middle.is_empty() && !middle.contains('.'))
 }
 
 /// `requirements.txt`, `requirements-dev.txt`, `dev-requirements.txt`, `requirements/base.txt` style names.
@@ -331,10 +375,17 @@ mod tests {
             FileType::ConanLock => 18,
             FileType::Other => 19,
             FileType::GradleVerification => 20,
+            FileType::RenvLock => 21,
+            FileType::CabalFreeze => 22,
+            FileType::StackLock => 23,
+            FileType::DotnetDeps => 24,
+            FileType::NugetConfig => 25,
+            FileType::PyLock => 26,
+            FileType::SwiftResolved => 27,
         };
         let mut seen: Vec<usize> = FileType::ALL.iter().map(|t| number(*t)).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=20).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=27).collect::<Vec<_>>());
         let mut labels: Vec<&str> = FileType::ALL.iter().map(|t| t.label()).collect();
         labels.sort_unstable();
         labels.dedup();

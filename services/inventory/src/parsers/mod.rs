@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 mod bun;
+mod cabal_freeze;
 mod cargo;
 mod collect;
 mod composer;
 mod conan;
+mod dotnet_deps;
 mod gemfile;
 mod gomod;
 mod gradle;
@@ -22,12 +24,17 @@ mod maven;
 mod mix;
 mod npm;
 mod nuget;
+mod nuget_config;
 mod pdm;
 mod pipfile;
 mod pnpm;
 mod poetry;
 mod pubspec;
+mod pylock;
+mod renv;
 mod requirements;
+mod stack_lock;
+mod swift_resolved;
 mod textutil;
 mod uv;
 mod yarn;
@@ -110,6 +117,13 @@ pub fn parse(file_type: FileType, input: &ParseInput<'_>) -> Result<Parsed, Pars
         FileType::PipfileLock => pipfile::parse(input),
         FileType::PdmLock => pdm::parse(input),
         FileType::UvLock => uv::parse(input),
+        FileType::RenvLock => renv::parse(input),
+        FileType::CabalFreeze => cabal_freeze::parse(input),
+        FileType::StackLock => stack_lock::parse(input),
+        FileType::DotnetDeps => dotnet_deps::parse(input),
+        FileType::NugetConfig => nuget_config::parse(input),
+        FileType::PyLock => pylock::parse(input),
+        FileType::SwiftResolved => swift_resolved::parse(input),
         FileType::Other => Ok(Parsed::default()),
     }
 }
