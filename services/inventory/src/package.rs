@@ -124,13 +124,21 @@ pub enum FileType {
     PyLock,
     /// Swift `Package.resolved`.
     SwiftResolved,
+    /// CycloneDX JSON SBOM: `bom.json`, `*.cdx.json`.
+    CycloneDxJson,
+    /// CycloneDX XML SBOM: `bom.xml`, `*.cdx.xml`.
+    CycloneDxXml,
+    /// SPDX JSON SBOM: `*.spdx.json`.
+    SpdxJson,
+    /// SPDX tag-value SBOM: `*.spdx`.
+    SpdxTagValue,
     /// Any other file.
     Other,
 }
 
 impl FileType {
     /// Every kind, for metrics whose `file_type` series exist from start-up.
-    pub const ALL: [FileType; 28] = [
+    pub const ALL: [FileType; 32] = [
         FileType::CargoLock,
         FileType::NpmLock,
         FileType::YarnLock,
@@ -158,6 +166,10 @@ impl FileType {
         FileType::NugetConfig,
         FileType::PyLock,
         FileType::SwiftResolved,
+        FileType::CycloneDxJson,
+        FileType::CycloneDxXml,
+        FileType::SpdxJson,
+        FileType::SpdxTagValue,
         FileType::Other,
     ];
 
@@ -191,6 +203,10 @@ impl FileType {
             FileType::NugetConfig => "nuget-packages-config",
             FileType::PyLock => "pylock",
             FileType::SwiftResolved => "swift-resolved",
+            FileType::CycloneDxJson => "cyclonedx-json",
+            FileType::CycloneDxXml => "cyclonedx-xml",
+            FileType::SpdxJson => "spdx-json",
+            FileType::SpdxTagValue => "spdx-tag-value",
             FileType::Other => "other",
         }
     }
@@ -224,6 +240,10 @@ impl FileType {
             "packages.config" => FileType::NugetConfig,
             name if is_pylock_name(name) => FileType::PyLock,
             "Package.resolved" => FileType::SwiftResolved,
+            name if name == "bom.json" || is_named(name, ".cdx.json") => FileType::CycloneDxJson,
+            name if name == "bom.xml" || is_named(name, ".cdx.xml") => FileType::CycloneDxXml,
+            name if is_named(name, ".spdx.json") => FileType::SpdxJson,
+            name if is_named(name, ".spdx") => FileType::SpdxTagValue,
             name if is_requirements_name(name) => FileType::PipRequirements,
             _ => FileType::Other,
         }
@@ -233,6 +253,11 @@ impl FileType {
     pub fn is_lockfile(self) -> bool {
         self != FileType::Other
     }
+}
+
+/// Returns whether `name` is `<something>{suffix}`.
+fn is_named(name: &str, suffix: &str) -> bool {
+    name.len() > suffix.len() && name.ends_with(suffix)
 }
 
 /// `pylock.toml` and `pylock.<name>.toml` (PEP 751; the name has no dot).
@@ -382,10 +407,14 @@ mod tests {
             FileType::NugetConfig => 25,
             FileType::PyLock => 26,
             FileType::SwiftResolved => 27,
+            FileType::CycloneDxJson => 28,
+            FileType::CycloneDxXml => 29,
+            FileType::SpdxJson => 30,
+            FileType::SpdxTagValue => 31,
         };
         let mut seen: Vec<usize> = FileType::ALL.iter().map(|t| number(*t)).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=27).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=31).collect::<Vec<_>>());
         let mut labels: Vec<&str> = FileType::ALL.iter().map(|t| t.label()).collect();
         labels.sort_unstable();
         labels.dedup();

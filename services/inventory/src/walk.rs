@@ -134,9 +134,12 @@ pub enum InventoryError {
     /// The root does not exist.
     #[error("scan root {} does not exist", .0.display())]
     RootNotFound(PathBuf),
-    /// The root is not a directory.
+    /// The root is neither a directory nor a regular file.
     #[error("scan root {} is not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// The root is a file whose name is no lockfile or SBOM the scanner reads.
+    #[error("{} is not a lockfile or SBOM the scanner reads (see the README's format table)", .0.display())]
+    UnknownFile(PathBuf),
     /// The root could not be inspected.
     #[error("cannot read scan root {}: {message}", path.display())]
     Root {
@@ -163,7 +166,9 @@ pub enum InventoryError {
     },
 }
 
-/// Walks `root` and returns every package of every lockfile in it.
+/// Walks `root` and returns every package of every lockfile in it. A
+/// `root` that is a file is read alone, when its name is one the walk
+/// recognises.
 ///
 /// Only files whose name [`FileType::detect`] recognises (and npm's
 /// `node_modules/.package-lock.json`, see [`WalkOptions::hidden`]) are
@@ -182,6 +187,7 @@ pub fn scan(
 ) -> Result<Inventory, InventoryError> {
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
+        Ok(m) if m.is_file() => return scan_file(root, options, progress, cache),
         Ok(_) => return Err(InventoryError::NotADirectory(root.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(InventoryError::RootNotFound(root.to_path_buf()));
@@ -243,6 +249,47 @@ pub fn scan(
     let mut visitors = VisitorBuilder { shared: &shared };
     builder.build_parallel().visit(&mut visitors);
 
+    let parts = shared
+        .results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Ok(merge(parts, cache.is_some()))
+}
+
+/// Scans one file given as the root: a lockfile or SBOM recognised by its
+/// name, reported with its file name as the path. Walk globs and depth do
+/// not apply; the size limit and the cache do.
+fn scan_file(
+    file: &Path,
+    options: &WalkOptions,
+    progress: &Progress,
+    cache: Option<&FingerprintCache>,
+) -> Result<Inventory, InventoryError> {
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let file_type = match FileType::detect(name) {
+        FileType::Other if name == HIDDEN_NPM_LOCKFILE => FileType::NpmLock,
+        FileType::Other => return Err(InventoryError::UnknownFile(file.to_path_buf())),
+        known => known,
+    };
+    let root = file.parent().unwrap_or(Path::new(""));
+    let shared = Shared {
+        root,
+        options,
+        include: Globs::new(&[])?,
+        exclude: Globs::new(&[])?,
+        progress,
+        cache,
+        results: Mutex::new(Vec::new()),
+    };
+    {
+        let mut visitor = Visitor {
+            shared: &shared,
+            partial: Partial::default(),
+            unreported_walked: 0,
+        };
+        visitor.count(file_type);
+        visitor.read_lockfile(file, file_type);
+    }
     let parts = shared
         .results
         .into_inner()

@@ -198,9 +198,10 @@ fn bad_roots_and_globs_are_errors() {
         scan(&dir.path().join("nope"), &o, &p, None),
         Err(InventoryError::RootNotFound(_))
     ));
+    fs::write(dir.path().join("notes.txt"), "hello").unwrap();
     assert!(matches!(
-        scan(&dir.path().join("Cargo.lock"), &o, &p, None),
-        Err(InventoryError::NotADirectory(_))
+        scan(&dir.path().join("notes.txt"), &o, &p, None),
+        Err(InventoryError::UnknownFile(_))
     ));
     let bad = WalkOptions {
         exclude: vec!["a[".into()],
@@ -450,4 +451,47 @@ fn a_module_pom_follows_its_parent_also_with_a_cache() {
     let cache = first.cache.clone().unwrap();
     let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
     assert_eq!(names(&again), ["app/pom.xml x:lib@1.1"]);
+}
+
+#[test]
+fn a_single_file_root_is_read_alone() {
+    let dir = tree();
+    let root = dir.path();
+    let inv = scan(
+        &root.join("Cargo.lock"),
+        &WalkOptions::default(),
+        &Progress::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(names(&inv), ["Cargo.lock serde@1.0.100"]);
+    assert_eq!((inv.files_walked, inv.lockfiles), (1, 1));
+    write(
+        root,
+        "sbom/app.cdx.json",
+        r#"{"bomFormat":"CycloneDX","components":[{"name":"x","purl":"pkg:npm/x@1.0.0"},{"name":"y","purl":"pkg:deb/y@1"}]}"#,
+    );
+    let inv = scan(
+        &root.join("sbom/app.cdx.json"),
+        &WalkOptions::default(),
+        &Progress::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(names(&inv), ["app.cdx.json x@1.0.0"]);
+    assert_eq!(inv.errors.len(), 1, "{:?}", inv.errors);
+    assert_eq!(inv.errors[0].path, "app.cdx.json");
+    // A broken file is an error in the inventory, as in a walk.
+    let inv = scan(
+        &root.join("broken/poetry.lock"),
+        &WalkOptions::default(),
+        &Progress::default(),
+        None,
+    )
+    .unwrap();
+    assert!(inv.packages.is_empty());
+    assert_eq!(inv.errors[0].path, "poetry.lock");
+    // The walk finds SBOMs by their names too.
+    let walked = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    assert!(names(&walked).contains(&"sbom/app.cdx.json x@1.0.0".to_string()));
 }

@@ -14,6 +14,7 @@ mod cargo;
 mod collect;
 mod composer;
 mod conan;
+mod cyclonedx;
 mod dotnet_deps;
 mod gemfile;
 mod gomod;
@@ -30,9 +31,11 @@ mod pipfile;
 mod pnpm;
 mod poetry;
 mod pubspec;
+mod purl;
 mod pylock;
 mod renv;
 mod requirements;
+mod spdx;
 mod stack_lock;
 mod swift_resolved;
 mod textutil;
@@ -124,6 +127,10 @@ pub fn parse(file_type: FileType, input: &ParseInput<'_>) -> Result<Parsed, Pars
         FileType::NugetConfig => nuget_config::parse(input),
         FileType::PyLock => pylock::parse(input),
         FileType::SwiftResolved => swift_resolved::parse(input),
+        FileType::CycloneDxJson => cyclonedx::parse_json(input),
+        FileType::CycloneDxXml => cyclonedx::parse_xml(input),
+        FileType::SpdxJson => spdx::parse_json(input),
+        FileType::SpdxTagValue => spdx::parse_tag_value(input),
         FileType::Other => Ok(Parsed::default()),
     }
 }

@@ -1,7 +1,8 @@
 //! Fixture and robustness tests of the go.mod, Maven, Gradle (lockfile and
 //! verification metadata), Bundler,
 //! Composer, NuGet (lockfile, packages.config, deps.json), mix, pub, Conan,
-//! renv, Cabal freeze, Stack lock, pylock and Package.resolved parsers,
+//! renv, Cabal freeze, Stack lock, pylock and Package.resolved parsers, and
+//! of CycloneDX and SPDX SBOMs,
 //! through the public dispatcher.
 
 mod common;
@@ -20,5 +21,7 @@ mod nuget_config;
 mod pubspec;
 mod pylock;
 mod renv;
+mod sbom;
+mod spdx_tag_value;
 mod stack;
 mod swift;
