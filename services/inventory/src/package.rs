@@ -132,13 +132,16 @@ pub enum FileType {
     SpdxJson,
     /// SPDX tag-value SBOM: `*.spdx`.
     SpdxTagValue,
+    /// An executable read for embedded dependency data (only with
+    /// `WalkOptions::binaries`; never detected by name).
+    Executable,
     /// Any other file.
     Other,
 }
 
 impl FileType {
     /// Every kind, for metrics whose `file_type` series exist from start-up.
-    pub const ALL: [FileType; 32] = [
+    pub const ALL: [FileType; 33] = [
         FileType::CargoLock,
         FileType::NpmLock,
         FileType::YarnLock,
@@ -170,6 +173,7 @@ impl FileType {
         FileType::CycloneDxXml,
         FileType::SpdxJson,
         FileType::SpdxTagValue,
+        FileType::Executable,
         FileType::Other,
     ];
 
@@ -207,6 +211,7 @@ impl FileType {
             FileType::CycloneDxXml => "cyclonedx-xml",
             FileType::SpdxJson => "spdx-json",
             FileType::SpdxTagValue => "spdx-tag-value",
+            FileType::Executable => "executable",
             FileType::Other => "other",
         }
     }
@@ -249,9 +254,10 @@ impl FileType {
         }
     }
 
-    /// Returns whether files of this kind are parsed for packages.
+    /// Returns whether files of this kind are parsed as text for packages
+    /// (executables are read as bytes, and only on request).
     pub fn is_lockfile(self) -> bool {
-        self != FileType::Other
+        !matches!(self, FileType::Other | FileType::Executable)
     }
 }
 
@@ -411,10 +417,11 @@ mod tests {
             FileType::CycloneDxXml => 29,
             FileType::SpdxJson => 30,
             FileType::SpdxTagValue => 31,
+            FileType::Executable => 32,
         };
         let mut seen: Vec<usize> = FileType::ALL.iter().map(|t| number(*t)).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=31).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=32).collect::<Vec<_>>());
         let mut labels: Vec<&str> = FileType::ALL.iter().map(|t| t.label()).collect();
         labels.sort_unstable();
         labels.dedup();

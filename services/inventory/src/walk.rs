@@ -48,6 +48,14 @@ pub struct WalkOptions {
     pub respect_gitignore: bool,
     /// Walker threads; 0 means the available parallelism. Default: 0.
     pub threads: usize,
+    /// Also read executables (ELF, Mach-O, PE, told by their first bytes,
+    /// never by name) for the dependency lists Go and `cargo auditable`
+    /// embed. Every file not recognised by name is then opened to read its
+    /// first bytes, which is why this is off by default. Default: false.
+    pub binaries: bool,
+    /// Executables larger than this many bytes are reported as a
+    /// [`FileError`] instead of being read. Default: 256 MiB.
+    pub max_binary_size: u64,
 }
 
 impl Default for WalkOptions {
@@ -61,6 +69,8 @@ impl Default for WalkOptions {
             hidden: false,
             respect_gitignore: true,
             threads: 0,
+            binaries: false,
+            max_binary_size: 256 * 1024 * 1024,
         }
     }
 }
@@ -408,6 +418,21 @@ const PROGRESS_BATCH: u64 = 256;
 /// The directory npm installs packages into; never walked.
 const NODE_MODULES: &str = "node_modules";
 
+/// Returns whether a file starts like an executable (reads 4 bytes).
+fn is_executable_file(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(path)?;
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(head.get_mut(read..).unwrap_or_default())? {
+            0 => break,
+            n => read += n,
+        }
+    }
+    Ok(parsers::binary::is_executable(head.get(..read).unwrap_or_default()))
+}
+
 /// npm's lockfile of an installed `node_modules` tree.
 const HIDDEN_NPM_LOCKFILE: &str = ".package-lock.json";
 
@@ -447,10 +472,44 @@ impl Visitor<'_> {
                 return;
             }
         }
+        if file_type == FileType::Other && shared.options.binaries {
+            match is_executable_file(entry.path()) {
+                Ok(true) => {
+                    self.count(FileType::Executable);
+                    self.read_executable(entry.path());
+                    return;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let rel = relative(shared.root, entry.path());
+                    self.error(rel, format!("cannot check whether it is an executable: {e}"));
+                }
+            }
+        }
         self.count(file_type);
         if file_type.is_lockfile() {
             self.read_lockfile(entry.path(), file_type);
         }
+    }
+
+    /// Reads the dependency data embedded in an executable.
+    fn read_executable(&mut self, path: &Path) {
+        let shared = self.shared;
+        let rel = relative(shared.root, path);
+        self.partial.lockfiles += 1;
+        shared.progress.lockfiles_parsed.fetch_add(1, Ordering::Relaxed);
+        let result = match zerotrace_files::read_limited(path, shared.options.max_binary_size) {
+            Ok((bytes, _)) => {
+                let parsed = std::panic::catch_unwind(|| parsers::binary::parse(&bytes, &rel));
+                match parsed {
+                    Ok(Ok(parsed)) => CachedResult::Parsed(parsed),
+                    Ok(Err(e)) => CachedResult::Error(e.0),
+                    Err(_) => CachedResult::Error("executable reader failed unexpectedly".to_string()),
+                }
+            }
+            Err(e) => CachedResult::Error(e.to_string()),
+        };
+        self.record(rel, result);
     }
 
     /// Reads `node_modules/.package-lock.json` beside a `package.json`: the
@@ -563,6 +622,12 @@ impl Visitor<'_> {
                 },
             ));
         }
+        self.record(rel, result);
+    }
+
+    /// Adds one file's packages and errors to this thread's results.
+    fn record(&mut self, rel: String, result: CachedResult) {
+        let shared = self.shared;
         match result {
             CachedResult::Parsed(Parsed { mut packages, errors }) => {
                 shared

@@ -8,6 +8,7 @@ use crate::{FileType, Package, ParseError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+pub mod binary;
 mod bun;
 mod cabal_freeze;
 mod cargo;
@@ -131,6 +132,8 @@ pub fn parse(file_type: FileType, input: &ParseInput<'_>) -> Result<Parsed, Pars
         FileType::CycloneDxXml => cyclonedx::parse_xml(input),
         FileType::SpdxJson => spdx::parse_json(input),
         FileType::SpdxTagValue => spdx::parse_tag_value(input),
+        // Executables are bytes, not text: `binary::parse` reads them.
+        FileType::Executable => Err(ParseError("executable: not a text format".to_string())),
         FileType::Other => Ok(Parsed::default()),
     }
 }
