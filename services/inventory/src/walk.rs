@@ -182,9 +182,9 @@ pub enum InventoryError {
 ///
 /// Only files whose name [`FileType::detect`] recognises (and npm's
 /// `node_modules/.package-lock.json`, see [`WalkOptions::hidden`]) are
-/// opened; every
-/// other file is only counted. Unreadable files and directories and
-/// unparsable lockfiles become [`FileError`]s and the walk goes on.
+/// opened, and with [`WalkOptions::binaries`] the first bytes of every other
+/// file; every other file is only counted. Unreadable files and directories
+/// and unparsable lockfiles become [`FileError`]s and the walk goes on.
 ///
 /// With a `cache`, lockfiles whose fingerprint is unchanged reuse their
 /// cached result, and [`Inventory::cache`] holds the updated cache (the input

@@ -189,8 +189,9 @@ fn npm_aliases_tarballs_outside_paths_and_unpinned_git() {
         &[
             // The alias is reported as the package it installs.
             "chalk@2.4.2 runtime registry",
-            // A registry behind another host still serves `/-/` tarballs.
+            // Registries serve tarballs at URLs of any shape.
             "left-pad@1.3.0 runtime registry",
+            "@acme/gh-pkg@1.0.0 runtime registry",
             // A branch is no commit: no version at all, the spec says where from.
             "branchy@ runtime git req=git+ssh://git@github.com/acme/branchy.git#main",
             "shared-lib@ runtime path req=../shared-lib",

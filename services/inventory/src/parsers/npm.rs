@@ -12,8 +12,9 @@
 //!   ([`Source::Workspace`]), or [`Source::Path`] directories when outside
 //!   the project (`../lib`); `"link": true` entries only point at them and
 //!   are skipped. v2 also carries the v1 tree for old npm, which is ignored.
-//! - Git, tarball (an `http(s)` URL that is not a registry's `/-/` path),
-//!   `file:` and `link:` dependencies are reported as
+//! - Git, tarball (a dependency spec that is an `http(s)` URL; a
+//!   registry's `resolved` URL has no fixed shape, so it alone decides
+//!   nothing), `file:` and `link:` dependencies are reported as
 //!   [`jsorigin`](super::jsorigin) says: their source and spec, never a
 //!   registry version.
 //!
@@ -25,6 +26,7 @@ use crate::parsers::{ParseInput, Parsed};
 use crate::parsers::{jsorigin, textutil};
 use crate::{ParseError, Scope, Source};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "package-lock.json";
@@ -59,27 +61,49 @@ fn scope_of(entry: &Map<String, Value>) -> Scope {
     }
 }
 
-/// Returns the source a `resolved` URL (or v1 `version` spec) points to, or
-/// `None` for a registry tarball.
-///
-/// A registry serves tarballs at `<registry>/<name>/-/<file>.tgz`; any other
-/// `http(s)` URL is a tarball dependency, reported as [`Source::Path`] (a
-/// file, not a registry release).
+/// Returns the source a git or path spec (a v2/v3 `resolved`, a v1
+/// `version`) points to, or `None` for anything else.
 fn non_registry_source(spec: &str) -> Option<Source> {
     const GIT: [&str; 6] = ["git+", "git:", "github:", "gitlab:", "bitbucket:", "gist:"];
     if GIT.iter().any(|p| spec.starts_with(p)) {
         Some(Source::Git)
-    } else if spec.starts_with("file:")
-        || spec.starts_with("link:")
-        || ((spec.starts_with("http://") || spec.starts_with("https://")) && !spec.contains("/-/"))
-    {
+    } else if spec.starts_with("file:") || spec.starts_with("link:") {
         Some(Source::Path)
     } else {
         None
     }
 }
 
+fn is_url(spec: &str) -> bool {
+    spec.starts_with("http://") || spec.starts_with("https://")
+}
+
+/// Returns the install names that some entry of a v2/v3 lockfile depends on
+/// by a tarball URL. A registry's `resolved` is a URL too, in no fixed
+/// shape (npm's own `/-/` path, GitHub Packages' `/download/`, mirrors), so
+/// only the dependency spec tells a tarball dependency apart.
+fn tarball_names(packages: &Map<String, Value>) -> HashSet<&str> {
+    const MAPS: [&str; 4] = [
+        "dependencies",
+        "devDependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ];
+    let mut names = HashSet::new();
+    for entry in packages.values().filter_map(Value::as_object) {
+        for map in MAPS.iter().filter_map(|m| entry.get(*m).and_then(Value::as_object)) {
+            for (name, spec) in map {
+                if spec.as_str().is_some_and(is_url) {
+                    names.insert(name.as_str());
+                }
+            }
+        }
+    }
+    names
+}
+
 fn parse_packages(packages: &Map<String, Value>, out: &mut Collector<'_>) {
+    let tarballs = tarball_names(packages);
     for (key, entry) in packages {
         let Some(entry) = entry.as_object() else { continue };
         if key.is_empty() || flag(entry, "link") {
@@ -109,7 +133,8 @@ fn parse_packages(packages: &Map<String, Value>, out: &mut Collector<'_>) {
         let resolved = entry.get("resolved").and_then(Value::as_str).unwrap_or("");
         let origin = [resolved, version]
             .into_iter()
-            .find_map(|spec| non_registry_source(spec).map(|source| (spec, source)));
+            .find_map(|spec| non_registry_source(spec).map(|source| (spec, source)))
+            .or_else(|| (is_url(resolved) && tarballs.contains(path_name)).then_some((resolved, Source::Path)));
         match origin {
             Some((spec, source)) => jsorigin::add(out, name, spec, scope, source),
             None if version.is_empty() => {}
@@ -129,6 +154,9 @@ fn parse_v1(deps: &Map<String, Value>, out: &mut Collector<'_>) {
             }
         } else if let Some(source) = non_registry_source(version) {
             jsorigin::add(out, key, version, scope, source);
+        } else if is_url(version) {
+            // v1 writes a tarball dependency's URL as its version.
+            jsorigin::add(out, key, version, scope, Source::Path);
         } else if !version.is_empty() {
             out.add(key, version, scope, Source::Registry);
         }
