@@ -466,3 +466,45 @@ fn unknown_paths_are_errors() {
     write(dir.path(), "fake.zip", "not a zip");
     assert!(db.import_path(dir.path().join("fake.zip")).is_err());
 }
+
+#[test]
+fn go_versions_match_with_or_without_the_leading_v() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "go/GO-T-1.json",
+        r#"{"id": "GO-T-1", "modified": "2024-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "Go", "name": "stdlib"},
+              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.21.5"},
+                                                       {"introduced": "1.22.0-0"}, {"fixed": "1.22.1"}]}]}]}"#,
+    );
+    write(
+        dir.path(),
+        "go/GO-T-2.json",
+        r#"{"id": "GO-T-2", "modified": "2024-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "Go", "name": "golang.org/x/net"},
+              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.17.0"}]}]}]}"#,
+    );
+    let db = Database::in_memory().unwrap();
+    assert_eq!(db.import_path(dir.path()).unwrap().imported, 2);
+    let matched = |name, version| {
+        ids(&db.match_package(&PackageQuery::registry("Go", name, version)).unwrap())
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    for (name, version, want) in [
+        ("stdlib", "1.21.4", true),
+        ("stdlib", "1.21.5", false),
+        ("stdlib", "1.22.0-rc.1", true),
+        ("stdlib", "1.22.0", true),
+        ("stdlib", "1.22.1", false),
+        ("golang.org/x/net", "0.16.0", true),
+        ("golang.org/x/net", "v0.16.0", true),
+        ("golang.org/x/net", "0.0.0-20230101000000-abcdefabcdef", true),
+        ("golang.org/x/net", "0.17.0", false),
+        ("golang.org/x/net", "v0.17.0", false),
+    ] {
+        assert_eq!(!matched(name, version).is_empty(), want, "{name} {version}");
+    }
+}

@@ -56,6 +56,12 @@ pub(crate) struct WalkArgs {
     /// Walker threads; 0 means one per CPU.
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
+    /// Also read executables (ELF, Mach-O, PE) for embedded Go build info and `cargo auditable` data.
+    #[arg(long)]
+    binaries: bool,
+    /// Executables larger than this are reported as errors (with --binaries).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    max_binary_size: u64,
 }
 
 impl WalkArgs {
@@ -70,6 +76,8 @@ impl WalkArgs {
             hidden: self.hidden,
             respect_gitignore: !self.no_ignore,
             threads: self.threads,
+            binaries: self.binaries,
+            max_binary_size: self.max_binary_size,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{CliError, output, report};
 /// Flags of `zerotrace inventory`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct InventoryArgs {
-    /// The directory to scan.
+    /// The directory to scan, or one lockfile or SBOM (CycloneDX, SPDX).
     path: PathBuf,
     /// `table` for people, `json` for one JSON object (`{"packages":[…],"errors":[…],…}`).
     #[arg(long, value_enum, default_value = "table")]

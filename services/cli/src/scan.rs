@@ -1,6 +1,7 @@
-//! `zerotrace scan PATH`: an offline scan in one process. Walks and parses
-//! lockfiles (the inventory crate), matches registry packages against an
-//! advisory database (the advisory crate) and reports scored findings.
+//! `zerotrace scan PATH`: an offline scan in one process of a directory, or
+//! of one lockfile or SBOM. Walks and parses lockfiles (the inventory crate),
+//! matches registry packages against an advisory database (the advisory
+//! crate) and reports scored findings.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -27,7 +28,7 @@ const UNMATCHED_SHOWN: usize = 5;
 /// Flags of `zerotrace scan`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ScanArgs {
-    /// The directory to scan.
+    /// The directory to scan, or one lockfile or SBOM (CycloneDX, SPDX).
     path: PathBuf,
     /// Advisory data to scan against, loaded in memory (repeatable): OSV
     /// `all.zip` files or directories, a CISA KEV JSON catalog, an EPSS CSV.
@@ -100,7 +101,7 @@ pub(crate) fn run(args: ScanArgs) -> ExitCode {
 fn scan(args: &ScanArgs) -> Result<u8, CliError> {
     // Fail fast on a bad root before loading advisories.
     match std::fs::metadata(&args.path) {
-        Ok(m) if m.is_dir() => {}
+        Ok(m) if m.is_dir() || m.is_file() => {}
         Ok(_) => return Err(zerotrace_inventory::InventoryError::NotADirectory(args.path.clone()).into()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(zerotrace_inventory::InventoryError::RootNotFound(args.path.clone()).into());

@@ -180,3 +180,19 @@ fn empty_tree_is_an_empty_object() {
     assert_eq!(json["packages"], serde_json::json!([]));
     assert_eq!(json["errors"], serde_json::json!([]));
 }
+
+#[test]
+fn a_single_lockfile_or_sbom_is_scanned_alone() {
+    let dir = tree();
+    let json = inventory(&dir.path().join("Cargo.lock"), &[]);
+    assert_eq!(paths(&json), ["Cargo.lock"]);
+    write(
+        dir.path(),
+        "bom.json",
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"name":"lodash","purl":"pkg:npm/lodash@4.17.20"}]}"#,
+    );
+    let json = inventory(&dir.path().join("bom.json"), &[]);
+    assert_eq!(json["packages"][0]["name"], "lodash");
+    assert_eq!(json["packages"][0]["ecosystem"], "npm");
+    assert_eq!(json["packages"][0]["path"], "bom.json");
+}

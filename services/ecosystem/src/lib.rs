@@ -65,11 +65,18 @@ pub enum Ecosystem {
     Hex,
     /// C and C++ packages from ConanCenter (`ConanCenter`).
     ConanCenter,
+    /// R packages (`CRAN`).
+    Cran,
+    /// Haskell packages (`Hackage`).
+    Hackage,
+    /// Swift packages, named by their source repository (`SwiftURL`:
+    /// `github.com/apple/swift-nio`).
+    SwiftUrl,
 }
 
 impl Ecosystem {
     /// Every ecosystem, in a stable order.
-    pub const ALL: [Ecosystem; 11] = [
+    pub const ALL: [Ecosystem; 14] = [
         Ecosystem::CratesIo,
         Ecosystem::Npm,
         Ecosystem::PyPI,
@@ -81,6 +88,9 @@ impl Ecosystem {
         Ecosystem::Pub,
         Ecosystem::Hex,
         Ecosystem::ConanCenter,
+        Ecosystem::Cran,
+        Ecosystem::Hackage,
+        Ecosystem::SwiftUrl,
     ];
 
     /// Returns the OSV name of the ecosystem (`"crates.io"`, `"PyPI"`, ...).
@@ -97,6 +107,9 @@ impl Ecosystem {
             Ecosystem::Pub => "Pub",
             Ecosystem::Hex => "Hex",
             Ecosystem::ConanCenter => "ConanCenter",
+            Ecosystem::Cran => "CRAN",
+            Ecosystem::Hackage => "Hackage",
+            Ecosystem::SwiftUrl => "SwiftURL",
         }
     }
 
@@ -112,20 +125,37 @@ impl Ecosystem {
 
     /// Returns the name the ecosystem's tooling compares package names by.
     ///
+    /// This is a matching key, not a display name: inventories keep the
+    /// spelling of the file they read, and matching normalises both sides.
+    ///
     /// - PyPI: PEP 503 (lowercase, runs of `-`, `_`, `.` become one `-`).
-    /// - npm, crates.io, Go, Maven, Hex, Pub, ConanCenter: unchanged (case matters or
-    ///   the registry forbids variants). crates.io treats `-` and `_` alike for
-    ///   uniqueness but advisories use the published name, which lockfiles carry.
+    /// - npm, crates.io, Go, Maven, Hex, Pub, ConanCenter, CRAN, Hackage:
+    ///   unchanged (case matters or the registry forbids variants). crates.io
+    ///   treats `-` and `_` alike for uniqueness but advisories use the
+    ///   published name, which lockfiles carry.
     /// - Packagist: lowercase (Composer names are case-insensitive).
     /// - NuGet: lowercase (package ids are case-insensitive).
     /// - RubyGems: unchanged (gem names are case-sensitive).
+    /// - SwiftURL: the repository without scheme, user, `.git` or trailing
+    ///   `/`, lowercased (`https://github.com/Apple/swift-nio.git` and
+    ///   `git@github.com:apple/swift-nio` are both `github.com/apple/swift-nio`).
     pub fn normalize_name(self, name: &str) -> String {
         let name = name.trim();
         match self {
             Ecosystem::PyPI => pep503(name),
             Ecosystem::Packagist | Ecosystem::NuGet => name.to_ascii_lowercase(),
+            Ecosystem::SwiftUrl => swift_repository(name).to_ascii_lowercase(),
             _ => name.to_string(),
         }
+    }
+
+    /// Returns the ecosystem of a purl type (`cargo`, `npm`, `pypi`, ...),
+    /// the inverse of [`Ecosystem::purl_type`]. Types are case-insensitive,
+    /// as the purl specification says.
+    pub fn from_purl_type(purl_type: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|e| e.purl_type().eq_ignore_ascii_case(purl_type))
     }
 
     /// Returns the purl type of the ecosystem (package-url spec).
@@ -142,6 +172,9 @@ impl Ecosystem {
             Ecosystem::Pub => "pub",
             Ecosystem::Hex => "hex",
             Ecosystem::ConanCenter => "conan",
+            Ecosystem::Cran => "cran",
+            Ecosystem::Hackage => "hackage",
+            Ecosystem::SwiftUrl => "swift",
         }
     }
 }
@@ -162,6 +195,43 @@ impl FromStr for Ecosystem {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::from_osv(s).ok_or_else(|| UnknownEcosystem(s.to_string()))
+    }
+}
+
+/// Returns a Swift package's repository as OSV's SwiftURL ecosystem names
+/// it: `host/path`, without scheme, user, `.git` suffix or trailing `/`,
+/// spelled as given.
+///
+/// Accepts URLs (`https://github.com/a/b.git`, `ssh://git@host/a/b`), scp-like
+/// git addresses (`git@github.com:a/b.git`) and names already in that form.
+pub fn swift_repository(location: &str) -> String {
+    let mut rest = location.trim();
+    let had_scheme = match rest.find("://") {
+        Some(i) => {
+            rest = rest.get(i + 3..).unwrap_or_default();
+            true
+        }
+        None => false,
+    };
+    // `user@host...`: the user is not part of the repository.
+    if let Some(at) = rest.find('@')
+        && rest.get(..at).is_some_and(|user| !user.contains('/'))
+    {
+        rest = rest.get(at + 1..).unwrap_or_default();
+    }
+    let rest = rest.trim_end_matches('/');
+    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+    let rest = rest.trim_end_matches('/');
+    // scp-like `host:path` (no scheme): the `:` before the first `/` is a separator.
+    match rest.find(':') {
+        Some(colon) if !had_scheme && rest.get(..colon).is_some_and(|host| !host.contains('/')) => {
+            format!(
+                "{}/{}",
+                rest.get(..colon).unwrap_or_default(),
+                rest.get(colon + 1..).unwrap_or_default()
+            )
+        }
+        _ => rest.to_string(),
     }
 }
 
@@ -206,6 +276,34 @@ mod tests {
         assert_eq!(e.normalize_name("zope.interface"), "zope-interface");
         assert_eq!(e.normalize_name("Foo__Bar-.baz"), "foo-bar-baz");
         assert_eq!(e.normalize_name(" requests "), "requests");
+    }
+
+    #[test]
+    fn purl_types_round_trip() {
+        for e in Ecosystem::ALL {
+            assert_eq!(Ecosystem::from_purl_type(e.purl_type()), Some(e));
+        }
+        assert_eq!(Ecosystem::from_purl_type("PyPI"), Some(Ecosystem::PyPI));
+        assert_eq!(Ecosystem::from_purl_type("deb"), None);
+    }
+
+    #[test]
+    fn swift_urls_normalise_to_host_and_path() {
+        let e = Ecosystem::SwiftUrl;
+        for url in [
+            "https://github.com/apple/swift-nio.git",
+            "https://github.com/Apple/swift-nio",
+            "https://github.com/apple/swift-nio/",
+            "ssh://git@github.com/apple/swift-nio.git",
+            "git@github.com:apple/swift-nio.git",
+            "github.com/apple/swift-nio",
+        ] {
+            assert_eq!(e.normalize_name(url), "github.com/apple/swift-nio", "{url}");
+        }
+        assert_eq!(
+            swift_repository("https://github.com/Apple/swift-nio.git"),
+            "github.com/Apple/swift-nio"
+        );
     }
 
     #[test]

@@ -15,12 +15,7 @@ fuzz_target!(|data: &[u8]| {
         if file_type == FileType::PipRequirements {
             continue;
         }
-        let input = ParseInput {
-            contents: &contents,
-            fs_path: Path::new("/nonexistent/lockfile"),
-            rel_path: "lockfile",
-            scan_root: Path::new("/nonexistent"),
-        };
+        let input = ParseInput::new(&contents, Path::new("/nonexistent/lockfile"), "lockfile");
         let _ = parse(file_type, &input);
     }
 });

@@ -34,18 +34,13 @@ fuzz_target!(|data: &[u8]| {
     let tree = tree();
     let contents = String::from_utf8_lossy(data);
     let fs_path = tree.root.join("requirements.txt");
-    let input = ParseInput {
-        contents: &contents,
-        fs_path: &fs_path,
-        rel_path: "requirements.txt",
-        scan_root: &tree.root,
-    };
+    let input = ParseInput::new(&contents, &fs_path, "requirements.txt").with_root(&tree.root);
     let named = contents.contains("sentinel");
-    if let Ok(packages) = parse(FileType::PipRequirements, &input)
+    if let Ok(parsed) = parse(FileType::PipRequirements, &input)
         && !named
     {
         assert!(
-            packages.iter().all(|p| !p.name.contains("sentinel-outside")),
+            parsed.packages.iter().all(|p| !p.name.contains("sentinel-outside")),
             "a file outside the scanned tree was read"
         );
     }

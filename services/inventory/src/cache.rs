@@ -5,7 +5,8 @@
 //! again. The file is still read, because the hash is over its contents: the
 //! cache saves parsing, not I/O, and never trusts a timestamp alone.
 
-use crate::{InventoryError, Package};
+use crate::InventoryError;
+use crate::parsers::Parsed;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
@@ -14,7 +15,7 @@ use std::time::SystemTime;
 
 /// Bumped whenever a parser changes what it produces, so that an old cache
 /// file is discarded rather than replayed.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 5;
 
 /// What identifies one version of a file's contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,8 +62,8 @@ fn split_time(t: SystemTime) -> (i64, u32) {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CachedResult {
-    /// The file parsed to these packages.
-    Packages(Vec<Package>),
+    /// The file parsed to these packages (and entry errors).
+    Parsed(Parsed),
     /// The parser rejected the file with this one-line message.
     Error(String),
 }

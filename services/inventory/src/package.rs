@@ -25,7 +25,8 @@ pub struct Package {
     /// The ecosystem, serialised as its OSV name.
     #[serde(serialize_with = "serialize_ecosystem", deserialize_with = "deserialize_ecosystem")]
     pub ecosystem: Ecosystem,
-    /// Name, normalised with [`Ecosystem::normalize_name`].
+    /// Name as the file spells it (Maven: `group:artifact`); matching
+    /// compares it after [`Ecosystem::normalize_name`].
     pub name: String,
     /// Exact version; empty when the file does not pin one (see `requirement`).
     pub version: String,
@@ -35,7 +36,9 @@ pub struct Package {
     pub scope: Scope,
     /// Registry, git, path or workspace.
     pub source: Source,
-    /// The unpinned requirement (e.g. `>=2.0,<3`) when `version` is empty.
+    /// The unpinned requirement (e.g. `>=2.0,<3`) when `version` is empty;
+    /// for an npm-family package not from the registry, the URL or path it
+    /// comes from (its `version` is then the git commit, or empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirement: Option<String>,
 }
@@ -93,6 +96,8 @@ pub enum FileType {
     MavenPom,
     /// `gradle.lockfile`.
     GradleLock,
+    /// Gradle's dependency verification file, `gradle/verification-metadata.xml`.
+    GradleVerification,
     /// `Gemfile.lock`.
     GemfileLock,
     /// `composer.lock`.
@@ -105,13 +110,38 @@ pub enum FileType {
     PubspecLock,
     /// `conan.lock`.
     ConanLock,
+    /// `renv.lock`.
+    RenvLock,
+    /// `cabal.project.freeze`.
+    CabalFreeze,
+    /// `stack.yaml.lock`.
+    StackLock,
+    /// `*.deps.json`, .NET's dependency manifest.
+    DotnetDeps,
+    /// NuGet `packages.config`.
+    NugetConfig,
+    /// `pylock.toml`, `pylock.<name>.toml` (PEP 751).
+    PyLock,
+    /// Swift `Package.resolved`.
+    SwiftResolved,
+    /// CycloneDX JSON SBOM: `bom.json`, `*.cdx.json`.
+    CycloneDxJson,
+    /// CycloneDX XML SBOM: `bom.xml`, `*.cdx.xml`.
+    CycloneDxXml,
+    /// SPDX JSON SBOM: `*.spdx.json`.
+    SpdxJson,
+    /// SPDX tag-value SBOM: `*.spdx`.
+    SpdxTagValue,
+    /// An executable read for embedded dependency data (only with
+    /// `WalkOptions::binaries`; never detected by name).
+    Executable,
     /// Any other file.
     Other,
 }
 
 impl FileType {
     /// Every kind, for metrics whose `file_type` series exist from start-up.
-    pub const ALL: [FileType; 20] = [
+    pub const ALL: [FileType; 33] = [
         FileType::CargoLock,
         FileType::NpmLock,
         FileType::YarnLock,
@@ -125,12 +155,25 @@ impl FileType {
         FileType::GoMod,
         FileType::MavenPom,
         FileType::GradleLock,
+        FileType::GradleVerification,
         FileType::GemfileLock,
         FileType::ComposerLock,
         FileType::NugetLock,
         FileType::MixLock,
         FileType::PubspecLock,
         FileType::ConanLock,
+        FileType::RenvLock,
+        FileType::CabalFreeze,
+        FileType::StackLock,
+        FileType::DotnetDeps,
+        FileType::NugetConfig,
+        FileType::PyLock,
+        FileType::SwiftResolved,
+        FileType::CycloneDxJson,
+        FileType::CycloneDxXml,
+        FileType::SpdxJson,
+        FileType::SpdxTagValue,
+        FileType::Executable,
         FileType::Other,
     ];
 
@@ -150,12 +193,25 @@ impl FileType {
             FileType::GoMod => "go-mod",
             FileType::MavenPom => "maven-pom",
             FileType::GradleLock => "gradle-lock",
+            FileType::GradleVerification => "gradle-verification",
             FileType::GemfileLock => "gemfile-lock",
             FileType::ComposerLock => "composer-lock",
             FileType::NugetLock => "nuget-lock",
             FileType::MixLock => "mix-lock",
             FileType::PubspecLock => "pubspec-lock",
             FileType::ConanLock => "conan-lock",
+            FileType::RenvLock => "renv-lock",
+            FileType::CabalFreeze => "cabal-freeze",
+            FileType::StackLock => "stack-lock",
+            FileType::DotnetDeps => "dotnet-deps",
+            FileType::NugetConfig => "nuget-packages-config",
+            FileType::PyLock => "pylock",
+            FileType::SwiftResolved => "swift-resolved",
+            FileType::CycloneDxJson => "cyclonedx-json",
+            FileType::CycloneDxXml => "cyclonedx-xml",
+            FileType::SpdxJson => "spdx-json",
+            FileType::SpdxTagValue => "spdx-tag-value",
+            FileType::Executable => "executable",
             FileType::Other => "other",
         }
     }
@@ -175,21 +231,48 @@ impl FileType {
             "go.mod" => FileType::GoMod,
             "pom.xml" => FileType::MavenPom,
             "gradle.lockfile" => FileType::GradleLock,
+            "verification-metadata.xml" => FileType::GradleVerification,
             "Gemfile.lock" | "gems.locked" => FileType::GemfileLock,
             "composer.lock" => FileType::ComposerLock,
             "packages.lock.json" => FileType::NugetLock,
             "mix.lock" => FileType::MixLock,
             "pubspec.lock" => FileType::PubspecLock,
             "conan.lock" => FileType::ConanLock,
+            "renv.lock" => FileType::RenvLock,
+            "cabal.project.freeze" => FileType::CabalFreeze,
+            "stack.yaml.lock" => FileType::StackLock,
+            name if name.ends_with(".deps.json") && name.len() > ".deps.json".len() => FileType::DotnetDeps,
+            "packages.config" => FileType::NugetConfig,
+            name if is_pylock_name(name) => FileType::PyLock,
+            "Package.resolved" => FileType::SwiftResolved,
+            name if name == "bom.json" || is_named(name, ".cdx.json") => FileType::CycloneDxJson,
+            name if name == "bom.xml" || is_named(name, ".cdx.xml") => FileType::CycloneDxXml,
+            name if is_named(name, ".spdx.json") => FileType::SpdxJson,
+            name if is_named(name, ".spdx") => FileType::SpdxTagValue,
             name if is_requirements_name(name) => FileType::PipRequirements,
             _ => FileType::Other,
         }
     }
 
-    /// Returns whether files of this kind are parsed for packages.
+    /// Returns whether files of this kind are parsed as text for packages
+    /// (executables are read as bytes, and only on request).
     pub fn is_lockfile(self) -> bool {
-        self != FileType::Other
+        !matches!(self, FileType::Other | FileType::Executable)
     }
+}
+
+/// Returns whether `name` is `<something>{suffix}`.
+fn is_named(name: &str, suffix: &str) -> bool {
+    name.len() > suffix.len() && name.ends_with(suffix)
+}
+
+/// `pylock.toml` and `pylock.<name>.toml` (PEP 751; the name has no dot).
+fn is_pylock_name(name: &str) -> bool {
+    name == "pylock.toml"
+        || name
+            .strip_prefix("pylock.")
+            .and_then(|rest| rest.strip_suffix(".toml"))
+            .is_some_and(|middle| !middle.is_empty() && !middle.contains('.'))
 }
 
 /// `requirements.txt`, `requirements-dev.txt`, `dev-requirements.txt`, `requirements/base.txt` style names.
@@ -322,10 +405,23 @@ mod tests {
             FileType::PubspecLock => 17,
             FileType::ConanLock => 18,
             FileType::Other => 19,
+            FileType::GradleVerification => 20,
+            FileType::RenvLock => 21,
+            FileType::CabalFreeze => 22,
+            FileType::StackLock => 23,
+            FileType::DotnetDeps => 24,
+            FileType::NugetConfig => 25,
+            FileType::PyLock => 26,
+            FileType::SwiftResolved => 27,
+            FileType::CycloneDxJson => 28,
+            FileType::CycloneDxXml => 29,
+            FileType::SpdxJson => 30,
+            FileType::SpdxTagValue => 31,
+            FileType::Executable => 32,
         };
         let mut seen: Vec<usize> = FileType::ALL.iter().map(|t| number(*t)).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=19).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=32).collect::<Vec<_>>());
         let mut labels: Vec<&str> = FileType::ALL.iter().map(|t| t.label()).collect();
         labels.sort_unstable();
         labels.dedup();

@@ -2,7 +2,7 @@
 //! threads and merges the per-thread results.
 
 use crate::cache::{CacheEntry, CachedResult, Fingerprint, FingerprintCache};
-use crate::parsers::{self, ParseInput};
+use crate::parsers::{self, ParseInput, Parsed};
 use crate::{FileError, FileType, Package};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
@@ -37,6 +37,10 @@ pub struct WalkOptions {
     pub follow_symlinks: bool,
     /// Walk hidden files and directories (names starting with `.`). `.git`
     /// directories are skipped either way. Default: false.
+    ///
+    /// `node_modules` directories are never walked; the one file read in
+    /// them is npm's `node_modules/.package-lock.json` beside a
+    /// `package.json`, hidden or git-ignored as it may be (see `exclude`).
     pub hidden: bool,
     /// Honour `.gitignore`, `.ignore`, `.git/info/exclude` and the global git
     /// excludes, also outside a git repository. `false` scans ignored files
@@ -44,6 +48,14 @@ pub struct WalkOptions {
     pub respect_gitignore: bool,
     /// Walker threads; 0 means the available parallelism. Default: 0.
     pub threads: usize,
+    /// Also read executables (ELF, Mach-O, PE, told by their first bytes,
+    /// never by name) for the dependency lists Go and `cargo auditable`
+    /// embed. Every file not recognised by name is then opened to read its
+    /// first bytes, which is why this is off by default. Default: false.
+    pub binaries: bool,
+    /// Executables larger than this many bytes are reported as a
+    /// [`FileError`] instead of being read. Default: 256 MiB.
+    pub max_binary_size: u64,
 }
 
 impl Default for WalkOptions {
@@ -57,6 +69,8 @@ impl Default for WalkOptions {
             hidden: false,
             respect_gitignore: true,
             threads: 0,
+            binaries: false,
+            max_binary_size: 256 * 1024 * 1024,
         }
     }
 }
@@ -143,9 +157,12 @@ pub enum InventoryError {
     /// The root does not exist.
     #[error("scan root {} does not exist", .0.display())]
     RootNotFound(PathBuf),
-    /// The root is not a directory.
+    /// The root is neither a directory nor a regular file.
     #[error("scan root {} is not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// The root is a file whose name is no lockfile or SBOM the scanner reads.
+    #[error("{} is not a lockfile or SBOM the scanner reads (see the README's format table)", .0.display())]
+    UnknownFile(PathBuf),
     /// The root could not be inspected.
     #[error("cannot read scan root {}: {message}", path.display())]
     Root {
@@ -172,11 +189,15 @@ pub enum InventoryError {
     },
 }
 
-/// Walks `root` and returns every package of every lockfile in it.
+/// Walks `root` and returns every package of every lockfile in it. A
+/// `root` that is a file is read alone, when its name is one the walk
+/// recognises.
 ///
-/// Only files whose name [`FileType::detect`] recognises are opened; every
-/// other file is only counted. Unreadable files and directories and
-/// unparsable lockfiles become [`FileError`]s and the walk goes on.
+/// Only files whose name [`FileType::detect`] recognises (and npm's
+/// `node_modules/.package-lock.json`, see [`WalkOptions::hidden`]) are
+/// opened, and with [`WalkOptions::binaries`] the first bytes of every other
+/// file; every other file is only counted. Unreadable files and directories
+/// and unparsable lockfiles become [`FileError`]s and the walk goes on.
 ///
 /// With a `cache`, lockfiles whose fingerprint is unchanged reuse their
 /// cached result, and [`Inventory::cache`] holds the updated cache (the input
@@ -189,6 +210,7 @@ pub fn scan(
 ) -> Result<Inventory, InventoryError> {
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
+        Ok(m) if m.is_file() => return scan_file(root, options, progress, cache),
         Ok(_) => return Err(InventoryError::NotADirectory(root.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(InventoryError::RootNotFound(root.to_path_buf()));
@@ -202,6 +224,7 @@ pub fn scan(
     }
     let include = Globs::new(&options.include)?;
     let exclude = Globs::new(&options.exclude)?;
+    let excluded = Globs::new(&options.exclude)?;
 
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
@@ -225,7 +248,9 @@ pub fn scan(
         if entry.depth() == 0 {
             return true;
         }
-        if entry.file_type().is_some_and(|t| t.is_dir()) && entry.file_name() == ".git" {
+        if entry.file_type().is_some_and(|t| t.is_dir())
+            && (entry.file_name() == ".git" || entry.file_name() == NODE_MODULES)
+        {
             return false;
         }
         if exclude.is_empty() {
@@ -239,6 +264,7 @@ pub fn scan(
         root,
         options,
         include,
+        exclude: excluded,
         progress,
         cache,
         results: Mutex::new(Vec::new()),
@@ -246,6 +272,47 @@ pub fn scan(
     let mut visitors = VisitorBuilder { shared: &shared };
     builder.build_parallel().visit(&mut visitors);
 
+    let parts = shared
+        .results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Ok(merge(parts, cache.is_some()))
+}
+
+/// Scans one file given as the root: a lockfile or SBOM recognised by its
+/// name, reported with its file name as the path. Walk globs and depth do
+/// not apply; the size limit and the cache do.
+fn scan_file(
+    file: &Path,
+    options: &WalkOptions,
+    progress: &Progress,
+    cache: Option<&FingerprintCache>,
+) -> Result<Inventory, InventoryError> {
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let file_type = match FileType::detect(name) {
+        FileType::Other if name == HIDDEN_NPM_LOCKFILE => FileType::NpmLock,
+        FileType::Other => return Err(InventoryError::UnknownFile(file.to_path_buf())),
+        known => known,
+    };
+    let root = file.parent().unwrap_or(Path::new(""));
+    let shared = Shared {
+        root,
+        options,
+        include: Globs::new(&[])?,
+        exclude: Globs::new(&[])?,
+        progress,
+        cache,
+        results: Mutex::new(Vec::new()),
+    };
+    {
+        let mut visitor = Visitor {
+            shared: &shared,
+            partial: Partial::default(),
+            unreported_walked: 0,
+        };
+        visitor.count(file_type);
+        visitor.read_lockfile(file, file_type);
+    }
     let parts = shared
         .results
         .into_inner()
@@ -317,6 +384,9 @@ struct Shared<'a> {
     root: &'a Path,
     options: &'a WalkOptions,
     include: Globs,
+    /// The exclude globs, for the hidden npm lockfile, which the walker
+    /// itself never reaches.
+    exclude: Globs,
     progress: &'a Progress,
     cache: Option<&'a FingerprintCache>,
     results: Mutex<Vec<Partial>>,
@@ -358,6 +428,27 @@ struct Visitor<'s> {
 
 const PROGRESS_BATCH: u64 = 256;
 
+/// The directory npm installs packages into; never walked.
+const NODE_MODULES: &str = "node_modules";
+
+/// Returns whether a file starts like an executable (reads 4 bytes).
+fn is_executable_file(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(path)?;
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(head.get_mut(read..).unwrap_or_default())? {
+            0 => break,
+            n => read += n,
+        }
+    }
+    Ok(parsers::binary::is_executable(head.get(..read).unwrap_or_default()))
+}
+
+/// npm's lockfile of an installed `node_modules` tree.
+const HIDDEN_NPM_LOCKFILE: &str = ".package-lock.json";
+
 impl ParallelVisitor for Visitor<'_> {
     fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
         match entry {
@@ -388,16 +479,81 @@ impl Visitor<'_> {
             return;
         };
         let file_type = FileType::detect(name);
+        if name == "package.json" {
+            self.hidden_npm_lockfile(entry.path());
+        }
         if !shared.include.is_empty() {
             let rel = relative(shared.root, entry.path());
             if !shared.include.matches(&rel, entry.file_name()) {
                 return;
             }
         }
+        if file_type == FileType::Other && shared.options.binaries {
+            match is_executable_file(entry.path()) {
+                Ok(true) => {
+                    self.count(FileType::Executable);
+                    self.read_executable(entry.path());
+                    return;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let rel = relative(shared.root, entry.path());
+                    self.error(rel, format!("cannot check whether it is an executable: {e}"));
+                }
+            }
+        }
         self.count(file_type);
         if file_type.is_lockfile() {
             self.read_lockfile(entry.path(), file_type);
         }
+    }
+
+    /// Reads the dependency data embedded in an executable.
+    fn read_executable(&mut self, path: &Path) {
+        let shared = self.shared;
+        let rel = relative(shared.root, path);
+        self.partial.lockfiles += 1;
+        shared.progress.lockfiles_parsed.fetch_add(1, Ordering::Relaxed);
+        let result = match zerotrace_files::read_limited(path, shared.options.max_binary_size) {
+            Ok((bytes, _)) => {
+                let parsed = std::panic::catch_unwind(|| parsers::binary::parse(&bytes, &rel));
+                match parsed {
+                    Ok(Ok(parsed)) => CachedResult::Parsed(parsed),
+                    Ok(Err(e)) => CachedResult::Error(e.0),
+                    Err(_) => CachedResult::Error("executable reader failed unexpectedly".to_string()),
+                }
+            }
+            Err(e) => CachedResult::Error(e.to_string()),
+        };
+        self.record(rel, result);
+    }
+
+    /// Reads `node_modules/.package-lock.json` beside a `package.json`: the
+    /// lockfile npm 7+ keeps of what is installed there. `node_modules` is
+    /// never walked (installed packages' own lockfiles do not say what is
+    /// installed, and the tree is large), and is usually git-ignored, so the
+    /// walker would not reach the file; it is looked up here instead, once
+    /// per `package.json`, honouring the include and exclude globs.
+    fn hidden_npm_lockfile(&mut self, package_json: &Path) {
+        let shared = self.shared;
+        let Some(dir) = package_json.parent() else { return };
+        let modules = dir.join(NODE_MODULES);
+        let lockfile = modules.join(HIDDEN_NPM_LOCKFILE);
+        if !std::fs::symlink_metadata(&lockfile).is_ok_and(|m| m.file_type().is_file()) {
+            return;
+        }
+        let rel = relative(shared.root, &lockfile);
+        let file_name = std::ffi::OsStr::new(HIDDEN_NPM_LOCKFILE);
+        let excluded = shared
+            .exclude
+            .matches(&relative(shared.root, &modules), std::ffi::OsStr::new(NODE_MODULES))
+            || shared.exclude.matches(&rel, file_name);
+        let included = shared.include.is_empty() || shared.include.matches(&rel, file_name);
+        if excluded || !included {
+            return;
+        }
+        self.count(FileType::NpmLock);
+        self.read_lockfile(&lockfile, FileType::NpmLock);
     }
 
     fn count(&mut self, file_type: FileType) {
@@ -438,9 +594,15 @@ impl Visitor<'_> {
         };
         let fingerprint = shared.cache.map(|_| Fingerprint::new(&meta, &bytes));
         let contents = decode(bytes);
-        // A requirements file with `-r`/`-c` lines depends on other files the
-        // fingerprint does not cover, so it is always parsed afresh.
-        let cacheable = file_type != FileType::PipRequirements || !has_requirements_include(&contents);
+        // A requirements file with `-r`/`-c` lines, or a POM with a parent,
+        // depends on other files the fingerprint does not cover, so it is
+        // always parsed afresh.
+        let cacheable = match file_type {
+            FileType::PipRequirements => !has_requirements_include(&contents),
+            // A POM with a parent reads the parent's file too.
+            FileType::MavenPom => !contents.contains("<parent>"),
+            _ => true,
+        };
         let cached = match (shared.cache, fingerprint) {
             (Some(cache), Some(fp)) if cacheable => cache
                 .get(&rel)
@@ -455,12 +617,13 @@ impl Visitor<'_> {
                     contents: &contents,
                     fs_path: path,
                     rel_path: &rel,
-                    scan_root: shared.root,
+                    root: shared.root,
+                    max_file_size: shared.options.max_file_size,
                 };
                 let parsed =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parsers::parse(file_type, &input)));
                 match parsed {
-                    Ok(Ok(packages)) => CachedResult::Packages(packages),
+                    Ok(Ok(parsed)) => CachedResult::Parsed(parsed),
                     Ok(Err(e)) => CachedResult::Error(e.0),
                     Err(_) => CachedResult::Error(format!("{file_type} parser failed unexpectedly")),
                 }
@@ -475,12 +638,21 @@ impl Visitor<'_> {
                 },
             ));
         }
+        self.record(rel, result);
+    }
+
+    /// Adds one file's packages and errors to this thread's results.
+    fn record(&mut self, rel: String, result: CachedResult) {
+        let shared = self.shared;
         match result {
-            CachedResult::Packages(mut packages) => {
+            CachedResult::Parsed(Parsed { mut packages, errors }) => {
                 shared
                     .progress
                     .packages
                     .fetch_add(packages.len() as u64, Ordering::Relaxed);
+                for message in errors {
+                    self.error(rel.clone(), message);
+                }
                 // Sorting here runs in parallel on the walker threads; the
                 // merge then only orders whole files.
                 sort_packages(&mut packages);

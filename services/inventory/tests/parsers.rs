@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use zerotrace_inventory::parsers::{ParseInput, parse};
 use zerotrace_inventory::{FileType, Package, Scope, Source};
 
@@ -20,16 +20,9 @@ fn parse_fixture(rel: &str) -> Result<Vec<Package>, String> {
     if file_type == FileType::Other && name.ends_with(".txt") {
         file_type = FileType::PipRequirements;
     }
-    parse(
-        file_type,
-        &ParseInput {
-            contents: &contents,
-            fs_path: &path,
-            rel_path: rel,
-            scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
-        },
-    )
-    .map_err(|e| e.0)
+    let parsed = parse(file_type, &ParseInput::new(&contents, &path, rel)).map_err(|e| e.0)?;
+    assert_eq!(parsed.errors, Vec::<String>::new(), "{rel}");
+    Ok(parsed.packages)
 }
 
 fn describe(p: &Package) -> String {
@@ -142,12 +135,7 @@ fn cargo_v4_sparse_registry() {
 #[test]
 fn cargo_rejects_unknown_versions_and_garbage() {
     let path = fixture_path("cargo/v4/Cargo.lock");
-    let input = |contents| ParseInput {
-        contents,
-        fs_path: &path,
-        rel_path: "Cargo.lock",
-        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
-    };
+    let input = |contents| ParseInput::new(contents, &path, "Cargo.lock");
     assert!(parse(FileType::CargoLock, &input("version = 9\n")).is_err());
     let err = parse(FileType::CargoLock, &input("[[package]]\nname = \"x\"\nversion = ")).unwrap_err();
     assert!(!err.0.contains('\n') && err.0.starts_with("Cargo.lock: line "), "{err}");
@@ -164,7 +152,7 @@ fn npm_v1_nested_aliases_git_and_file() {
             "debug@2.6.9 runtime registry",
             "express@4.17.1 runtime registry",
             "fsevents@1.2.13 dev registry",
-            "left-pad@5ac1a6d5e4b3c5f3e7e2d7bd1a9c3b2e5f4a6b7c runtime git",
+            "left-pad@5ac1a6d5e4b3c5f3e7e2d7bd1a9c3b2e5f4a6b7c runtime git req=git+https://github.com/stevemao/left-pad.git#5ac1a6d5e4b3c5f3e7e2d7bd1a9c3b2e5f4a6b7c",
             "local-utils@ runtime path req=file:packages/local-utils",
             "ms@2.0.0 runtime registry",
             "ms@2.1.2 runtime registry",
@@ -194,6 +182,25 @@ fn npm_v2_prefers_packages_over_legacy_tree() {
 }
 
 #[test]
+fn npm_aliases_tarballs_outside_paths_and_unpinned_git() {
+    check(
+        "npm/v3-sources/package-lock.json",
+        "npm",
+        &[
+            // The alias is reported as the package it installs.
+            "chalk@2.4.2 runtime registry",
+            // Registries serve tarballs at URLs of any shape.
+            "left-pad@1.3.0 runtime registry",
+            "@acme/gh-pkg@1.0.0 runtime registry",
+            // A branch is no commit: no version at all, the spec says where from.
+            "branchy@ runtime git req=git+ssh://git@github.com/acme/branchy.git#main",
+            "shared-lib@ runtime path req=../shared-lib",
+            "tiny-tarball@ runtime path req=https://downloads.example.com/tiny-tarball-2.0.0.tgz",
+        ],
+    );
+}
+
+#[test]
 fn npm_v3_workspaces_links_git_and_file() {
     check(
         "npm/v3-workspaces/package-lock.json",
@@ -202,13 +209,13 @@ fn npm_v3_workspaces_links_git_and_file() {
             "@monorepo/ui@0.2.0 runtime workspace",
             "@monorepo/utils@0.1.0 runtime workspace",
             "@types/react@18.2.21 dev registry",
-            "is-even@1.0.0 runtime git",
+            "is-even@3a6e9f8c2b1d4e5f6a7b8c9d0e1f2a3b4c5d6e7f runtime git req=git+ssh://git@github.com/i-voted-for-trump/is-even.git#3a6e9f8c2b1d4e5f6a7b8c9d0e1f2a3b4c5d6e7f",
             "lodash@3.10.1 runtime registry",
             "lodash@4.17.21 runtime registry",
             "loose-envify@1.4.0 runtime registry",
             "react@18.2.0 runtime registry",
             "typescript@5.2.2 dev registry",
-            "vendored-lib@0.1.0 runtime path",
+            "vendored-lib@ runtime path req=file:vendor/vendored-lib-0.1.0.tgz",
         ],
     );
 }
@@ -224,9 +231,9 @@ fn yarn_classic() {
             "ansi-regex@5.0.0 unspecified registry",
             "debug@2.6.9 unspecified registry",
             "debug@4.3.1 unspecified registry",
-            "is-promise@2.1.0 unspecified git",
-            "left-pad@1.3.0 unspecified git",
-            "local-pkg@0.0.1 unspecified path",
+            "is-promise@7ba0ea5f4f5f9e1c7a24f0c6d7a2f19e2d4d3e2a unspecified git req=git+https://github.com/then/is-promise.git#7ba0ea5f4f5f9e1c7a24f0c6d7a2f19e2d4d3e2a",
+            "left-pad@5ac1a6d5e4b3c5f3e7e2d7bd1a9c3b2e5f4a6b7c unspecified git req=https://codeload.github.com/stevemao/left-pad/tar.gz/5ac1a6d5e4b3c5f3e7e2d7bd1a9c3b2e5f4a6b7c",
+            "local-pkg@ unspecified path req=file:./vendor/local-pkg",
             "ms@2.0.0 unspecified registry",
             "ms@2.1.2 unspecified registry",
             "string-width@4.2.3 unspecified registry",
@@ -241,12 +248,12 @@ fn yarn_berry_patches_workspaces_and_aliases() {
         "npm",
         &[
             "@babel/code-frame@7.22.13 unspecified registry",
-            "@my-org/shared@0.0.0-use.local unspecified workspace",
+            "@my-org/shared@ unspecified workspace req=workspace:packages/shared",
             "chalk@2.4.2 unspecified registry",
-            "react-fork@18.3.0 unspecified git",
+            "react-fork@0a1b2c3d4e5f60718293a4b5c6d7e8f901234567 unspecified git req=https://github.com/my-org/react.git#commit=0a1b2c3d4e5f60718293a4b5c6d7e8f901234567",
             "resolve@1.22.8 unspecified registry",
             "string-width@4.2.3 unspecified registry",
-            "tiny-local@1.0.0 unspecified path",
+            "tiny-local@ unspecified path req=file:./vendor/tiny-local",
             "typescript@5.2.2 unspecified registry",
         ],
     );
@@ -255,12 +262,7 @@ fn yarn_berry_patches_workspaces_and_aliases() {
 #[test]
 fn yarn_classic_rejects_garbage() {
     let path = fixture_path("yarn/classic/yarn.lock");
-    let input = ParseInput {
-        contents: "# yarn lockfile v1\n\nnot an entry\n",
-        fs_path: &path,
-        rel_path: "yarn.lock",
-        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
-    };
+    let input = ParseInput::new("# yarn lockfile v1\n\nnot an entry\n", &path, "yarn.lock");
     assert_eq!(
         parse(FileType::YarnLock, &input).unwrap_err().0,
         "yarn.lock: line 3: expected an entry like `name@range:`"
@@ -283,7 +285,7 @@ fn pnpm_v5_dev_flags_peers_and_git() {
             "react-dom@18.2.0 runtime registry",
             "react@18.2.0 runtime registry",
             "scheduler@0.23.0 runtime registry",
-            "tiny-git@1.0.2 runtime git",
+            "tiny-git@8c2b1d4e5f60718293a4b5c6d7e8f90123456789 runtime git req=https://codeload.github.com/user/tiny-git/tar.gz/8c2b1d4e5f60718293a4b5c6d7e8f90123456789",
         ],
     );
 }
@@ -296,7 +298,7 @@ fn pnpm_v6_importers_and_directories() {
         &[
             "@next/env@13.5.4 runtime registry",
             "@types/node@20.8.0 dev registry",
-            "local-helper@0.3.0 runtime path",
+            "local-helper@ runtime path req=file:vendor/local-helper",
             "next@13.5.4 runtime registry",
             "react-dom@18.2.0 runtime registry",
             "react@18.2.0 runtime registry",
@@ -319,7 +321,7 @@ fn pnpm_v9_scopes_from_the_graph() {
             "fsevents@2.3.3 optional registry",
             "string-width@4.2.3 runtime registry",
             "strip-ansi@6.0.1 runtime registry",
-            "tiny-fork@1.1.0 runtime git",
+            "tiny-fork@4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c runtime git req=https://codeload.github.com/someone/tiny-fork/tar.gz/4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c",
             "typescript@5.3.2 dev registry",
             "vite@5.0.2 dev registry",
         ],
@@ -337,7 +339,7 @@ fn bun_text_lockfile() {
             "@types/node@20.12.14 unspecified registry",
             "bun-types@1.1.37 unspecified registry",
             "hono@4.6.12 unspecified registry",
-            "left-pad@5ac1a6d unspecified git",
+            "left-pad@5ac1a6d unspecified git req=github:stevemao/left-pad#5ac1a6d",
             "my-lib@0.4.0 unspecified workspace",
             "undici-types@5.26.5 unspecified registry",
             "undici-types@5.28.4 unspecified registry",
@@ -354,20 +356,20 @@ fn requirements_with_includes_constraints_and_references() {
         &[
             "celery@5.3.4 unspecified registry",
             "certifi@2023.7.22 unspecified registry",
-            "django@4.2.7 unspecified registry",
-            "flask@ unspecified registry req=>=2.0,<3",
+            "Django@4.2.7 unspecified registry",
+            "Flask@ unspecified registry req=>=2.0,<3",
             "httpx@ unspecified git req=git+https://github.com/encode/httpx.git@0.25.1#egg=httpx",
-            "internal-tools@ unspecified path req=./libs/internal_tools",
-            "jinja2@3.1.2 unspecified registry",
-            "markupsafe@2.1.3 unspecified registry",
+            "internal_tools@ unspecified path req=./libs/internal_tools",
+            "Jinja2@3.1.2 unspecified registry",
+            "MarkupSafe@2.1.3 unspecified registry",
             "numpy@1.26.2 unspecified registry",
-            "pillow@10.1.0 unspecified path",
+            "Pillow@10.1.0 unspecified path",
             "pyyaml@6.0.1 unspecified registry",
             "requests@2.31.0 unspecified registry",
             "torch@ unspecified path req=https://download.pytorch.org/whl/cpu/torch-2.1.0%2Bcpu-cp311-cp311-linux_x86_64.whl",
-            "typing-extensions@ unspecified registry req=*",
+            "typing_extensions@ unspecified registry req=*",
             "urllib3@1.26.18 unspecified registry",
-            "zope-interface@6.1 unspecified registry",
+            "zope.interface@6.1 unspecified registry",
         ],
     );
 }
@@ -385,7 +387,7 @@ fn poetry_v1_categories_and_sources() {
         "PyPI",
         &[
             "certifi@2021.10.8 runtime registry",
-            "flask-cors@3.0.10 runtime registry",
+            "Flask-Cors@3.0.10 runtime registry",
             "internal-sdk@1.4.0 runtime git",
             "mypy@0.910 dev registry",
             "psycopg2-binary@2.9.1 optional registry",
@@ -418,7 +420,7 @@ fn pipfile_lock_sections() {
         "PyPI",
         &[
             "certifi@2023.7.22 runtime registry",
-            "django@4.2.7 runtime registry",
+            "Django@4.2.7 runtime registry",
             "local-package@ runtime path req=./packages/local-package",
             "my-toolkit@ runtime git req=https://github.com/acme/my-toolkit.git@5d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e",
             "pytest@7.4.3 dev registry",
@@ -435,7 +437,7 @@ fn pdm_lock_groups() {
         &[
             "click@8.1.7 runtime registry",
             "colorama@0.4.6 runtime registry",
-            "pygments@2.17.2 dev registry",
+            "Pygments@2.17.2 dev registry",
             "pytest@7.4.3 dev registry",
             "sdk-client@0.7.0 runtime git",
             "workspace-lib@0.1.0 runtime path",

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 use proptest::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use zerotrace_inventory::FileType;
 use zerotrace_inventory::parsers::{ParseInput, parse};
 
@@ -53,15 +53,17 @@ fn fixture(rel: &str) -> (PathBuf, Vec<u8>) {
 }
 
 fn run(file_type: FileType, path: &std::path::Path, contents: &str) {
-    let input = ParseInput {
-        contents,
-        fs_path: path,
-        rel_path: "x",
-        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
-    };
-    if let Err(e) = parse(file_type, &input) {
-        assert!(!e.0.contains('\n'), "{file_type}: multi-line error {:?}", e.0);
-        assert!(!e.0.is_empty());
+    let input = ParseInput::new(contents, path, "x");
+    match parse(file_type, &input) {
+        Err(e) => {
+            assert!(!e.0.contains('\n'), "{file_type}: multi-line error {:?}", e.0);
+            assert!(!e.0.is_empty());
+        }
+        Ok(parsed) => {
+            for e in parsed.errors {
+                assert!(!e.contains('\n') && !e.is_empty(), "{file_type}: entry error {e:?}");
+            }
+        }
     }
 }
 
@@ -122,16 +124,8 @@ fn every_fixture_parses() {
     for &(file_type, rel) in FIXTURES {
         let (path, bytes) = fixture(rel);
         let text = String::from_utf8(bytes).unwrap();
-        let packages = parse(
-            file_type,
-            &ParseInput {
-                contents: &text,
-                fs_path: &path,
-                rel_path: rel,
-                scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
-            },
-        )
-        .unwrap();
-        assert!(!packages.is_empty(), "{rel}");
+        let parsed = parse(file_type, &ParseInput::new(&text, &path, rel)).unwrap();
+        assert!(!parsed.packages.is_empty(), "{rel}");
+        assert!(parsed.errors.is_empty(), "{rel}: {:?}", parsed.errors);
     }
 }

@@ -52,7 +52,7 @@ fn finds_lockfiles_and_reports_broken_ones() {
         [
             "Cargo.lock serde@1.0.100",
             "py/requirements-dev.txt pytest@7.0.0",
-            "py/requirements.txt django@3.2.0",
+            "py/requirements.txt Django@3.2.0",
             "py/requirements.txt requests@",
             "web/package-lock.json lodash@4.17.20"
         ]
@@ -64,15 +64,16 @@ fn finds_lockfiles_and_reports_broken_ones() {
         "{}",
         inv.errors[0].message
     );
-    // Cargo.lock, main.rs, package-lock.json, package.json, 2 requirements, poetry.lock, .gitignore is hidden.
-    assert_eq!(inv.files_walked, 7);
+    // Cargo.lock, main.rs, package-lock.json, 2 requirements, poetry.lock;
+    // .gitignore is hidden and node_modules is not walked.
+    assert_eq!(inv.files_walked, 6);
     assert_eq!(inv.lockfiles, 5);
-    assert_eq!(inv.file_types.get(&FileType::Other), Some(&2));
+    assert_eq!(inv.file_types.get(&FileType::Other), Some(&1));
     assert_eq!(inv.file_types.get(&FileType::PipRequirements), Some(&2));
     let snap = progress.snapshot();
     assert_eq!(
         (snap.files_walked, snap.lockfiles_parsed, snap.packages, snap.errors),
-        (7, 5, 5, 1)
+        (6, 5, 5, 1)
     );
     assert!(inv.cache.is_none());
 }
@@ -197,9 +198,10 @@ fn bad_roots_and_globs_are_errors() {
         scan(&dir.path().join("nope"), &o, &p, None),
         Err(InventoryError::RootNotFound(_))
     ));
+    fs::write(dir.path().join("notes.txt"), "hello").unwrap();
     assert!(matches!(
-        scan(&dir.path().join("Cargo.lock"), &o, &p, None),
-        Err(InventoryError::NotADirectory(_))
+        scan(&dir.path().join("notes.txt"), &o, &p, None),
+        Err(InventoryError::UnknownFile(_))
     ));
     let bad = WalkOptions {
         exclude: vec!["a[".into()],
@@ -405,4 +407,152 @@ fn requirements_includes_stay_inside_the_scanned_tree() {
             error.message
         );
     }
+}
+
+#[test]
+fn entry_errors_are_listed_beside_the_packages_of_their_file_also_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "app/gradle.lockfile",
+        "com.google.guava:guava:32.1.3-jre=runtimeClasspath\nbroken-line=runtimeClasspath\norg.slf4j:slf4j-api:2.0.9=runtimeClasspath\n",
+    );
+    let first = scan(
+        root,
+        &WalkOptions::default(),
+        &Progress::default(),
+        Some(&FingerprintCache::new()),
+    )
+    .unwrap();
+    assert_eq!(
+        names(&first),
+        [
+            "app/gradle.lockfile com.google.guava:guava@32.1.3-jre",
+            "app/gradle.lockfile org.slf4j:slf4j-api@2.0.9"
+        ]
+    );
+    assert_eq!(first.errors.len(), 1);
+    assert_eq!(first.errors[0].path, "app/gradle.lockfile");
+    assert!(
+        first.errors[0].message.starts_with("gradle.lockfile: line 2: "),
+        "{:?}",
+        first.errors
+    );
+    let cache = first.cache.clone().unwrap();
+    let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
+    assert_eq!(without_cache(again), without_cache(first));
+}
+
+#[test]
+fn node_modules_is_not_walked_but_its_hidden_npm_lockfile_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let hidden = r#"{"name":"app","lockfileVersion":3,"packages":{"node_modules/minimist":{"version":"1.2.5"}}}"#;
+    write(root, ".gitignore", "node_modules/\n");
+    write(root, "app/package.json", r#"{"name":"app"}"#);
+    write(root, "app/node_modules/.package-lock.json", hidden);
+    // An installed package's own lockfile says nothing about what is installed.
+    write(
+        root,
+        "app/node_modules/minimist/package-lock.json",
+        r#"{"lockfileVersion":3,"packages":{"node_modules/tape":{"version":"5.0.0"}}}"#,
+    );
+    write(root, "app/node_modules/minimist/package.json", "{}");
+    // A node_modules without a package.json beside it is no npm project.
+    write(root, "stray/node_modules/.package-lock.json", hidden);
+    let inv = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    assert_eq!(names(&inv), ["app/node_modules/.package-lock.json minimist@1.2.5"]);
+    assert_eq!(inv.file_types.get(&FileType::NpmLock), Some(&1));
+    assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+
+    for exclude in ["node_modules", ".package-lock.json", "app/node_modules"] {
+        let options = WalkOptions {
+            exclude: vec![exclude.to_string()],
+            ..WalkOptions::default()
+        };
+        let inv = scan(root, &options, &Progress::default(), None).unwrap();
+        assert!(inv.packages.is_empty(), "--exclude {exclude}: {:?}", names(&inv));
+    }
+    let only_lockfiles = WalkOptions {
+        include: vec!["**/node_modules/*.json".to_string()],
+        ..WalkOptions::default()
+    };
+    let inv = scan(root, &only_lockfiles, &Progress::default(), None).unwrap();
+    assert_eq!(names(&inv), ["app/node_modules/.package-lock.json minimist@1.2.5"]);
+}
+
+#[test]
+fn a_module_pom_follows_its_parent_also_with_a_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let parent = |version: &str| {
+        format!(
+            "<project><groupId>g</groupId><artifactId>parent</artifactId><version>1</version>\
+             <properties><lib.version>{version}</lib.version></properties></project>"
+        )
+    };
+    write(root, "pom.xml", &parent("1.0"));
+    write(
+        root,
+        "app/pom.xml",
+        "<project><parent><groupId>g</groupId><artifactId>parent</artifactId><version>1</version></parent>\
+         <artifactId>app</artifactId><dependencies><dependency><groupId>x</groupId><artifactId>lib</artifactId>\
+         <version>${lib.version}</version></dependency></dependencies></project>",
+    );
+    let first = scan(
+        root,
+        &WalkOptions::default(),
+        &Progress::default(),
+        Some(&FingerprintCache::new()),
+    )
+    .unwrap();
+    assert_eq!(names(&first), ["app/pom.xml x:lib@1.0"]);
+    write(root, "pom.xml", &parent("1.1"));
+    let cache = first.cache.clone().unwrap();
+    let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
+    assert_eq!(names(&again), ["app/pom.xml x:lib@1.1"]);
+}
+
+#[test]
+fn a_single_file_root_is_read_alone() {
+    let dir = tree();
+    let root = dir.path();
+    let inv = scan(
+        &root.join("Cargo.lock"),
+        &WalkOptions::default(),
+        &Progress::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(names(&inv), ["Cargo.lock serde@1.0.100"]);
+    assert_eq!((inv.files_walked, inv.lockfiles), (1, 1));
+    write(
+        root,
+        "sbom/app.cdx.json",
+        r#"{"bomFormat":"CycloneDX","components":[{"name":"x","purl":"pkg:npm/x@1.0.0"},{"name":"y","purl":"pkg:deb/y@1"}]}"#,
+    );
+    let inv = scan(
+        &root.join("sbom/app.cdx.json"),
+        &WalkOptions::default(),
+        &Progress::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(names(&inv), ["app.cdx.json x@1.0.0"]);
+    assert_eq!(inv.errors.len(), 1, "{:?}", inv.errors);
+    assert_eq!(inv.errors[0].path, "app.cdx.json");
+    // A broken file is an error in the inventory, as in a walk.
+    let inv = scan(
+        &root.join("broken/poetry.lock"),
+        &WalkOptions::default(),
+        &Progress::default(),
+        None,
+    )
+    .unwrap();
+    assert!(inv.packages.is_empty());
+    assert_eq!(inv.errors[0].path, "poetry.lock");
+    // The walk finds SBOMs by their names too.
+    let walked = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    assert!(names(&walked).contains(&"sbom/app.cdx.json x@1.0.0".to_string()));
 }

@@ -8,6 +8,47 @@
 
 use super::Reason;
 
+/// Returns the Go toolchain release `name` (`go1.21.3`, `1.21`, `go1.22rc1`,
+/// `go1.22.5 X:boringcrypto`) as the SemVer version OSV's Go advisories use
+/// for `stdlib` and `toolchain`, without the leading `v`: `1.21.3`,
+/// `1.21.0`, `1.22.0-rc.1`.
+///
+/// Follows the Go vulnerability database's tag conversion: a release
+/// without a patch number is its `.0`, `betaN`/`rcN` become `-beta.N`/`-rc.N`,
+/// and anything after a space or a `-` (experiments, custom builds) is
+/// dropped. Returns `None` for what is not a release (`devel go1.23-abc`,
+/// `default`, `local`).
+pub fn toolchain_version(name: &str) -> Option<String> {
+    let name = name.split_whitespace().next()?;
+    let name = name.strip_prefix("go").unwrap_or(name);
+    let name = name.split(['-', '+']).next()?;
+    let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (release, pre) = match name.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (name.get(..i)?, Some(name.get(i..)?)),
+        None => (name, None),
+    };
+    let parts: Vec<&str> = release.split('.').collect();
+    if !parts.iter().all(|p| is_number(p)) {
+        return None;
+    }
+    let mut version = match parts.as_slice() {
+        [major, minor] => format!("{major}.{minor}.0"),
+        [major, minor, patch] => format!("{major}.{minor}.{patch}"),
+        _ => return None,
+    };
+    if let Some(pre) = pre {
+        let (label, number) = ["beta", "rc"]
+            .iter()
+            .find_map(|label| pre.strip_prefix(label).map(|n| (*label, n)))?;
+        if !is_number(number) {
+            return None;
+        }
+        version.push_str(&format!("-{label}.{number}"));
+    }
+    parse(&version).ok()?;
+    Some(version)
+}
+
 /// Parses a Go module version and returns its precedence key.
 pub(crate) fn parse(s: &str) -> Result<semver::Version, Reason> {
     let body = s.strip_prefix('v').unwrap_or(s);
@@ -87,6 +128,32 @@ mod tests {
                 ("v1.2.3+meta", "v1.2.3"),
             ],
         );
+    }
+
+    #[test]
+    fn toolchain_names_become_vulndb_versions() {
+        use super::toolchain_version;
+        for (name, want) in [
+            ("go1.21.3", Some("1.21.3")),
+            ("1.21.3", Some("1.21.3")),
+            ("1.21", Some("1.21.0")),
+            ("go1.20", Some("1.20.0")),
+            ("go1.22rc1", Some("1.22.0-rc.1")),
+            ("go1.19beta2", Some("1.19.0-beta.2")),
+            ("go1.9.2rc2", Some("1.9.2-rc.2")),
+            ("go1.22.5 X:boringcrypto", Some("1.22.5")),
+            ("go1.21.0-custom", Some("1.21.0")),
+            ("devel go1.23-abcdef", None),
+            ("default", None),
+            ("go1", None),
+            ("go1.21.x", None),
+            ("go1.21alpha1", None),
+            ("go1.21rc", None),
+            ("", None),
+        ] {
+            assert_eq!(toolchain_version(name).as_deref(), want, "{name}");
+        }
+        assert_lt(GO, &[("1.21.0-rc.2", "1.21.0"), ("1.20.14", "1.21.0-rc.1")]);
     }
 
     #[test]

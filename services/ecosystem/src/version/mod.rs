@@ -15,14 +15,18 @@ use std::hash::{Hash, Hasher};
 use crate::Ecosystem;
 
 mod conan;
+mod cran;
 mod digits;
 mod go;
+mod hackage;
 mod maven;
 mod nuget;
 mod packagist;
 mod pypi;
 mod rubygems;
 mod semver_rules;
+
+pub use go::toolchain_version as go_toolchain_version;
 
 /// The longest version string accepted, in bytes.
 ///
@@ -67,6 +71,10 @@ enum Key {
     Packagist(packagist::ComposerKey),
     NuGet(nuget::NuGetKey),
     Conan(conan::ConanKey),
+    /// R's `package_version` components.
+    Cran(Vec<digits::Digits>),
+    /// Cabal's version components.
+    Hackage(Vec<u32>),
 }
 
 impl Version {
@@ -84,7 +92,9 @@ impl Version {
             return Err(VersionError::new(ecosystem, s, "longer than 256 bytes"));
         }
         let key = match ecosystem {
-            Ecosystem::CratesIo | Ecosystem::Pub | Ecosystem::Hex => semver_rules::parse_strict(s).map(Key::Semver),
+            Ecosystem::CratesIo | Ecosystem::Pub | Ecosystem::Hex | Ecosystem::SwiftUrl => {
+                semver_rules::parse_strict(s).map(Key::Semver)
+            }
             Ecosystem::Npm => semver_rules::parse_npm(s).map(Key::Semver),
             Ecosystem::Go => go::parse(s).map(Key::Semver),
             Ecosystem::PyPI => Ok(pypi::parse(s)),
@@ -93,6 +103,8 @@ impl Version {
             Ecosystem::Packagist => packagist::parse(s).map(Key::Packagist),
             Ecosystem::NuGet => nuget::parse(s).map(Key::NuGet),
             Ecosystem::ConanCenter => Ok(Key::Conan(conan::parse(s))),
+            Ecosystem::Cran => cran::parse(s).map(Key::Cran),
+            Ecosystem::Hackage => hackage::parse(s).map(Key::Hackage),
         }
         .map_err(|reason| VersionError::new(ecosystem, s, reason))?;
         Ok(Version {

@@ -1,6 +1,6 @@
-//! SemVer 2.0 ecosystems: crates.io, npm, Pub and Hex.
+//! SemVer 2.0 ecosystems: crates.io, npm, Pub, Hex and SwiftURL.
 //!
-//! All four order by SemVer precedence, where build metadata does not count;
+//! All five order by SemVer precedence, where build metadata does not count;
 //! dropping the build metadata from the key makes `semver::Version`'s own
 //! order exactly that precedence (Cargo's `cmp_precedence`).
 
@@ -55,7 +55,13 @@ mod tests {
         "2.1.1",
     ];
 
-    const SEMVER_ECOSYSTEMS: [Ecosystem; 4] = [Ecosystem::CratesIo, Ecosystem::Npm, Ecosystem::Pub, Ecosystem::Hex];
+    const SEMVER_ECOSYSTEMS: [Ecosystem; 5] = [
+        Ecosystem::CratesIo,
+        Ecosystem::Npm,
+        Ecosystem::Pub,
+        Ecosystem::Hex,
+        Ecosystem::SwiftUrl,
+    ];
 
     #[test]
     fn follows_semver_spec_precedence() {
@@ -93,7 +99,7 @@ mod tests {
 
     #[test]
     fn strict_ecosystems_reject_loose_forms() {
-        for e in [Ecosystem::CratesIo, Ecosystem::Pub, Ecosystem::Hex] {
+        for e in [Ecosystem::CratesIo, Ecosystem::Pub, Ecosystem::Hex, Ecosystem::SwiftUrl] {
             assert_invalid(
                 e,
                 &[

@@ -4,21 +4,22 @@
 //! resolved `name@version`: `"lodash": ["lodash@4.17.21", "", {…}, "sha512-…"]`.
 //! Nested keys (`parent/child`) and aliases are resolved through that first
 //! element. `name@workspace:path` is [`Source::Workspace`] (its version comes
-//! from the `workspaces` table), `github:`/`git+` specs are [`Source::Git`]
-//! (version: the commit after `#`), `file:`/`link:`/tarball URLs are
-//! [`Source::Path`]. The binary `bun.lockb` is not read. Scope is not
+//! from the `workspaces` table), `github:`/`git+` specs are [`Source::Git`],
+//! `file:`/`link:`/tarball URLs are [`Source::Path`], both reported as
+//! [`jsorigin`](super::jsorigin) says (the commit or no version, and the
+//! spec). The binary `bun.lockb` is not read. Scope is not
 //! derived (unspecified).
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
-use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::parsers::{jsorigin, textutil};
+use crate::{ParseError, Scope, Source};
 use serde_json::Value;
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "bun.lock";
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let json = textutil::jsonc_to_json(input.contents);
     let root: Value = textutil::json(FORMAT, &json)?;
     let Some(root) = root.as_object() else {
@@ -53,10 +54,9 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
             .iter()
             .any(|p| spec.starts_with(p))
         {
-            let commit = spec.rsplit_once('#').map(|(_, c)| c).unwrap_or("");
-            out.add(name, commit, Scope::Unspecified, Source::Git);
+            jsorigin::add(&mut out, name, spec, Scope::Unspecified, Source::Git);
         } else if spec.starts_with("file:") || spec.starts_with("link:") || spec.contains("://") {
-            out.add_unresolved(name, spec, Scope::Unspecified, Source::Path);
+            jsorigin::add(&mut out, name, spec, Scope::Unspecified, Source::Path);
         } else {
             out.add(
                 name,

@@ -10,10 +10,10 @@
 //! [`Source::Workspace`]. Cargo.lock does not record dev-only packages, so
 //! the scope is always unspecified.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use zerotrace_ecosystem::Ecosystem;
 
@@ -34,7 +34,7 @@ struct Entry {
     source: Option<String>,
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = textutil::toml(FORMAT, input.contents)?;
     if let Some(v) = &lock.version {
         match v.as_integer() {

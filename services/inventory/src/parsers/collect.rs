@@ -1,19 +1,28 @@
-//! A de-duplicating package list shared by the go.mod, Maven, Gradle,
-//! Bundler, Composer, NuGet, mix, pub and Conan parsers.
+//! The de-duplicating package list every parser fills, with the errors of
+//! single entries.
 
-use super::ParseInput;
+use super::{ParseInput, Parsed};
 use crate::{Package, ParseError, Scope, Source};
 use std::collections::HashMap;
 use zerotrace_ecosystem::Ecosystem;
 
+/// Most entry errors kept per file; past it one line says how many more there were.
+const MAX_ENTRY_ERRORS: usize = 100;
+
 /// Collects packages of one file, merging repeats of the same name, version,
 /// requirement and source (a gem locked for several platforms, a NuGet package
 /// in several target frameworks).
+///
+/// Names keep the spelling of the file (the first one seen, when a file
+/// spells a name two ways); repeats are recognised by
+/// [`Ecosystem::normalize_name`], the key matching uses too.
 pub(crate) struct Collector<'a> {
     ecosystem: Ecosystem,
     path: &'a str,
     packages: Vec<Package>,
     seen: HashMap<(String, String, Option<String>, Source), usize>,
+    errors: Vec<String>,
+    errors_dropped: usize,
 }
 
 impl<'a> Collector<'a> {
@@ -24,6 +33,19 @@ impl<'a> Collector<'a> {
             path,
             packages: Vec::new(),
             seen: HashMap::new(),
+            errors: Vec::new(),
+            errors_dropped: 0,
+        }
+    }
+
+    /// Records an entry the file has but that cannot be reported (a
+    /// malformed line, a version that cannot be resolved): the rest of the
+    /// file is still read, and the error goes to the inventory's `errors`.
+    pub(crate) fn entry_error(&mut self, error: ParseError) {
+        if self.errors.len() < MAX_ENTRY_ERRORS {
+            self.errors.push(error.0);
+        } else {
+            self.errors_dropped += 1;
         }
     }
 
@@ -37,10 +59,21 @@ impl<'a> Collector<'a> {
         self.insert(name, "", Some(requirement.to_string()), scope, source);
     }
 
+    /// Adds a package with a version (possibly empty) and where it comes
+    /// from (a URL or path of a non-registry package) as its requirement.
+    pub(crate) fn add_located(&mut self, name: &str, version: &str, origin: &str, scope: Scope, source: Source) {
+        self.insert(name, version, Some(origin.to_string()), scope, source);
+    }
+
     fn insert(&mut self, name: &str, version: &str, requirement: Option<String>, scope: Scope, source: Source) {
-        let name = self.ecosystem.normalize_name(name);
+        let name = name.trim().to_string();
         let version = version.trim().to_string();
-        let key = (name.clone(), version.clone(), requirement.clone(), source);
+        let key = (
+            self.ecosystem.normalize_name(&name),
+            version.clone(),
+            requirement.clone(),
+            source,
+        );
         if let Some(&i) = self.seen.get(&key) {
             if let Some(existing) = self.packages.get_mut(i) {
                 existing.scope = merge_scope(existing.scope, scope);
@@ -59,9 +92,16 @@ impl<'a> Collector<'a> {
         });
     }
 
-    /// Returns the packages in the order they were first seen.
-    pub(crate) fn finish(self) -> Vec<Package> {
-        self.packages
+    /// Returns the packages in the order they were first seen, and the entry errors.
+    pub(crate) fn finish(mut self) -> Parsed {
+        if self.errors_dropped > 0 {
+            self.errors
+                .push(format!("{} more entries could not be read", self.errors_dropped));
+        }
+        Parsed {
+            packages: self.packages,
+            errors: self.errors,
+        }
     }
 }
 
@@ -116,10 +156,25 @@ mod tests {
         c.add("newtonsoft.json", "13.0.1", Scope::Runtime, Source::Registry);
         c.add("newtonsoft.json", "13.0.1", Scope::Development, Source::Registry);
         c.add("newtonsoft.json", "12.0.1", Scope::Development, Source::Registry);
-        let p = c.finish();
+        let p = c.finish().packages;
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].scope, Scope::Runtime);
-        assert_eq!(p[0].name, "newtonsoft.json");
+        assert_eq!(p[0].name, "Newtonsoft.Json", "the first spelling is kept");
+        assert_eq!(p[1].name, "newtonsoft.json");
+    }
+
+    #[test]
+    fn entry_errors_are_capped() {
+        let mut c = Collector::new(Ecosystem::Maven, "gradle.lockfile");
+        for i in 0..MAX_ENTRY_ERRORS + 5 {
+            c.entry_error(error("gradle.lockfile", format!("line {i}: bad")));
+        }
+        let parsed = c.finish();
+        assert_eq!(parsed.errors.len(), MAX_ENTRY_ERRORS + 1);
+        assert_eq!(
+            parsed.errors.last().map(String::as_str),
+            Some("5 more entries could not be read")
+        );
     }
 
     #[test]

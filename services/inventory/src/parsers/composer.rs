@@ -10,9 +10,9 @@
 //! [`Source::Path`]; one installed from a VCS checkout with no `dist` archive
 //! at all is [`Source::Git`]; everything else is [`Source::Registry`].
 
-use super::ParseInput;
 use super::collect::{Collector, error, json_object, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use zerotrace_ecosystem::Ecosystem;
 
@@ -44,7 +44,7 @@ struct Origin {
 }
 
 /// Parses a `composer.lock` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = json_object(FORMAT, text(input))?;
     let mut out = Collector::new(Ecosystem::Packagist, input.rel_path);
     let groups = [(lock.packages, Scope::Runtime), (lock.packages_dev, Scope::Development)];

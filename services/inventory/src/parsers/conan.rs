@@ -15,9 +15,9 @@
 //! Names and versions are taken as written; `@user/channel`, revisions and
 //! timestamps are dropped.
 
-use super::ParseInput;
 use super::collect::{Collector, error, json_object, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use zerotrace_ecosystem::Ecosystem;
@@ -59,7 +59,7 @@ struct Node {
 }
 
 /// Parses a `conan.lock` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = json_object(FORMAT, text(input))?;
     let mut out = Collector::new(Ecosystem::ConanCenter, input.rel_path);
 

@@ -11,9 +11,9 @@
 //! type) are skipped, as nothing says where they come from. The lockfile does
 //! not record Gemfile groups, so every scope is [`Scope::Unspecified`].
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "Gemfile.lock";
@@ -29,7 +29,7 @@ enum Section {
 }
 
 /// Parses a `Gemfile.lock`.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut out = Collector::new(Ecosystem::RubyGems, input.rel_path);
     let mut section: Option<Section> = None;
     let mut in_specs = false;

@@ -6,27 +6,35 @@
 //!   list, and it records neither which modules only tests use nor whether a
 //!   direct requirement is for tests. `// indirect` only says the main module
 //!   does not import the module itself, which is no scope.
-//! - Versions are kept as written (`v1.2.3`, pseudo-versions, `+incompatible`).
+//! - Versions are written as OSV's Go advisories write them, without the
+//!   leading `v` (`1.2.3`, `0.0.0-20191109021931-daa7c04131f5`,
+//!   `2.0.0+incompatible`); matching orders both spellings alike.
 //! - `replace old => new vX` renames and re-versions the requirement;
 //!   `replace old vY => ...` applies only to `old` at `vY` and wins over a
 //!   version-less replacement of the same module; `replace old => ./dir`
-//!   keeps the required name and version and marks [`Source::Path`].
-//! - `module`, `go`, `toolchain`, `godebug`, `exclude`, `retract`, `tool` and
-//!   `ignore` add nothing. In particular no `stdlib` package is derived from
-//!   `go` or `toolchain`: since Go 1.21 `go` is the *minimum* language and
-//!   toolchain version and `toolchain` only the minimum toolchain the go
-//!   command switches to, so neither says which Go release actually builds
-//!   the binary (any newer local toolchain is used as is). Reporting the
-//!   minimum as the standard library in use would flag every standard-library
-//!   fix released since, whatever the real toolchain.
+//!   keeps the required name and version and marks [`Source::Path`]: the
+//!   code is a local directory, not what the registry serves at that version.
+//! - The standard library is reported as the package `stdlib`, the name OSV's
+//!   Go advisories give it, at the release of the `toolchain` directive, or
+//!   else of the `go` directive (`go 1.22` is `1.22.0`, `go1.22rc1` is
+//!   `1.22.0-rc.1`). Since Go 1.21 both are minimums: the go command refuses
+//!   or switches away from an older toolchain, so the library in use is that
+//!   release or a newer one. A newer local toolchain may have fixes the
+//!   minimum lacks; reporting the minimum can then flag a fixed
+//!   vulnerability, but never hides one the declared toolchain has. A file
+//!   with neither directive has no `stdlib`; a directive that names no Go
+//!   release is an error for its line.
+//! - `module`, `godebug`, `exclude`, `retract`, `tool` and `ignore` add
+//!   nothing.
 //! - Unknown lowercase directives (future Go versions add some) are skipped
 //!   with their blocks; a block left open or a malformed `require`/`replace`
 //!   line is an error, as it is for the go command.
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
+use zerotrace_ecosystem::version::go_toolchain_version;
 
 const FORMAT: &str = "go.mod";
 
@@ -44,10 +52,20 @@ struct Replace {
     target: Target,
 }
 
+/// What the directives of one file say.
+#[derive(Default)]
+struct Directives {
+    requires: Vec<(String, String)>,
+    replaces: Vec<Replace>,
+    /// The argument and line of the last `go` directive.
+    go: Option<(String, usize)>,
+    /// The argument and line of the last `toolchain` directive.
+    toolchain: Option<(String, usize)>,
+}
+
 /// Parses a `go.mod` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
-    let mut requires: Vec<(String, String)> = Vec::new();
-    let mut replaces: Vec<Replace> = Vec::new();
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
+    let mut found = Directives::default();
     let mut block: Option<(String, usize)> = None;
 
     for (i, raw) in text(input).lines().enumerate() {
@@ -60,7 +78,7 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
                 continue;
             }
             let verb = verb.clone();
-            directive(&verb, &tokens, line_no, &mut requires, &mut replaces)?;
+            directive(&verb, &tokens, line_no, &mut found)?;
             continue;
         }
         let args = tokens.get(1..).unwrap_or_default();
@@ -70,7 +88,7 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
                 block = Some((first.clone(), line_no));
             }
             [open, close] if open == "(" && close == ")" => check_verb(first, line_no)?,
-            _ => directive(first, args, line_no, &mut requires, &mut replaces)?,
+            _ => directive(first, args, line_no, &mut found)?,
         }
     }
     if let Some((verb, line_no)) = block {
@@ -78,6 +96,12 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
     }
 
     let mut out = Collector::new(Ecosystem::Go, input.rel_path);
+    let Directives {
+        requires,
+        replaces,
+        go,
+        toolchain,
+    } = found;
     for (path, version) in &requires {
         let exact = replaces
             .iter()
@@ -85,12 +109,41 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
             .find(|r| &r.path == path && r.version.as_ref() == Some(version));
         let any = replaces.iter().rev().find(|r| &r.path == path && r.version.is_none());
         match exact.or(any).map(|r| &r.target) {
-            None => out.add(path, version, Scope::Unspecified, Source::Registry),
-            Some(Target::Module { path, version }) => out.add(path, version, Scope::Unspecified, Source::Registry),
-            Some(Target::Dir) => out.add(path, version, Scope::Unspecified, Source::Path),
+            None => out.add(path, osv_version(version), Scope::Unspecified, Source::Registry),
+            Some(Target::Module { path, version }) => {
+                out.add(path, osv_version(version), Scope::Unspecified, Source::Registry)
+            }
+            Some(Target::Dir) => out.add(path, osv_version(version), Scope::Unspecified, Source::Path),
         }
     }
+    let mut release = |directive: &str, found: Option<(String, usize)>| {
+        let (name, line_no) = found?;
+        let version = go_toolchain_version(&name);
+        if version.is_none() {
+            out.entry_error(error(
+                FORMAT,
+                format!("line {line_no}: {directive} {name:?} names no Go release; stdlib is not reported from it"),
+            ));
+        }
+        version
+    };
+    let toolchain = release("toolchain", toolchain);
+    let go = release("go", go);
+    if let Some(version) = toolchain.or(go) {
+        out.add(STDLIB, &version, Scope::Unspecified, Source::Registry);
+    }
     Ok(out.finish())
+}
+
+/// The name OSV's Go advisories give the standard library.
+const STDLIB: &str = "stdlib";
+
+/// Returns a module version as OSV writes it: without the leading `v`.
+fn osv_version(version: &str) -> &str {
+    match version.strip_prefix('v') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+        _ => version,
+    }
 }
 
 fn check_verb(verb: &str, line_no: usize) -> Result<(), ParseError> {
@@ -102,17 +155,11 @@ fn check_verb(verb: &str, line_no: usize) -> Result<(), ParseError> {
 }
 
 /// Handles one directive: `args` excludes the verb.
-fn directive(
-    verb: &str,
-    args: &[String],
-    line_no: usize,
-    requires: &mut Vec<(String, String)>,
-    replaces: &mut Vec<Replace>,
-) -> Result<(), ParseError> {
+fn directive(verb: &str, args: &[String], line_no: usize, found: &mut Directives) -> Result<(), ParseError> {
     match verb {
         "require" => match args {
             [path, version] if is_word(path) && is_word(version) => {
-                requires.push((path.clone(), version.clone()));
+                found.requires.push((path.clone(), version.clone()));
                 Ok(())
             }
             _ => Err(error(
@@ -145,10 +192,22 @@ fn directive(
                 },
                 _ => return Err(usage()),
             };
-            replaces.push(Replace { path, version, target });
+            found.replaces.push(Replace { path, version, target });
             Ok(())
         }
-        "module" | "go" | "toolchain" | "godebug" | "exclude" | "retract" | "tool" | "ignore" => Ok(()),
+        "go" | "toolchain" => match args {
+            [name] if is_word(name) => {
+                let slot = if verb == "go" {
+                    &mut found.go
+                } else {
+                    &mut found.toolchain
+                };
+                *slot = Some((name.clone(), line_no));
+                Ok(())
+            }
+            _ => Err(error(FORMAT, format!("line {line_no}: expected `{verb} version`"))),
+        },
+        "module" | "godebug" | "exclude" | "retract" | "tool" | "ignore" => Ok(()),
         other => check_verb(other, line_no),
     }
 }

@@ -8,17 +8,18 @@
 //! `androidTestCompileClasspath`, ...: the name starts with `test` or has a
 //! `Test` word in it), Runtime otherwise. Lines of the pre-6.0 per-configuration
 //! lockfiles, `group:artifact:version` without `=`, are read too, with
-//! [`Scope::Unspecified`].
+//! [`Scope::Unspecified`]. A malformed line is an error for that line; the
+//! lines after it are still read.
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "gradle.lockfile";
 
 /// Parses a `gradle.lockfile`.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut out = Collector::new(Ecosystem::Maven, input.rel_path);
     for (i, line) in text(input).lines().enumerate() {
         let line = line.trim();
@@ -34,13 +35,15 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
         }
         let parts: Vec<&str> = coordinates.split(':').map(str::trim).collect();
         let [group, artifact, version] = parts.as_slice() else {
-            return Err(error(
+            out.entry_error(error(
                 FORMAT,
                 format!("line {}: expected group:artifact:version, got {coordinates:?}", i + 1),
             ));
+            continue;
         };
         if group.is_empty() || artifact.is_empty() || version.is_empty() {
-            return Err(error(FORMAT, format!("line {}: empty part in {coordinates:?}", i + 1)));
+            out.entry_error(error(FORMAT, format!("line {}: empty part in {coordinates:?}", i + 1)));
+            continue;
         }
         let scope = match configurations {
             None => Scope::Unspecified,

@@ -13,23 +13,27 @@
 //! Versions: `${...}` references are resolved from `<properties>` and the
 //! model (`project.version`, `project.groupId`, `project.artifactId`,
 //! `project.parent.version`, `project.parent.groupId`, also spelled `pom.`),
-//! recursively with a cycle and size guard. A version that stays unresolved
-//! (an unknown property, `${env.X}`, a cycle) or is a range (`[1.0,2.0)`;
-//! the one-version range `[1.5]` counts as `1.5`) is
-//! reported with an empty version and the text as written in `requirement`;
-//! a dependency with no version at all (managed by a parent POM) gets an
-//! empty version and no requirement. Parent POMs and imported BOMs are not
-//! fetched, and `<profiles>` are not read (they depend on the build's
-//! activation).
+//! recursively with a cycle and size guard. Parent POMs found in the scanned
+//! tree (`<relativePath>`, default `../pom.xml`) are read up the chain: they
+//! add the properties the child does not set and their
+//! `<dependencyManagement>` (the nearest wins). A version range
+//! (`[1.0,2.0)`; the one-version range `[1.5]` counts as `1.5`) is reported
+//! with an empty version and the range in `requirement`. A dependency whose
+//! version cannot be resolved (an undefined property such as `${env.X}`, a
+//! cycle) or that has none here nor in any dependency management found is
+//! an error for that dependency, listed with the file's errors; it is never
+//! reported with an empty version. Parents outside the tree and imported
+//! BOMs are not fetched, and `<profiles>` are not read (they depend on the
+//! build's activation). Malformed XML is an error for the whole file.
 //!
 //! Scope: `test` is Development, `<optional>true</optional>` is Optional,
 //! `compile` (the default), `provided`, `runtime` and `system` are Runtime
 //! (provided code still runs, supplied by the container); `system` jars are
 //! local files ([`Source::Path`]).
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use std::collections::HashMap;
@@ -62,15 +66,25 @@ struct Pom {
     parent_group: Option<String>,
     parent_artifact: Option<String>,
     parent_version: Option<String>,
+    /// `<parent><relativePath>`: `None` when absent (Maven's default
+    /// `../pom.xml`), `Some("")` when empty (the parent is only in a repository).
+    parent_relative_path: Option<String>,
     properties: HashMap<String, String>,
     dependencies: Vec<Dep>,
     managed: Vec<Dep>,
 }
 
+/// Most parent POMs followed up a chain.
+const MAX_PARENTS: usize = 16;
+
 /// Parses a `pom.xml` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
-    let pom = read(text(input))?;
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
+    let mut pom = read(text(input))?;
     let mut out = Collector::new(Ecosystem::Maven, input.rel_path);
+    let own_managed = pom.managed.len();
+    for parent in parents(input, &pom, &mut out) {
+        inherit(&mut pom, parent);
+    }
 
     let managed: Vec<Dep> = pom
         .managed
@@ -81,7 +95,8 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
             ..d.clone()
         })
         .collect();
-    let mut managed_used = vec![false; managed.len()];
+    // Inherited entries count as used: their own POM reports them.
+    let mut managed_used: Vec<bool> = (0..managed.len()).map(|i| i >= own_managed).collect();
 
     for dep in &pom.dependencies {
         let group = pom.text(&dep.group);
@@ -162,18 +177,33 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
 
 impl Pom {
     /// Adds one package, resolving its version or recording why it cannot be.
+    ///
+    /// A dependency whose version is missing or cannot be resolved is an
+    /// error for that dependency, never a package with an empty version.
     fn emit(&self, out: &mut Collector<'_>, name: &str, version: Option<&str>, scope: Scope, source: Source) {
         let Some(raw) = version.map(str::trim).filter(|v| !v.is_empty()) else {
-            out.add(name, "", scope, source);
+            out.entry_error(error(
+                FORMAT,
+                format!(
+                    "dependency {name}: no version here nor in the dependencyManagement of this POM or of a parent POM in the scanned tree"
+                ),
+            ));
             return;
         };
-        match self.resolve(raw) {
-            Some(v) if !v.is_empty() && !is_range(&v) => out.add(name, &v, scope, source),
-            Some(v) if is_range(&v) => match single_version(&v) {
+        match self.resolve_why(raw) {
+            Ok(v) if v.is_empty() => out.entry_error(error(
+                FORMAT,
+                format!("dependency {name}: version {raw:?} resolves to nothing"),
+            )),
+            Ok(v) if is_range(&v) => match single_version(&v) {
                 Some(exact) => out.add(name, exact, scope, source),
                 None => out.add_unresolved(name, &v, scope, source),
             },
-            _ => out.add_unresolved(name, raw, scope, source),
+            Ok(v) => out.add(name, &v, scope, source),
+            Err(why) => out.entry_error(error(
+                FORMAT,
+                format!("dependency {name}: cannot resolve version {raw:?}: {why}"),
+            )),
         }
     }
 
@@ -185,34 +215,46 @@ impl Pom {
 
     /// Returns `raw` with every `${...}` replaced, or `None` if one cannot be.
     fn resolve(&self, raw: &str) -> Option<String> {
+        self.resolve_why(raw).ok()
+    }
+
+    /// Returns `raw` with every `${...}` replaced, or why one cannot be.
+    fn resolve_why(&self, raw: &str) -> Result<String, String> {
         let mut steps = 0;
         let mut stack = Vec::new();
         self.interpolate(raw, &mut stack, &mut steps)
             .map(|s| s.trim().to_string())
     }
 
-    fn interpolate(&self, raw: &str, stack: &mut Vec<String>, steps: &mut usize) -> Option<String> {
+    fn interpolate(&self, raw: &str, stack: &mut Vec<String>, steps: &mut usize) -> Result<String, String> {
+        let too_long = || format!("the value grows past {MAX_LEN} bytes");
         let mut out = String::new();
         let mut rest = raw;
         while let Some(start) = rest.find("${") {
-            out.push_str(rest.get(..start)?);
-            let after = rest.get(start + 2..)?;
-            let end = after.find('}')?;
-            let key = after.get(..end)?.trim();
+            out.push_str(rest.get(..start).unwrap_or_default());
+            let after = rest.get(start + 2..).unwrap_or_default();
+            let end = after.find('}').ok_or_else(|| "unterminated ${".to_string())?;
+            let key = after.get(..end).unwrap_or_default().trim();
             out.push_str(&self.lookup(key, stack, steps)?);
             if out.len() > MAX_LEN {
-                return None;
+                return Err(too_long());
             }
-            rest = after.get(end + 1..)?;
+            rest = after.get(end + 1..).unwrap_or_default();
         }
         out.push_str(rest);
-        (out.len() <= MAX_LEN).then_some(out)
+        if out.len() > MAX_LEN {
+            return Err(too_long());
+        }
+        Ok(out)
     }
 
-    fn lookup(&self, key: &str, stack: &mut Vec<String>, steps: &mut usize) -> Option<String> {
+    fn lookup(&self, key: &str, stack: &mut Vec<String>, steps: &mut usize) -> Result<String, String> {
         *steps += 1;
-        if *steps > MAX_STEPS || stack.len() >= MAX_DEPTH || stack.iter().any(|k| k == key) {
-            return None;
+        if *steps > MAX_STEPS || stack.len() >= MAX_DEPTH {
+            return Err(format!("properties nest deeper than {MAX_DEPTH} or expand too often"));
+        }
+        if stack.iter().any(|k| k == key) {
+            return Err(format!("property {key} refers to itself"));
         }
         let model_key = key.strip_prefix("project.").or_else(|| key.strip_prefix("pom."));
         let value = match model_key {
@@ -224,12 +266,100 @@ impl Pom {
             Some("parent.artifactId") => self.parent_artifact.as_deref(),
             _ => None,
         };
-        let value = value.or_else(|| self.properties.get(key).map(String::as_str))?;
+        let value = value
+            .or_else(|| self.properties.get(key).map(String::as_str))
+            .ok_or_else(|| format!("property {key} is not defined in this POM or a parent POM in the scanned tree"))?;
         stack.push(key.to_string());
         let resolved = self.interpolate(value.trim(), stack, steps);
         stack.pop();
         resolved
     }
+}
+
+/// Merges what a child inherits from `parent`: properties it does not set
+/// itself, and the parent's dependency management after its own (the
+/// nearest declaration wins, as in Maven). The child's `${project.*}` stay
+/// its own, as Maven interpolates after inheritance.
+fn inherit(child: &mut Pom, parent: Pom) {
+    for (key, value) in parent.properties {
+        child.properties.entry(key).or_insert(value);
+    }
+    if child.parent_version.is_none() {
+        child.parent_version = parent.version.clone().or(parent.parent_version.clone());
+    }
+    child.managed.extend(parent.managed);
+}
+
+/// Returns the parent POMs of `pom` found in the scanned tree, nearest
+/// first: `<relativePath>` (default `../pom.xml`; a directory means its
+/// `pom.xml`), followed while the file there is the declared parent
+/// (same groupId and artifactId), lies inside the scan root and within the
+/// size limit. A parent that is there but unreadable or malformed is an
+/// error for this POM; one that is absent is looked for no further (Maven
+/// would fetch it from a repository, which a scan does not).
+fn parents(input: &ParseInput<'_>, pom: &Pom, out: &mut Collector<'_>) -> Vec<Pom> {
+    let mut found = Vec::new();
+    let Ok(root) = input.root.canonicalize() else {
+        return found;
+    };
+    let mut seen: Vec<std::path::PathBuf> = input.fs_path.canonicalize().into_iter().collect();
+    let mut child_path = input.fs_path.to_path_buf();
+    let mut declared = (
+        pom.parent_group.clone(),
+        pom.parent_artifact.clone(),
+        pom.parent_relative_path.clone(),
+    );
+    while let (Some(group), Some(artifact), relative) = declared {
+        if found.len() >= MAX_PARENTS {
+            break;
+        }
+        let relative = relative.unwrap_or_else(|| "../pom.xml".to_string());
+        if relative.trim().is_empty() {
+            break;
+        }
+        let Some(dir) = child_path.parent() else { break };
+        let mut path = dir.join(relative.trim());
+        if path.is_dir() {
+            path.push("pom.xml");
+        }
+        let Ok(canonical) = path.canonicalize() else { break };
+        if !canonical.starts_with(&root) || seen.contains(&canonical) {
+            break;
+        }
+        seen.push(canonical.clone());
+        let shown = canonical
+            .strip_prefix(&root)
+            .map(|p| p.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+            .unwrap_or_default();
+        let parent = zerotrace_files::read_limited(&canonical, input.max_file_size)
+            .map_err(|e| e.to_string())
+            .and_then(|(bytes, _)| String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string()))
+            .and_then(|contents| {
+                read(contents.trim_start_matches('\u{feff}'))
+                    .map_err(|e| e.0.strip_prefix("pom.xml: ").unwrap_or(&e.0).to_string())
+            });
+        let parent = match parent {
+            Ok(parent) => parent,
+            Err(why) => {
+                out.entry_error(error(FORMAT, format!("parent POM {shown}: {why}")));
+                break;
+            }
+        };
+        let parent_group = parent.group.as_ref().or(parent.parent_group.as_ref());
+        if parent_group.map(|g| g.trim()) != Some(group.trim())
+            || parent.artifact.as_deref().map(str::trim) != Some(artifact.trim())
+        {
+            break;
+        }
+        declared = (
+            parent.parent_group.clone(),
+            parent.parent_artifact.clone(),
+            parent.parent_relative_path.clone(),
+        );
+        child_path = canonical;
+        found.push(parent);
+    }
+    found
 }
 
 /// Returns whether a Maven version is a range (`[1.0,2.0)`, `(,1.0]`, `[1.5]`).
@@ -337,6 +467,7 @@ fn close(stack: &mut Vec<String>, pom: &mut Pom, current: &mut Option<Dep>, text
         ["project", "parent", "groupId"] => pom.parent_group = Some(value),
         ["project", "parent", "artifactId"] => pom.parent_artifact = Some(value),
         ["project", "parent", "version"] => pom.parent_version = Some(value),
+        ["project", "parent", "relativePath"] => pom.parent_relative_path = Some(value),
         ["project", "properties", key] => {
             pom.properties.insert((*key).to_string(), value);
         }

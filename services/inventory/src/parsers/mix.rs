@@ -12,9 +12,9 @@
 //! subset Mix emits (maps, tuples, lists, keyword lists, strings, atoms),
 //! with a nesting limit so no input can exhaust the stack.
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "mix.lock";
@@ -32,14 +32,14 @@ enum Term {
 }
 
 /// Parses a `mix.lock` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut parser = Parser {
         src: text(input).as_bytes(),
         pos: 0,
     };
     parser.skip_space();
     if parser.at_end() {
-        return Ok(Vec::new());
+        return Ok(Parsed::default());
     }
     let term = parser.term(0).map_err(|m| error(FORMAT, m))?;
     parser.skip_space();

@@ -1,30 +1,37 @@
-//! `package-lock.json` and `npm-shrinkwrap.json`.
+//! `package-lock.json`, `npm-shrinkwrap.json` and the hidden lockfile
+//! `node_modules/.package-lock.json` (same format, no root entry).
 //!
 //! - lockfileVersion 1 (npm 5–6): a tree of nested `dependencies`, each with
 //!   `version`, `dev`, `optional`, `bundled`; an aliased package has
-//!   `"version": "npm:real-name@1.2.3"`; git and `file:` dependencies carry
-//!   their URL in `version` (a git one is reported with the commit after `#`
-//!   as its version).
+//!   `"version": "npm:real-name@1.2.3"` and is reported as `real-name`; git,
+//!   tarball and `file:` dependencies carry their URL in `version`.
 //! - lockfileVersion 2 and 3 (npm 7+): a flat `packages` map keyed by install
 //!   path (`node_modules/a/node_modules/b`). The name is the part after the
-//!   last `node_modules/`, unless the entry has a `name` (an alias). Keys
-//!   outside `node_modules` are workspace members ([`Source::Workspace`]);
-//!   `"link": true` entries only point at them and are skipped. v2 also
-//!   carries the v1 tree for old npm, which is ignored.
+//!   last `node_modules/`, unless the entry has a `name` (an alias: the real
+//!   package). Keys outside `node_modules` are workspace members
+//!   ([`Source::Workspace`]), or [`Source::Path`] directories when outside
+//!   the project (`../lib`); `"link": true` entries only point at them and
+//!   are skipped. v2 also carries the v1 tree for old npm, which is ignored.
+//! - Git, tarball (a dependency spec that is an `http(s)` URL; a
+//!   registry's `resolved` URL has no fixed shape, so it alone decides
+//!   nothing), `file:` and `link:` dependencies are reported as
+//!   [`jsorigin`](super::jsorigin) says: their source and spec, never a
+//!   registry version.
 //!
 //! `dev` and `devOptional` give [`Scope::Development`], `optional` gives
 //! [`Scope::Optional`], anything else [`Scope::Runtime`].
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
-use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::parsers::{jsorigin, textutil};
+use crate::{ParseError, Scope, Source};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "package-lock.json";
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let root: Value = textutil::json(FORMAT, input.contents)?;
     let Some(root) = root.as_object() else {
         return Err(error(FORMAT, "top level is not an object"));
@@ -54,8 +61,8 @@ fn scope_of(entry: &Map<String, Value>) -> Scope {
     }
 }
 
-/// Returns the source a `resolved` URL (or v1 `version` spec) points to, or
-/// `None` for a registry tarball.
+/// Returns the source a git or path spec (a v2/v3 `resolved`, a v1
+/// `version`) points to, or `None` for anything else.
 fn non_registry_source(spec: &str) -> Option<Source> {
     const GIT: [&str; 6] = ["git+", "git:", "github:", "gitlab:", "bitbucket:", "gist:"];
     if GIT.iter().any(|p| spec.starts_with(p)) {
@@ -67,7 +74,36 @@ fn non_registry_source(spec: &str) -> Option<Source> {
     }
 }
 
+fn is_url(spec: &str) -> bool {
+    spec.starts_with("http://") || spec.starts_with("https://")
+}
+
+/// Returns the install names that some entry of a v2/v3 lockfile depends on
+/// by a tarball URL. A registry's `resolved` is a URL too, in no fixed
+/// shape (npm's own `/-/` path, GitHub Packages' `/download/`, mirrors), so
+/// only the dependency spec tells a tarball dependency apart.
+fn tarball_names(packages: &Map<String, Value>) -> HashSet<&str> {
+    const MAPS: [&str; 4] = [
+        "dependencies",
+        "devDependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ];
+    let mut names = HashSet::new();
+    for entry in packages.values().filter_map(Value::as_object) {
+        for map in MAPS.iter().filter_map(|m| entry.get(*m).and_then(Value::as_object)) {
+            for (name, spec) in map {
+                if spec.as_str().is_some_and(is_url) {
+                    names.insert(name.as_str());
+                }
+            }
+        }
+    }
+    names
+}
+
 fn parse_packages(packages: &Map<String, Value>, out: &mut Collector<'_>) {
+    let tarballs = tarball_names(packages);
     for (key, entry) in packages {
         let Some(entry) = entry.as_object() else { continue };
         if key.is_empty() || flag(entry, "link") {
@@ -83,18 +119,27 @@ fn parse_packages(packages: &Map<String, Value>, out: &mut Collector<'_>) {
             continue;
         }
         let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
-        let source = if in_node_modules {
-            let resolved = entry.get("resolved").and_then(Value::as_str).unwrap_or("");
-            non_registry_source(resolved)
-                .or_else(|| non_registry_source(version))
-                .unwrap_or(Source::Registry)
-        } else {
-            Source::Workspace
-        };
-        if version.is_empty() && source == Source::Registry {
+        let scope = scope_of(entry);
+        if !in_node_modules {
+            // A directory outside the project (`file:../lib`) is a path
+            // dependency; one inside it is a workspace member.
+            if key.starts_with("../") || key.starts_with('/') {
+                jsorigin::add(out, name, key, scope, Source::Path);
+            } else {
+                out.add(name, version, scope, Source::Workspace);
+            }
             continue;
         }
-        out.add(name, version, scope_of(entry), source);
+        let resolved = entry.get("resolved").and_then(Value::as_str).unwrap_or("");
+        let origin = [resolved, version]
+            .into_iter()
+            .find_map(|spec| non_registry_source(spec).map(|source| (spec, source)))
+            .or_else(|| (is_url(resolved) && tarballs.contains(path_name)).then_some((resolved, Source::Path)));
+        match origin {
+            Some((spec, source)) => jsorigin::add(out, name, spec, scope, source),
+            None if version.is_empty() => {}
+            None => out.add(name, version, scope, Source::Registry),
+        }
     }
 }
 
@@ -108,12 +153,10 @@ fn parse_v1(deps: &Map<String, Value>, out: &mut Collector<'_>) {
                 out.add(real, v, scope, Source::Registry);
             }
         } else if let Some(source) = non_registry_source(version) {
-            match (source, version.rsplit_once('#')) {
-                (Source::Git, Some((_, commit))) => out.add(key, commit, scope, Source::Git),
-                _ => out.add_unresolved(key, version, scope, source),
-            }
-        } else if version.starts_with("http://") || version.starts_with("https://") {
-            out.add_unresolved(key, version, scope, Source::Path);
+            jsorigin::add(out, key, version, scope, source);
+        } else if is_url(version) {
+            // v1 writes a tarball dependency's URL as its version.
+            jsorigin::add(out, key, version, scope, Source::Path);
         } else if !version.is_empty() {
             out.add(key, version, scope, Source::Registry);
         }

@@ -5,11 +5,12 @@
 //! packages at their `resolved` version; `Project` entries (other projects of
 //! the solution) are [`Source::Workspace`]. The lockfile does not tell build
 //! or test-only packages apart, so every scope is [`Scope::Unspecified`].
-//! Names are lowercased: NuGet ids are case-insensitive.
+//! Names keep the lockfile's spelling; NuGet ids are case-insensitive, so
+//! matching folds case (and merges one id spelled two ways here).
 
-use super::ParseInput;
 use super::collect::{Collector, error, json_object, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use zerotrace_ecosystem::Ecosystem;
@@ -33,7 +34,7 @@ struct Entry {
 }
 
 /// Parses a NuGet `packages.lock.json` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = json_object(FORMAT, text(input))?;
     let mut out = Collector::new(Ecosystem::NuGet, input.rel_path);
     for packages in lock.dependencies.values() {

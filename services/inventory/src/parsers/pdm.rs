@@ -6,10 +6,10 @@
 //! groups (unspecified). `git` packages are [`Source::Git`], `path` and
 //! `url` ones [`Source::Path`].
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use zerotrace_ecosystem::Ecosystem;
 
@@ -33,7 +33,7 @@ struct Entry {
     url: Option<String>,
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = textutil::toml(FORMAT, input.contents)?;
     if lock.metadata.is_none() && lock.package.is_empty() {
         return Err(error(FORMAT, "no [[package]] or [metadata] table"));

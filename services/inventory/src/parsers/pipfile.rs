@@ -5,16 +5,16 @@
 //! [`Source::Path`], with no version and the URL or path (plus `ref`) as
 //! `requirement`. A package in both sections is reported once, as runtime.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde_json::{Map, Value};
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "Pipfile.lock";
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let root: Value = textutil::json(FORMAT, input.contents)?;
     let Some(root) = root.as_object() else {
         return Err(error(FORMAT, "top level is not an object"));

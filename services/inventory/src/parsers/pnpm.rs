@@ -7,9 +7,11 @@
 //!   variants in `snapshots`, direct dependencies in `importers`.
 //!
 //! Keys whose version part is not a version (`github.com/u/r/sha`,
-//! `name@https://codeload…`, `name@file:…`, `link:`) take `name`/`version`
-//! from the entry and are [`Source::Git`] or [`Source::Path`] (also when
-//! `resolution.type` is `git` or `directory`).
+//! `name@https://codeload…`, `name@file:…`, `link:`) take `name` from the
+//! entry and are [`Source::Git`] or [`Source::Path`] (also when
+//! `resolution.type` is `git` or `directory`), reported as
+//! [`jsorigin`](super::jsorigin) says: the git commit or no version, and the
+//! spec (`repo#commit`, the tarball URL, the key's `file:` spec).
 //!
 //! Scope: v5/v6 write `dev: true` (dev only) or `dev: false` (production)
 //! and omit it for packages needed by both, which are runtime. v9 dropped
@@ -17,10 +19,11 @@
 //! reachable from `dependencies` is runtime, from `optionalDependencies`
 //! optional, only from `devDependencies` development.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
+use crate::parsers::jsorigin;
 use crate::parsers::textutil::{self, Scalar};
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use zerotrace_ecosystem::Ecosystem;
@@ -56,6 +59,8 @@ struct Resolution {
     kind: Option<String>,
     tarball: Option<String>,
     repo: Option<String>,
+    commit: Option<String>,
+    directory: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -92,7 +97,7 @@ impl ImporterDep {
     }
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = textutil::yaml(FORMAT, input.contents)?;
     let Some(version) = lock.lockfile_version.as_ref() else {
         return Err(error(FORMAT, "no lockfileVersion"));
@@ -132,7 +137,10 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> 
                 None => Scope::Unspecified,
             },
         };
-        out.add(&name, &version, scope, source);
+        match source {
+            Source::Registry | Source::Workspace => out.add(&name, &version, scope, source),
+            Source::Git | Source::Path => jsorigin::add(&mut out, &name, &version, scope, source),
+        }
     }
     Ok(out.finish())
 }
@@ -178,7 +186,8 @@ fn classify(spec: &str, resolution: Option<&Resolution>) -> Source {
     }
 }
 
-/// Returns name, version and source of a `packages` key.
+/// Returns name, version and source of a `packages` key; for a git or path
+/// package, the spec it was resolved to instead of a version.
 fn identify(key: &str, entry: &Entry, slash_keys: bool) -> Option<(String, String, Source)> {
     let field = |s: &Option<Scalar>| s.as_ref().map(|s| s.0.clone()).filter(|s| !s.is_empty());
     let resolution = entry.resolution.as_ref();
@@ -206,10 +215,17 @@ fn identify(key: &str, entry: &Entry, slash_keys: bool) -> Option<(String, Strin
     if name.is_empty() {
         return None;
     }
-    let version = match (source, field(&entry.version)) {
-        (Source::Registry, _) => strip_peers(&spec).to_string(),
-        (_, Some(v)) => v,
-        (_, None) => String::new(),
+    let version = match source {
+        Source::Registry | Source::Workspace => strip_peers(&spec).to_string(),
+        Source::Git => match resolution.map(|r| (&r.repo, &r.commit, &r.tarball)) {
+            Some((Some(repo), Some(commit), _)) => format!("{repo}#{commit}"),
+            Some((_, _, Some(tarball))) => tarball.clone(),
+            _ => spec,
+        },
+        Source::Path => match resolution.and_then(|r| r.directory.as_ref().or(r.tarball.as_ref())) {
+            Some(location) if !spec.contains(':') => location.clone(),
+            _ => spec,
+        },
     };
     Some((name, version, source))
 }

@@ -8,10 +8,10 @@
 //! `[package.source]` of type `git` is [`Source::Git`]; `directory`, `file`
 //! and `url` are [`Source::Path`]; `legacy` (a private index) stays a registry.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use zerotrace_ecosystem::Ecosystem;
 
@@ -41,7 +41,7 @@ struct PackageSource {
     kind: Option<String>,
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = textutil::toml(FORMAT, input.contents)?;
     if lock.metadata.is_none() && lock.package.is_empty() {
         return Err(error(FORMAT, "no [[package]] or [metadata] table"));

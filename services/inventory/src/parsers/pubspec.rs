@@ -8,9 +8,9 @@
 //! `sdk` packages (`flutter`, `flutter_test`, ...) ship with the SDK, carry
 //! a placeholder version and are skipped.
 
-use super::ParseInput;
 use super::collect::{Collector, error, text};
-use crate::{Package, ParseError, Scope, Source};
+use super::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use zerotrace_ecosystem::Ecosystem;
@@ -34,12 +34,12 @@ struct Entry {
 }
 
 /// Parses a `pubspec.lock` file.
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     if text(input)
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
-        return Ok(Vec::new());
+        return Ok(Parsed::default());
     }
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;

@@ -22,11 +22,11 @@
 //!   URLs and [`Source::Path`] otherwise, with the URL as `requirement`; a
 //!   local wheel's file name gives an exact version.
 //!
-//! Names are PEP 503 normalised. Scope is unspecified.
+//! Names keep the file's spelling (matching applies PEP 503). Scope is unspecified.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use zerotrace_ecosystem::Ecosystem;
@@ -60,9 +60,9 @@ struct State {
     pins: HashMap<String, String>,
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut state = State {
-        root: std::fs::canonicalize(input.scan_root).unwrap_or_else(|_| input.scan_root.to_path_buf()),
+        root: std::fs::canonicalize(input.root).unwrap_or_else(|_| input.root.to_path_buf()),
         budget: MAX_TOTAL_INCLUDE_BYTES,
         visited: HashSet::new(),
         requirements: Vec::new(),

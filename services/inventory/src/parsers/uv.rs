@@ -12,10 +12,10 @@
 //! their target by `name` (plus `version`/`source` when several versions of
 //! a name are locked, as with forked resolutions).
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use zerotrace_ecosystem::Ecosystem;
@@ -52,7 +52,7 @@ struct Dep {
     extra: Vec<String>,
 }
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let lock: Lock = textutil::toml(FORMAT, input.contents)?;
     match lock.version {
         Some(1) => {}

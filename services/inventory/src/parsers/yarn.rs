@@ -8,23 +8,29 @@
 //! - Berry (yarn 2+): YAML with `__metadata`; each entry's `resolution`
 //!   (`name@npm:1.2.3`) is authoritative. `patch:` locators are unwrapped to
 //!   the npm package they patch; `workspace:` entries are
-//!   [`Source::Workspace`] (the root `workspace:.` is skipped); git
-//!   locators are [`Source::Git`]; `file:`, `link:`, `portal:`, `exec:` and
-//!   tarball URLs are [`Source::Path`].
+//!   [`Source::Workspace`] (the root `workspace:.` is skipped) without a
+//!   version (Yarn writes `0.0.0-use.local`, which is none); git locators are
+//!   [`Source::Git`]; `file:`, `link:`, `portal:`, `exec:` and tarball URLs
+//!   are [`Source::Path`].
+//!
+//! Git, path and tarball packages of both formats are reported as
+//! [`jsorigin`](super::jsorigin) says: the git commit or no version, and the
+//! resolved spec.
 //!
 //! yarn.lock does not record whether a package is a dev dependency.
 
-use crate::parsers::ParseInput;
 use crate::parsers::collect::{Collector, error};
+use crate::parsers::jsorigin;
 use crate::parsers::textutil::{self, Scalar};
-use crate::{Package, ParseError, Scope, Source};
+use crate::parsers::{ParseInput, Parsed};
+use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "yarn.lock";
 
-pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Vec<Package>, ParseError> {
+pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut out = Collector::new(Ecosystem::Npm, input.rel_path);
     let is_berry = input
         .contents
@@ -162,12 +168,18 @@ fn add_classic(entry: ClassicEntry, out: &mut Collector<'_>) -> Result<(), Parse
     let source =
         if is_git(range) || resolved.starts_with("git+") || resolved.starts_with("https://codeload.github.com/") {
             Source::Git
-        } else if is_path(range) || resolved.starts_with("file:") {
+        } else if is_path(range) || resolved.starts_with("file:") || is_url(range) {
             Source::Path
         } else {
             Source::Registry
         };
-    out.add(name, &version, Scope::Unspecified, source);
+    match source {
+        Source::Registry | Source::Workspace => out.add(name, &version, Scope::Unspecified, source),
+        Source::Git | Source::Path => {
+            let spec = if resolved.is_empty() { range } else { resolved };
+            jsorigin::add(out, name, spec, Scope::Unspecified, source);
+        }
+    }
     Ok(())
 }
 
@@ -187,11 +199,40 @@ fn parse_berry(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseError
         let Some(resolution) = entry.resolution.as_deref() else {
             return Err(error(FORMAT, format!("entry {key:?} has no resolution")));
         };
-        if let Some((name, version, source)) = berry_locator(resolution, version, 0) {
-            out.add(&name, &version, Scope::Unspecified, source);
+        match berry_locator(resolution, version, 0) {
+            Some((name, version, Source::Registry)) => out.add(&name, &version, Scope::Unspecified, Source::Registry),
+            // `0.0.0-use.local` is what Yarn writes for a local package: no version.
+            Some((name, _, Source::Workspace)) => jsorigin::add(
+                out,
+                &name,
+                reference_of(resolution),
+                Scope::Unspecified,
+                Source::Workspace,
+            ),
+            Some((name, _, source)) => jsorigin::add(out, &name, reference_of(resolution), Scope::Unspecified, source),
+            None => {}
         }
     }
     Ok(())
+}
+
+/// Returns the reference part of a berry locator (`workspace:packages/a`,
+/// `https://github.com/a/b.git#commit=…`, `file:./vendor/a`), without
+/// Yarn's `::hash=…&locator=…` parameters or, for a path, the `#` part
+/// that repeats it relative to the parent.
+fn reference_of(locator: &str) -> &str {
+    let reference = textutil::split_at_name(locator).map_or(locator, |(_, reference)| reference);
+    let reference = reference.split("::").next().unwrap_or(reference);
+    if is_path(reference) {
+        reference.split('#').next().unwrap_or(reference)
+    } else {
+        reference
+    }
+}
+
+/// An `http(s)` URL: a tarball, unless [`is_git`] says otherwise.
+fn is_url(spec: &str) -> bool {
+    spec.starts_with("http://") || spec.starts_with("https://")
 }
 
 /// Resolves a berry locator (`name@protocol:reference`) to name, version and
@@ -221,7 +262,7 @@ fn berry_locator(locator: &str, version: &str, depth: u8) -> Option<(String, Str
     }
     let source = if is_git(reference) {
         Source::Git
-    } else if is_path(reference) || reference.starts_with("http://") || reference.starts_with("https://") {
+    } else if is_path(reference) || is_url(reference) {
         Source::Path
     } else {
         Source::Registry

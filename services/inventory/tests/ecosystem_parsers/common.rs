@@ -1,7 +1,7 @@
 //! Shared helpers: fixture loading, compact expectations and fuzz checks.
 
 use std::path::{Path, PathBuf};
-use zerotrace_inventory::parsers::{ParseInput, parse};
+use zerotrace_inventory::parsers::{ParseInput, Parsed, parse};
 use zerotrace_inventory::{FileType, Package, ParseError, Scope, Source};
 
 /// One expected package: name, version, scope, source.
@@ -15,14 +15,29 @@ pub(crate) fn read_fixture(rel: &str) -> String {
     std::fs::read_to_string(fixture_path(rel)).unwrap_or_else(|e| panic!("reading fixture {rel}: {e}"))
 }
 
-pub(crate) fn parse_str(file_type: FileType, contents: &str) -> Result<Vec<Package>, ParseError> {
-    let input = ParseInput {
-        contents,
-        fs_path: Path::new("/nonexistent/lockfile"),
-        rel_path: "sub/dir/lockfile",
-        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
-    };
+/// Parses text as a file of `file_type`; returns packages and entry errors.
+pub(crate) fn parse_full(file_type: FileType, contents: &str) -> Result<Parsed, ParseError> {
+    let input = ParseInput::new(contents, Path::new("/nonexistent/lockfile"), "sub/dir/lockfile");
     parse(file_type, &input)
+}
+
+/// Parses text as a file of `file_type`; asserts that no entry failed.
+pub(crate) fn parse_str(file_type: FileType, contents: &str) -> Result<Vec<Package>, ParseError> {
+    parse_full(file_type, contents).map(|parsed| {
+        assert_eq!(parsed.errors, Vec::<String>::new(), "unexpected entry errors");
+        parsed.packages
+    })
+}
+
+/// Parses a fixture with `root` (relative to the fixtures) as the scan
+/// root; returns packages and entry errors.
+pub(crate) fn parse_fixture_in(root: &str, rel: &str) -> Parsed {
+    let path = fixture_path(rel);
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let contents = read_fixture(rel);
+    let root = fixture_path(root);
+    let input = ParseInput::new(&contents, &path, rel).with_root(&root);
+    parse(FileType::detect(file_name), &input).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// Parses a fixture; asserts the file type detection and the `path` of every package.
@@ -32,13 +47,10 @@ pub(crate) fn parse_fixture(rel: &str) -> Vec<Package> {
     let file_type = FileType::detect(file_name);
     assert_ne!(file_type, FileType::Other, "{rel} is not detected");
     let contents = read_fixture(rel);
-    let input = ParseInput {
-        contents: &contents,
-        fs_path: &path,
-        rel_path: rel,
-        scan_root: Path::new(env!("CARGO_MANIFEST_DIR")),
-    };
-    let packages = parse(file_type, &input).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let input = ParseInput::new(&contents, &path, rel);
+    let parsed = parse(file_type, &input).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    assert_eq!(parsed.errors, Vec::<String>::new(), "{rel}");
+    let packages = parsed.packages;
     for p in &packages {
         assert_eq!(p.path, rel);
     }
@@ -63,10 +75,14 @@ pub(crate) fn assert_packages(packages: &[Package], expected: &[Row]) {
 
 /// Asserts that a parse either succeeds or fails with a one-line message.
 pub(crate) fn check_no_panic(file_type: FileType, contents: &str) {
-    match parse_str(file_type, contents) {
-        Ok(packages) => {
-            for p in packages {
+    match parse_full(file_type, contents) {
+        Ok(parsed) => {
+            for p in parsed.packages {
                 assert_eq!(p.path, "sub/dir/lockfile");
+            }
+            for e in parsed.errors {
+                assert!(!e.is_empty());
+                assert!(!e.contains('\n'), "multi-line error: {e:?}");
             }
         }
         Err(e) => {

@@ -12,7 +12,7 @@ fn laravel_app_with_dev_packages_and_v_prefixes() {
         &[
             ("guzzlehttp/guzzle", "7.8.1", RT, R),
             ("laravel/framework", "10.48.4", RT, R),
-            ("monolog/monolog", "3.5.0", RT, R),
+            ("Monolog/Monolog", "3.5.0", RT, R),
             ("symfony/http-kernel", "6.4.5", RT, R),
             ("symfony/polyfill-php80", "1.29.0", RT, R),
             ("acme/internal-sdk", "dev-main", RT, Git),

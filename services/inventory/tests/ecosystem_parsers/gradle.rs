@@ -1,4 +1,4 @@
-use super::common::{assert_packages, parse_fixture, parse_str};
+use super::common::{assert_packages, parse_fixture, parse_full, parse_str};
 use zerotrace_inventory::{
     FileType,
     Scope::{Development as D, Runtime as RT, Unspecified as U},
@@ -58,17 +58,25 @@ fn legacy_lines_without_configurations() {
 }
 
 #[test]
-fn malformed_lines_are_errors() {
+fn a_malformed_line_is_an_error_for_that_line_only() {
+    let parsed = parse_full(
+        FileType::GradleLock,
+        "# c\ncom.google:guava=compileClasspath\na::1=x\norg.slf4j:slf4j-api:2.0.9=runtimeClasspath\n",
+    )
+    .unwrap();
     assert_eq!(
-        parse_str(FileType::GradleLock, "# c\ncom.google:guava=compileClasspath\n")
-            .unwrap_err()
-            .0,
-        "gradle.lockfile: line 2: expected group:artifact:version, got \"com.google:guava\""
+        parsed.errors,
+        [
+            "gradle.lockfile: line 2: expected group:artifact:version, got \"com.google:guava\"",
+            "gradle.lockfile: line 3: empty part in \"a::1\""
+        ]
     );
-    assert_eq!(
-        parse_str(FileType::GradleLock, "a::1=x\n").unwrap_err().0,
-        "gradle.lockfile: line 1: empty part in \"a::1\""
-    );
+    let names: Vec<(&str, &str)> = parsed
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert_eq!(names, [("org.slf4j:slf4j-api", "2.0.9")]);
     assert!(parse_str(FileType::GradleLock, "empty=\n").unwrap().is_empty());
 }
 

@@ -10,12 +10,12 @@ fn frameworks_and_runtimes_are_merged() {
     assert_packages(
         &parse_fixture("nuget/multi-target/packages.lock.json"),
         &[
-            ("microsoft.extensions.dependencyinjection", "6.0.0", U, R),
-            ("microsoft.extensions.logging", "6.0.0", U, R),
-            ("microsoft.extensions.logging", "8.0.0", U, R),
-            ("microsoft.extensions.logging.abstractions", "6.0.0", U, R),
-            ("newtonsoft.json", "13.0.3", U, R),
-            ("system.text.encodings.web", "6.0.0", U, R),
+            ("Microsoft.Extensions.DependencyInjection", "6.0.0", U, R),
+            ("Microsoft.Extensions.Logging", "6.0.0", U, R),
+            ("Microsoft.Extensions.Logging", "8.0.0", U, R),
+            ("Microsoft.Extensions.Logging.Abstractions", "6.0.0", U, R),
+            ("Newtonsoft.Json", "13.0.3", U, R),
+            ("System.Text.Encodings.Web", "6.0.0", U, R),
             ("acme.core", "", U, W),
         ],
     );
@@ -26,10 +26,10 @@ fn central_package_management() {
     assert_packages(
         &parse_fixture("nuget/central/packages.lock.json"),
         &[
-            ("azure.core", "1.36.0", U, R),
-            ("azure.identity", "1.10.4", U, R),
-            ("contoso.domain", "", U, W),
-            ("microsoft.identity.client", "4.60.3", U, R),
+            ("Azure.Core", "1.36.0", U, R),
+            ("Azure.Identity", "1.10.4", U, R),
+            ("Contoso.Domain", "", U, W),
+            ("Microsoft.Identity.Client", "4.60.3", U, R),
             ("xunit", "2.6.6", U, R),
         ],
     );
