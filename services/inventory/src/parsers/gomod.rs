@@ -37,6 +37,8 @@ use zerotrace_ecosystem::Ecosystem;
 use zerotrace_ecosystem::version::go_toolchain_version;
 
 const FORMAT: &str = "go.mod";
+/// Tokens a line may hold; past it the line is an error, not gigabytes.
+const MAX_TOKENS_PER_LINE: usize = 16;
 
 /// What a `replace` directive points to.
 #[derive(Debug, Clone)]
@@ -223,6 +225,10 @@ fn lex(line: &str) -> Result<Vec<String>, String> {
     let mut tokens = Vec::new();
     let mut chars = line.chars().peekable();
     while let Some(&c) = chars.peek() {
+        // The longest directive, `replace old v => new v`, has 5 tokens.
+        if tokens.len() >= MAX_TOKENS_PER_LINE {
+            return Err(format!("more than {MAX_TOKENS_PER_LINE} tokens on one line"));
+        }
         match c {
             c if c.is_whitespace() => {
                 chars.next();

@@ -36,6 +36,8 @@ const MAX_DEPTH: usize = 16;
 const MAX_INCLUDE_BYTES: u64 = 16 * 1024 * 1024;
 /// Bytes all the includes of one file may read together.
 const MAX_TOTAL_INCLUDE_BYTES: u64 = 64 * 1024 * 1024;
+/// Requirements of one file with its includes (real files list hundreds).
+const MAX_REQUIREMENTS: usize = 100_000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -90,30 +92,28 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     Ok(out.finish())
 }
 
-/// Returns the logical lines (continuations joined) with their first line number.
-fn logical_lines(contents: &str) -> Vec<(usize, String)> {
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    let mut start = 0;
-    for (n, line) in contents.lines().enumerate() {
-        if current.is_empty() {
-            start = n + 1;
-        }
-        match line.strip_suffix('\\') {
-            Some(head) => {
-                current.push_str(head);
-                current.push(' ');
+/// Yields the logical lines (continuations joined) with their first line
+/// number, one at a time: a file of millions of lines is never held twice.
+fn logical_lines(contents: &str) -> impl Iterator<Item = (usize, String)> + '_ {
+    let mut lines = contents.lines().enumerate();
+    std::iter::from_fn(move || {
+        let mut current = String::new();
+        let mut start = None;
+        for (n, line) in lines.by_ref() {
+            let first = *start.get_or_insert(n + 1);
+            match line.strip_suffix('\\') {
+                Some(head) => {
+                    current.push_str(head);
+                    current.push(' ');
+                }
+                None => {
+                    current.push_str(line);
+                    return Some((first, current));
+                }
             }
-            None => {
-                current.push_str(line);
-                lines.push((start, std::mem::take(&mut current)));
-            }
         }
-    }
-    if !current.is_empty() {
-        lines.push((start, current));
-    }
-    lines
+        start.map(|first| (first, current))
+    })
 }
 
 /// Removes a `#` comment: one at the start of the line or after whitespace
@@ -133,6 +133,12 @@ fn parse_text(contents: &str, fs_path: &Path, kind: Kind, depth: usize, state: &
         let line = strip_comment(&raw).trim();
         if line.is_empty() {
             continue;
+        }
+        if state.requirements.len() + state.pins.len() >= MAX_REQUIREMENTS {
+            return Err(error(
+                FORMAT,
+                format!("line {line_no}: more than {MAX_REQUIREMENTS} requirements and constraints"),
+            ));
         }
         if line.starts_with('-') {
             let (option, arg) = split_option(line);
