@@ -380,7 +380,7 @@ if [ "$topology" = services ] && [ "$path" = push ]; then
     # enough for the test's 2s `for:`; every alert must resolve on its own.
     run_check $gen wait-healthy --prometheus "$prom" --timeout 60
 
-    say "h. the collector down for good: OTelCollectorDown pages, the service-down alerts are inhibited"
+    say "h. the collector down for good: OTelCollectorDown pages, the service-down alerts never do"
     down_at=$(date +%s.%N)
     kill_hard "$pid_collector"
     run_check $gen wait-alert --log "$work/webhook.jsonl" --alert OTelCollectorDown --status firing \

@@ -617,7 +617,8 @@ def wait_healthy(args) -> int:
 
 
 def check_inhibited(args) -> int:
-    """Alerts Prometheus fires that Alertmanager must not deliver (an inhibition at work)."""
+    """Alerts a fault elsewhere must not page for: never delivered, whether
+    their rule holds them back or Alertmanager inhibits them."""
     prom = Prom(args.prometheus)
     rep = Report(f"{args.label} inhibited: {', '.join(args.alert)}")
     firing = {a["labels"].get("alertname") for a in prom.get("/api/v1/alerts").get("data", {}).get("alerts", [])
@@ -631,12 +632,12 @@ def check_inhibited(args) -> int:
         delivered |= {a.get("labels", {}).get("alertname") for a in rec["body"].get("alerts", [])
                       if a.get("status") == "firing"}
     for name in args.alert:
-        if name not in firing:
-            rep.fail(f"{name} is not firing in Prometheus, so its inhibition proves nothing")
-        elif name in delivered:
-            rep.fail(f"{name} reached the webhook although it should be inhibited")
+        if name in delivered:
+            rep.fail(f"{name} reached the webhook although the collector outage explains it")
+        elif name in firing:
+            rep.ok(f"{name} firing in Prometheus, inhibited in Alertmanager")
         else:
-            rep.ok(f"{name} firing in Prometheus, not delivered")
+            rep.ok(f"{name} held back by its rule, not delivered")
     return rep.done(f"{len(args.alert)} alerts")
 
 
