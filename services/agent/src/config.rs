@@ -82,6 +82,17 @@ pub struct AgentConfig {
     /// TLS of the gRPC listener.
     #[command(flatten)]
     pub tls: zerotrace_server::TlsArgs,
+    /// Bearer token every call to the agent must carry (health and reflection aside); needed beyond loopback unless mutual TLS.
+    #[arg(long, env = "ZEROTRACE_AGENT_TOKEN", default_value = "", hide_env_values = true)]
+    pub token: Secret,
+    /// Bearer token of the enrichment service (its --token), if it requires one.
+    #[arg(
+        long,
+        env = "ZEROTRACE_AGENT_ENRICHMENT_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub enrichment_token: Secret,
     /// TLS of the calls to enrichment and the API (https:// URLs).
     #[command(flatten)]
     pub upstream_tls: zerotrace_server::TlsClientArgs,

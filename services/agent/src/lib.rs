@@ -22,7 +22,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::service::Routes;
-use upstream::Upstream;
+use tonic::service::interceptor::InterceptedService;
+use upstream::{Upstream, UpstreamCredentials};
 use zerotrace_inventory::WalkOptions;
 use zerotrace_proto::agent::v1::agent_service_server::AgentServiceServer;
 use zerotrace_server::{Listeners, ServeOptions};
@@ -44,6 +45,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let tls = listeners.grpc_tls(&config.tls)?;
+    let require = listeners.grpc_token(&config.token, &config.tls, "--token")?;
     zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -64,8 +66,11 @@ pub async fn serve(
         &config.data_dir,
         &config.enrichment_url,
         &config.api_url,
-        config.registration_token.get(),
-        &config.upstream_tls,
+        UpstreamCredentials {
+            registration_token: config.registration_token.get(),
+            enrichment_token: config.enrichment_token.get(),
+            tls: &config.upstream_tls,
+        },
         &tracer,
     )?);
     let walk = WalkOptions {
@@ -110,7 +115,7 @@ pub async fn serve(
         upstream,
     };
     let layer = GrpcMetricsLayer::new(|_| {}).with_tracer(tracer);
-    let router = Routes::new(AgentServiceServer::new(agent))
+    let router = Routes::new(InterceptedService::new(AgentServiceServer::new(agent), require))
         .into_axum_router()
         .layer(layer);
     let options = ServeOptions {

@@ -47,10 +47,23 @@ pub(crate) struct Upstream {
     token: Mutex<Option<String>>,
     /// Bearer token for registering a new agent, when the API requires one.
     registration_token: Option<String>,
+    /// Bearer token of enrichment, when it requires one.
+    enrichment_token: Option<String>,
     /// Held while registering, so the heartbeat task and a scan never
     /// register twice; holds when the API may be asked again after refusing
     /// the agent, and the wait after that.
     registering: tokio::sync::Mutex<Lockout>,
+}
+
+/// What the agent presents to its upstream services.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpstreamCredentials<'a> {
+    /// Bearer token for registering with the API, when it requires one.
+    pub(crate) registration_token: Option<&'a str>,
+    /// Bearer token of enrichment, when it requires one.
+    pub(crate) enrichment_token: Option<&'a str>,
+    /// TLS of `https://` service URLs.
+    pub(crate) tls: &'a TlsClientArgs,
 }
 
 /// The wait after the API refused the agent's credentials.
@@ -82,10 +95,10 @@ impl Upstream {
         data_dir: &Path,
         enrichment_url: &str,
         api_url: &str,
-        registration_token: Option<&str>,
-        tls: &TlsClientArgs,
+        credentials: UpstreamCredentials<'_>,
         tracer: &SdkTracer,
     ) -> Result<Self, StartError> {
+        let tls = credentials.tls;
         let enrichment = match enrichment_url.trim() {
             "" => None,
             url => Some(
@@ -104,7 +117,8 @@ impl Upstream {
             enrichment,
             api,
             token: Mutex::new(read_token(data_dir)),
-            registration_token: registration_token.map(str::to_string),
+            registration_token: credentials.registration_token.map(str::to_string),
+            enrichment_token: credentials.enrichment_token.map(str::to_string),
             registering: tokio::sync::Mutex::new(Lockout::default()),
         })
     }
@@ -144,8 +158,12 @@ impl Upstream {
             packages.chunks(MATCH_BATCH).collect()
         };
         for batch in batches {
-            let request = enrichment::MatchPackagesRequest {
+            let message = enrichment::MatchPackagesRequest {
                 packages: batch.to_vec(),
+            };
+            let request = match &self.enrichment_token {
+                Some(token) => bearer(message, token)?,
+                None => Request::new(message),
             };
             let response = client
                 .clone()

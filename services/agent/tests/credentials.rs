@@ -186,3 +186,100 @@ async fn the_agent_keeps_its_token_and_takes_up_a_reset_one() {
         let _ = stop.send(());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_tokens_guard_the_agent_and_reach_enrichment() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&osv).unwrap();
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(osv.join("a.json"), ADVISORY).unwrap();
+    std::fs::write(project.join("Cargo.lock"), LOCK).unwrap();
+
+    let enrichment_listeners = listeners().await;
+    let enrichment_addr = enrichment_listeners.grpc_addr().unwrap();
+    let mut enrichment = <EnrichmentConfig as clap::Parser>::parse_from([
+        "zerotrace-enrichment",
+        "--sync-interval",
+        "0s",
+        "--token",
+        "enrichment-secret",
+    ]);
+    enrichment.data_dir = dir.path().join("enrichment");
+    enrichment.import = vec![osv];
+    let (stop_e, stopped_e) = oneshot::channel::<()>();
+    tokio::spawn(zerotrace_enrichment::serve(enrichment, enrichment_listeners, async {
+        let _ = stopped_e.await;
+    }));
+
+    let agent_listeners = listeners().await;
+    let agent_addr = agent_listeners.grpc_addr().unwrap();
+    let mut config = <AgentConfig as clap::Parser>::parse_from([
+        "zerotrace-agent",
+        "--token",
+        "agent-secret",
+        "--enrichment-token",
+        "enrichment-secret",
+    ]);
+    config.data_dir = dir.path().join("agent");
+    config.allowed_roots = vec![project.clone()];
+    config.enrichment_url = format!("http://{enrichment_addr}");
+    let (stop_a, stopped_a) = oneshot::channel::<()>();
+    tokio::spawn(zerotrace_agent::serve(config, agent_listeners, async {
+        let _ = stopped_a.await;
+    }));
+    let mut agent = AgentServiceClient::connect(format!("http://{agent_addr}"))
+        .await
+        .unwrap();
+
+    let refused = agent
+        .trigger_scan(pb::TriggerScanRequest {
+            path: project.display().to_string(),
+            scan_type: common::ScanType::Full as i32,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+
+    // With its token the agent scans, and matches through enrichment's token.
+    let scan_id = agent
+        .trigger_scan(bearer(
+            pb::TriggerScanRequest {
+                path: project.display().to_string(),
+                scan_type: common::ScanType::Full as i32,
+            },
+            "agent-secret",
+        ))
+        .await
+        .expect("the agent's token opens it")
+        .into_inner()
+        .scan_id;
+    let mut state = pb::ScanState::default();
+    for _ in 0..400 {
+        state = agent
+            .get_scan_status(bearer(
+                pb::GetScanStatusRequest {
+                    scan_id: scan_id.clone(),
+                },
+                "agent-secret",
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .scan
+            .unwrap();
+        if state.status != common::ScanStatus::Running as i32 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(state.status, common::ScanStatus::Succeeded as i32, "{state:?}");
+    assert_eq!(
+        state.progress.unwrap().findings,
+        1,
+        "matched through enrichment's token"
+    );
+    let _ = stop_a.send(());
+    let _ = stop_e.send(());
+}

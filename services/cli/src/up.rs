@@ -154,6 +154,8 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
         };
     }
     agent.upstream_tls = zerotrace_server::TlsClientArgs::default();
+    // A token enrichment requires (ZEROTRACE_ENRICHMENT_TOKEN) is the one up's agent presents.
+    agent.enrichment_token = enrichment.token.clone();
 
     print_banner(
         &args,

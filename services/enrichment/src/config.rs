@@ -80,6 +80,9 @@ pub struct EnrichmentConfig {
     /// TLS of the gRPC listener.
     #[command(flatten)]
     pub tls: zerotrace_server::TlsArgs,
+    /// Bearer token every call must carry (health and reflection aside); needed beyond loopback unless mutual TLS.
+    #[arg(long, env = "ZEROTRACE_ENRICHMENT_TOKEN", default_value = "", hide_env_values = true)]
+    pub token: zerotrace_server::Secret,
     /// Whether `OTEL_SERVICE_NAME` may rename the service (the binary; not `zerotrace up`).
     #[arg(skip)]
     pub service_name_from_env: bool,

@@ -19,9 +19,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
 use zerotrace_advisory::Database;
 use zerotrace_proto::enrichment::v1::enrichment_service_server::EnrichmentServiceServer;
-use zerotrace_server::{Listeners, ServeOptions};
+use zerotrace_server::{Listeners, RequireToken, ServeOptions};
 use zerotrace_telemetry::SdkTracer;
 use zerotrace_telemetry::instruments::EnrichmentStatus;
 use zerotrace_telemetry::{AdvisoryDataMetrics, EnrichmentMetrics, GrpcMetricsLayer, InFlightLayer, Service};
@@ -49,6 +50,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let started = Instant::now();
     let tls = listeners.grpc_tls(&config.tls)?;
+    let require = listeners.grpc_token(&config.token, &config.tls, "--token")?;
     zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -71,7 +73,7 @@ pub async fn serve(
         ttl: config.cache_ttl,
     };
     let service = Enrichment::new(data.clone(), metrics.clone(), cache, config.max_batch_size);
-    let routes = routes(service, &metrics, Some(telemetry.tracer()));
+    let routes = routes(service, &metrics, Some(telemetry.tracer()), require);
     let background = interval.map(|interval| {
         let scratch = zerotrace_advisory::sync::scratch_dir(&config.data_dir);
         BackgroundSync::start(data.clone(), sources, scratch, interval, data_metrics)
@@ -140,7 +142,12 @@ async fn open_database(config: &EnrichmentConfig) -> Result<Database, StartError
 }
 
 /// Returns the service's routes wrapped in its metric layers.
-pub fn routes(service: Enrichment, metrics: &EnrichmentMetrics, tracer: Option<SdkTracer>) -> Routes {
+pub fn routes(
+    service: Enrichment,
+    metrics: &EnrichmentMetrics,
+    tracer: Option<SdkTracer>,
+    require: RequireToken,
+) -> Routes {
     let recorder = metrics.clone();
     let grpc_layer = GrpcMetricsLayer::new(move |call| {
         let status = match call.code.name() {
@@ -161,6 +168,8 @@ pub fn routes(service: Enrichment, metrics: &EnrichmentMetrics, tracer: Option<S
         .layer(InFlightLayer::new(metrics.active_connections()))
         .layer(grpc_layer);
     let server = EnrichmentServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_SIZE);
-    let router = Routes::new(server).into_axum_router().layer(layers);
+    let router = Routes::new(InterceptedService::new(server, require))
+        .into_axum_router()
+        .layer(layers);
     Routes::from(router)
 }

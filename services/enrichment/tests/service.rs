@@ -263,3 +263,83 @@ async fn absurd_ids_and_keys_are_refused_short_and_never_cached() {
     running.stop.take().unwrap().send(()).unwrap();
     running.task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_guards_every_call_but_health_and_is_needed_beyond_loopback() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    std::fs::create_dir_all(&osv).unwrap();
+    std::fs::write(osv.join("RUSTSEC-2099-0001.json"), ADVISORY).unwrap();
+    let configured = |listen: &str| {
+        let mut config = <EnrichmentConfig as clap::Parser>::parse_from([
+            "zerotrace-enrichment",
+            "--sync-interval",
+            "0s",
+            "--token",
+            "enrich-secret",
+        ]);
+        config.listen = listen.parse().unwrap();
+        config.metrics_listen = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = dir.path().join("data");
+        config.import = vec![osv.clone()];
+        config
+    };
+    let config = configured("127.0.0.1:0");
+    let listeners = Listeners::bind(config.listen, config.metrics_listen).await.unwrap();
+    let addr = listeners.grpc_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(zerotrace_enrichment::serve(config, listeners, async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    // Health needs no token.
+    let mut health = HealthClient::new(channel.clone());
+    let mut serving = false;
+    for _ in 0..200 {
+        let answer = health
+            .check(HealthCheckRequest {
+                service: "zerotrace.enrichment.v1.EnrichmentService".into(),
+            })
+            .await;
+        if answer.is_ok_and(|a| a.into_inner().status == ServingStatus::Serving as i32) {
+            serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(serving, "health answers without a token");
+    let mut client = EnrichmentServiceClient::new(channel);
+    let call = |token: Option<&str>| {
+        let mut request = tonic::Request::new(pb::GetDatabaseInfoRequest {});
+        if let Some(token) = token {
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        request
+    };
+    for token in [None, Some("wrong")] {
+        let err = client.get_database_info(call(token)).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated, "{token:?}");
+    }
+    client
+        .get_database_info(call(Some("enrich-secret")))
+        .await
+        .expect("the token opens every call");
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+
+    // Beyond loopback in plaintext without a token it does not start (the
+    // token rule alone is unit-tested in zerotrace-server).
+    let mut open = configured("0.0.0.0:0");
+    open.token = zerotrace_server::Secret::default();
+    let listeners = Listeners::bind(open.listen, open.metrics_listen).await.unwrap();
+    let refused = zerotrace_enrichment::serve(open, listeners, async {})
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("beyond loopback"), "{refused}");
+}

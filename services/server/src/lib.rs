@@ -9,10 +9,12 @@
 mod config;
 pub mod status;
 mod tls;
+mod token;
 
 pub use config::{CONFIG_ERROR_EXIT, Secret, parse_config, parse_duration};
 pub use status::{Diagnosis, Kind, Problem};
 pub use tls::{TlsArgs, TlsClientArgs};
+pub use token::RequireToken;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -75,11 +77,22 @@ impl Listeners {
     /// Returns the TLS of the gRPC listener under `args`; plaintext only on
     /// loopback unless `--insecure-listen` ([`TlsArgs::server_config`]).
     pub fn grpc_tls(&self, args: &TlsArgs) -> Result<Option<tonic::transport::ServerTlsConfig>, ServerError> {
-        let addr = self
-            .grpc
+        args.server_config(self.grpc_listen_addr()?)
+    }
+
+    /// Returns the token check of the gRPC listener: `token` is required on
+    /// every call when set, and beyond loopback it must be set unless mutual
+    /// TLS or `--insecure-listen` ([`RequireToken::check_listen`]).
+    pub fn grpc_token(&self, token: &Secret, tls: &TlsArgs, flag: &str) -> Result<RequireToken, ServerError> {
+        let require = RequireToken::new(token);
+        require.check_listen(self.grpc_listen_addr()?, tls, flag)?;
+        Ok(require)
+    }
+
+    fn grpc_listen_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.grpc
             .local_addr()
-            .map_err(|e| ServerError::Tls(format!("the gRPC listener has no address: {e}")))?;
-        args.server_config(addr)
+            .map_err(|e| ServerError::Tls(format!("the gRPC listener has no address: {e}")))
     }
 
     /// Returns the bound metrics address.
