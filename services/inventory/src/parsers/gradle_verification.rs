@@ -14,6 +14,7 @@
 //! malformed XML an error for the file.
 
 use super::collect::{Collector, error, text};
+use super::textutil::xml_attributes;
 use super::{ParseInput, Parsed};
 use crate::{ParseError, Scope, Source};
 use quick_xml::Reader;
@@ -72,14 +73,8 @@ fn component(start: &BytesStart<'_>, line: usize, out: &mut Collector<'_>) -> Re
     let mut group = None;
     let mut name = None;
     let mut version = None;
-    for attribute in start.attributes() {
-        let attribute = attribute.map_err(|e| error(FORMAT, format!("line {line}: {e}")))?;
-        let value = attribute
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(|e| error(FORMAT, format!("line {line}: {e}")))?
-            .trim()
-            .to_string();
-        match attribute.key.local_name().as_ref() {
+    for (key, value) in xml_attributes(FORMAT, start, line)? {
+        match key.as_slice() {
             b"group" => group = Some(value),
             b"name" => name = Some(value),
             b"version" => version = Some(value),

@@ -9,6 +9,7 @@
 //! nothing; malformed XML is an error for the file.
 
 use super::collect::{Collector, error, text};
+use super::textutil::xml_attributes;
 use super::{ParseInput, Parsed};
 use crate::{ParseError, Scope, Source};
 use quick_xml::Reader;
@@ -46,14 +47,8 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
             let mut id = String::new();
             let mut version = String::new();
             let mut dev = false;
-            for attribute in start.attributes() {
-                let attribute = attribute.map_err(|e| error(FORMAT, format!("line {line}: {e}")))?;
-                let value = attribute
-                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map_err(|e| error(FORMAT, format!("line {line}: {e}")))?
-                    .trim()
-                    .to_string();
-                match attribute.key.local_name().as_ref() {
+            for (key, value) in xml_attributes(FORMAT, start, line)? {
+                match key.as_slice() {
                     b"id" => id = value,
                     b"version" => version = value,
                     b"developmentDependency" => dev = value.eq_ignore_ascii_case("true"),

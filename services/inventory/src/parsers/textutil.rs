@@ -135,6 +135,27 @@ fn toml_shape(contents: &str) -> TomlShape {
     }
 }
 
+/// Returns an XML element's attributes as (local name, trimmed value with
+/// entities resolved); a malformed attribute is an error for `line`.
+pub(crate) fn xml_attributes(
+    format: &str,
+    start: &quick_xml::events::BytesStart<'_>,
+    line: usize,
+) -> Result<Vec<(Vec<u8>, String)>, ParseError> {
+    let bad = |e: &dyn std::fmt::Display| error(format, format!("line {line}: {e}"));
+    let mut attributes = Vec::new();
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|e| bad(&e))?;
+        let value = attribute
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| bad(&e))?
+            .trim()
+            .to_string();
+        attributes.push((attribute.key.local_name().as_ref().to_vec(), value));
+    }
+    Ok(attributes)
+}
+
 /// Returns the 1-based line of a byte offset.
 pub(crate) fn line_of(contents: &str, offset: usize) -> usize {
     contents.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1
