@@ -38,21 +38,41 @@ fn bearer<T>(message: T, token: &str) -> Request<T> {
     request
 }
 
-async fn scan(agent: &mut AgentServiceClient<tonic::transport::Channel>, root: &Path) -> pb::ScanState {
+/// Returns `message`, carrying `token` as a bearer token when there is one.
+fn maybe_bearer<T>(message: T, token: Option<&str>) -> Request<T> {
+    match token {
+        Some(token) => bearer(message, token),
+        None => Request::new(message),
+    }
+}
+
+/// Triggers a full scan of `root` (presenting the agent's `token`, if any)
+/// and returns its state once it ends.
+async fn scan_with(
+    agent: &mut AgentServiceClient<tonic::transport::Channel>,
+    root: &Path,
+    token: Option<&str>,
+) -> pb::ScanState {
     let scan_id = agent
-        .trigger_scan(pb::TriggerScanRequest {
-            path: root.display().to_string(),
-            scan_type: common::ScanType::Full as i32,
-        })
+        .trigger_scan(maybe_bearer(
+            pb::TriggerScanRequest {
+                path: root.display().to_string(),
+                scan_type: common::ScanType::Full as i32,
+            },
+            token,
+        ))
         .await
         .expect("scan starts")
         .into_inner()
         .scan_id;
     for _ in 0..400 {
         let state = agent
-            .get_scan_status(pb::GetScanStatusRequest {
-                scan_id: scan_id.clone(),
-            })
+            .get_scan_status(maybe_bearer(
+                pb::GetScanStatusRequest {
+                    scan_id: scan_id.clone(),
+                },
+                token,
+            ))
             .await
             .unwrap()
             .into_inner()
@@ -64,6 +84,10 @@ async fn scan(agent: &mut AgentServiceClient<tonic::transport::Channel>, root: &
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("scan {scan_id} did not finish");
+}
+
+async fn scan(agent: &mut AgentServiceClient<tonic::transport::Channel>, root: &Path) -> pb::ScanState {
+    scan_with(agent, root, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,37 +267,7 @@ async fn service_tokens_guard_the_agent_and_reach_enrichment() {
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
 
     // With its token the agent scans, and matches through enrichment's token.
-    let scan_id = agent
-        .trigger_scan(bearer(
-            pb::TriggerScanRequest {
-                path: project.display().to_string(),
-                scan_type: common::ScanType::Full as i32,
-            },
-            "agent-secret",
-        ))
-        .await
-        .expect("the agent's token opens it")
-        .into_inner()
-        .scan_id;
-    let mut state = pb::ScanState::default();
-    for _ in 0..400 {
-        state = agent
-            .get_scan_status(bearer(
-                pb::GetScanStatusRequest {
-                    scan_id: scan_id.clone(),
-                },
-                "agent-secret",
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .scan
-            .unwrap();
-        if state.status != common::ScanStatus::Running as i32 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let state = scan_with(&mut agent, &project, Some("agent-secret")).await;
     assert_eq!(state.status, common::ScanStatus::Succeeded as i32, "{state:?}");
     assert_eq!(
         state.progress.unwrap().findings,
