@@ -545,6 +545,54 @@ async fn findings_filter_sort_and_page_by_keyset() {
 }
 
 #[tokio::test]
+async fn an_agents_aliases_widen_only_its_own_findings() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "honest").await;
+        agent(store, "hostile").await;
+        let crate_ = || package("crates.io", "h2", "0.3.1");
+        let mut real = vulnerability("GHSA-real", Severity::High, 7.0);
+        real.aliases = vec!["CVE-2024-1".to_string()];
+        let mut other = vulnerability("CVE-2024-9", Severity::Low, 1.0);
+        other.aliases.clear();
+        let honest = vec![finding(crate_(), real), finding(crate_(), other.clone())];
+        submit(store, "honest", &report("s1", ScanType::Full, honest), T0).await;
+        // The hostile agent calls GHSA-real an alias of CVE-2024-9, which the
+        // honest agent has a finding of too.
+        other.aliases = vec!["GHSA-real".to_string()];
+        let hostile = vec![finding(crate_(), other)];
+        submit(store, "hostile", &report("s1", ScanType::Full, hostile), T0 + SECOND).await;
+
+        let by = |id: &str| FindingSelector {
+            vulnerability_id: Some(id.to_string()),
+            ..Default::default()
+        };
+        let listed = |selector| async move {
+            let mut found: Vec<(String, String)> = all_findings(store, selector, FindingOrder::Risk)
+                .await
+                .into_iter()
+                .map(|f| (f.agent_id, f.vulnerability.unwrap().id))
+                .collect();
+            found.sort();
+            found
+        };
+        let pair = |agent: &str, vuln: &str| (agent.to_string(), vuln.to_string());
+        assert_eq!(
+            listed(by("GHSA-real")).await,
+            [pair("honest", "GHSA-real"), pair("hostile", "CVE-2024-9")],
+            "the honest agent's CVE-2024-9 finding must not answer to the hostile alias"
+        );
+        assert_eq!(listed(by("CVE-2024-1")).await, [pair("honest", "GHSA-real")]);
+        let count = store
+            .list_findings(&open_query(by("GHSA-real"), FindingOrder::Time, 10))
+            .await
+            .unwrap();
+        assert_eq!(count.total, Some(2), "the count agrees with the page");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn scans_list_newest_first_with_filters() {
     on_both(|store| async move {
         let store = store.as_ref();

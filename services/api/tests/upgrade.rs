@@ -1,6 +1,7 @@
 //! Upgrading an existing database: the migrations that change how findings
-//! are stored (SQLite rebuilds the table, PostgreSQL converts the key) keep
-//! every row, and the constraints they move still hold.
+//! are stored (SQLite rebuilds the table, PostgreSQL converts the key) and
+//! that key aliases by agent keep every row, and the constraints they move
+//! still hold.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -101,7 +102,35 @@ macro_rules! seed_old_findings {
             .await
             .unwrap();
         }
+        // An alias from before aliases were kept per agent.
+        sqlx::query("INSERT INTO vuln_aliases (alias, vuln_id) VALUES ('CVE-2026-2', 'RUSTSEC-2026-0002')")
+            .execute($pool)
+            .await
+            .unwrap();
     }};
+}
+
+/// The packages of the findings a filter by `alias` lists.
+async fn by_alias(store: &dyn zerotrace_api::store::Store, alias: &str) -> Vec<String> {
+    let page = store
+        .list_findings(&FindingQuery {
+            filter: FindingSelector {
+                vulnerability_id: Some(alias.to_string()),
+                include_resolved: true,
+                ..Default::default()
+            },
+            order: FindingOrder::Risk,
+            after: None,
+            limit: 10,
+            max_bytes: usize::MAX,
+            count_total: false,
+        })
+        .await
+        .unwrap();
+    page.findings
+        .iter()
+        .map(|f| f.package.as_ref().unwrap().name.clone())
+        .collect()
 }
 
 /// Lists every finding of `store` by risk, as (id, package, first seen, last
@@ -170,6 +199,7 @@ async fn postgres_findings_keep_their_ids_through_the_binary_key() {
     let outcome = std::panic::AssertUnwindSafe(async {
         let store = store::open(&schema.url, dir.path()).await.unwrap();
         assert_eq!(listed(store.as_ref()).await, seeded());
+        assert_eq!(by_alias(store.as_ref(), "CVE-2026-2").await, ["crate-2"]);
     });
     let outcome = futures_util::FutureExt::catch_unwind(outcome).await;
     schema.drop_schema().await;
@@ -188,6 +218,8 @@ async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
 
     let store = store::open("", dir.path()).await.unwrap();
     assert_eq!(listed(store.as_ref()).await, seeded());
+    // The alias went to the agent whose finding it names.
+    assert_eq!(by_alias(store.as_ref(), "CVE-2026-2").await, ["crate-2"]);
     drop(store);
 
     // Hex ids became 16-byte keys and read back as the same hex; the foreign

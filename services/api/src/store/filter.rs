@@ -63,14 +63,13 @@ pub(super) fn scan_page(query: &ScanQuery) -> Sql {
 /// The statement of a page of findings: `limit` rows after `after`.
 pub(super) fn finding_page(
     filter: &FindingSelector,
-    vuln_ids: &[String],
     order: FindingOrder,
     after: Option<&FindingCursor>,
     limit: u32,
 ) -> Sql {
     let mut sql = Sql::default();
     queries::LIST_FINDINGS.fill(&mut sql, |sql, hole| match hole {
-        "where" => finding_where(sql, filter, vuln_ids, Some((order, after))),
+        "where" => finding_where(sql, filter, Some((order, after))),
         "order" => {
             sql.push(finding_order(order));
         }
@@ -84,10 +83,10 @@ pub(super) fn finding_page(
 }
 
 /// The statement that counts the findings of a filter.
-pub(super) fn finding_count(filter: &FindingSelector, vuln_ids: &[String]) -> Sql {
+pub(super) fn finding_count(filter: &FindingSelector) -> Sql {
     let mut sql = Sql::default();
     queries::COUNT_FINDINGS.fill(&mut sql, |sql, hole| match hole {
-        "where" => finding_where(sql, filter, vuln_ids, None),
+        "where" => finding_where(sql, filter, None),
         other => unknown_hole(other),
     });
     sql
@@ -131,15 +130,9 @@ fn finding_order(order: FindingOrder) -> &'static str {
     }
 }
 
-/// Appends the WHERE clause of a findings filter; `vuln_ids` are the
-/// vulnerability id and every id it is an alias of. `page` is the order and
+/// Appends the WHERE clause of a findings filter. `page` is the order and
 /// position of a page, `None` for a count of all matches.
-fn finding_where(
-    sql: &mut Sql,
-    filter: &FindingSelector,
-    vuln_ids: &[String],
-    page: Option<(FindingOrder, Option<&FindingCursor>)>,
-) {
+fn finding_where(sql: &mut Sql, filter: &FindingSelector, page: Option<(FindingOrder, Option<&FindingCursor>)>) {
     let counting = page.is_none();
     let after = page.and_then(|(order, after)| after.map(|cursor| (order, cursor)));
     let mut conditions: Vec<String> = Vec::new();
@@ -166,9 +159,15 @@ fn finding_where(
     if let Some(name) = &filter.package_name {
         conditions.push(format!("package_name = {}", sql.bind(Bind::Text(name.clone()))));
     }
-    if filter.vulnerability_id.is_some() {
-        let placeholders: Vec<String> = vuln_ids.iter().map(|id| sql.bind(Bind::Text(id.clone()))).collect();
-        conditions.push(format!("vuln_id IN ({})", placeholders.join(", ")));
+    if let Some(vuln_id) = &filter.vulnerability_id {
+        // An alias widens the filter only over the findings of the agent
+        // whose report named it: one agent's aliases never change what
+        // another's findings answer to.
+        let id = sql.bind(Bind::Text(vuln_id.clone()));
+        conditions.push(format!(
+            "(vuln_id = {id} OR (agent_id, vuln_id) IN \
+             (SELECT agent_id, vuln_id FROM vuln_aliases WHERE alias = {id}))"
+        ));
     }
     if let Some(agent) = &filter.agent_id {
         conditions.push(format!("agent_id = {}", sql.bind(Bind::Text(agent.clone()))));

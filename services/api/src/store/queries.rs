@@ -158,7 +158,7 @@ pub(super) struct Dialect {
     pub(super) insert_findings: Template,
     /// Updates a chunk's findings seen before (`{rows}`: [`FINDING_ROWS`]), returns them.
     pub(super) update_seen_findings: Template,
-    /// Stores aliases (`{values}`: rows of alias and vulnerability id).
+    /// Stores aliases (`{values}`: rows of alias, agent and vulnerability id).
     pub(super) insert_aliases: Template,
 }
 
@@ -210,8 +210,6 @@ pub(super) const COUNT_OPEN_FINDINGS: &str = sql(include_str!("queries/common/co
 pub(super) const LIST_SCANS: Template = Template::new(include_str!("queries/common/list_scans.sql"));
 /// One scan (binds: agent, scan id).
 pub(super) const GET_SCAN: &str = sql(include_str!("queries/common/get_scan.sql"));
-/// The ids an alias stands for (bind: alias).
-pub(super) const VULN_IDS_OF_ALIAS: &str = sql(include_str!("queries/common/vuln_ids_of_alias.sql"));
 /// The number of open findings, as kept.
 pub(super) const OPEN_FINDING_COUNT: &str = sql(include_str!("queries/common/open_finding_count.sql"));
 /// Counts the findings of a filter.

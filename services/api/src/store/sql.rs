@@ -177,24 +177,13 @@ where
     }
 
     async fn list_findings(&self, query: &FindingQuery) -> Result<FindingPage, StoreError> {
-        let mut vuln_ids = Vec::new();
-        if let Some(id) = &query.filter.vulnerability_id {
-            let rows = sqlx::query(q::VULN_IDS_OF_ALIAS)
-                .bind(id.as_str())
-                .fetch_all(self.reader())
-                .await?;
-            vuln_ids.push(id.clone());
-            for row in rows {
-                vuln_ids.push(row.try_get("vuln_id")?);
-            }
-        }
         let total = if query.count_total && query.filter == FindingSelector::default() {
             // All open findings: kept by submit_once, no need to count them.
             let row = sqlx::query(q::OPEN_FINDING_COUNT).fetch_one(self.reader()).await?;
             let n: i64 = row.try_get("open_findings")?;
             Some(u64::try_from(n).unwrap_or(0))
         } else if query.count_total {
-            let sql = filter::finding_count(&query.filter, &vuln_ids);
+            let sql = filter::finding_count(&query.filter);
             let row = query_of(&sql).fetch_one(self.reader()).await?;
             let n: i64 = row.try_get("n")?;
             Some(u64::try_from(n).unwrap_or(0))
@@ -204,7 +193,6 @@ where
         // One row more than asked tells whether a next page exists.
         let sql = filter::finding_page(
             &query.filter,
-            &vuln_ids,
             query.order,
             query.after.as_ref(),
             query.limit.saturating_add(1),
@@ -493,6 +481,7 @@ where
         }
     }
 
+    // (alias, vulnerability id) pairs of this agent's report.
     let mut aliases: Vec<(&str, &str)> = report
         .findings
         .iter()
@@ -507,7 +496,7 @@ where
         B::DIALECT.insert_aliases.fill(&mut insert, |insert, hole| match hole {
             "values" => {
                 insert.push_values(chunk, |mut b, (alias, id)| {
-                    b.push_bind(*alias).push_bind(*id);
+                    b.push_bind(*alias).push_bind(report.agent_id.as_str()).push_bind(*id);
                 });
             }
             other => unknown_hole(other),

@@ -1,5 +1,6 @@
 -- Stores the aliases of a report's vulnerabilities: {values} is one row
--- (alias, vulnerability id) per pair. OR ROLLBACK: as in insert_findings.sql.
-INSERT OR ROLLBACK INTO vuln_aliases (alias, vuln_id)
+-- (alias, agent id, vulnerability id) per pair the agent reported.
+-- OR ROLLBACK: as in insert_findings.sql.
+INSERT OR ROLLBACK INTO vuln_aliases (alias, agent_id, vuln_id)
 {values}
-ON CONFLICT (alias, vuln_id) DO NOTHING
+ON CONFLICT (alias, agent_id, vuln_id) DO NOTHING
