@@ -549,6 +549,7 @@ impl pb::api_service_server::ApiService for Api {
                     version: a.version,
                     registered_at: Some(timestamp(a.registered_at)),
                     last_seen: Some(timestamp(a.last_seen)),
+                    open_findings: a.open_findings,
                 })
                 .collect(),
             next_page_token,

@@ -67,6 +67,12 @@ async fn submit(
     store.submit_report(&prepared).await.unwrap()
 }
 
+/// The open findings ListAgents shows for `agent_id`.
+async fn open_of_agent(store: &dyn Store, agent_id: &str) -> u64 {
+    let agents = store.list_agents(None, 100).await.unwrap();
+    agents.iter().find(|a| a.agent_id == agent_id).unwrap().open_findings
+}
+
 fn open_query(filter: FindingSelector, order: FindingOrder, limit: u32) -> FindingQuery {
     FindingQuery {
         filter,
@@ -265,6 +271,7 @@ async fn findings_are_tracked_resolved_and_reopened_across_scans() {
 
         let open = all_findings(store, FindingSelector::default(), FindingOrder::Time).await;
         assert_eq!(open.len(), 2);
+        assert_eq!(open_of_agent(store, "a").await, 2, "the agent's kept count follows");
         let everything = all_findings(
             store,
             FindingSelector {
@@ -309,6 +316,7 @@ async fn findings_are_tracked_resolved_and_reopened_across_scans() {
                 .len(),
             4
         );
+        assert_eq!(open_of_agent(store, "a").await, 4, "reopened findings count again");
 
         // Another root of the same agent is a different lockfile: its full scan leaves these alone.
         let mut elsewhere = report("s5", ScanType::Full, vec![]);

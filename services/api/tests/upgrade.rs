@@ -110,6 +110,12 @@ macro_rules! seed_old_findings {
     }};
 }
 
+/// The open findings ListAgents shows, agent by agent.
+async fn open_of_agents(store: &dyn zerotrace_api::store::Store) -> Vec<u64> {
+    let agents = store.list_agents(None, 10).await.unwrap();
+    agents.iter().map(|a| a.open_findings).collect()
+}
+
 /// The packages of the findings a filter by `alias` lists.
 async fn by_alias(store: &dyn zerotrace_api::store::Store, alias: &str) -> Vec<String> {
     let page = store
@@ -200,6 +206,7 @@ async fn postgres_findings_keep_their_ids_through_the_binary_key() {
         let store = store::open(&schema.url, dir.path()).await.unwrap();
         assert_eq!(listed(store.as_ref()).await, seeded());
         assert_eq!(by_alias(store.as_ref(), "CVE-2026-2").await, ["crate-2"]);
+        assert_eq!(open_of_agents(store.as_ref()).await, [2]);
     });
     let outcome = futures_util::FutureExt::catch_unwind(outcome).await;
     schema.drop_schema().await;
@@ -220,6 +227,8 @@ async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
     assert_eq!(listed(store.as_ref()).await, seeded());
     // The alias went to the agent whose finding it names.
     assert_eq!(by_alias(store.as_ref(), "CVE-2026-2").await, ["crate-2"]);
+    // Each agent's open findings were counted once, on upgrade.
+    assert_eq!(open_of_agents(store.as_ref()).await, [2]);
     drop(store);
 
     // Hex ids became 16-byte keys and read back as the same hex; the foreign

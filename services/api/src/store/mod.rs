@@ -92,6 +92,8 @@ pub struct StoredAgent {
     pub registered_at: Micros,
     /// Last heartbeat, report or registration.
     pub last_seen: Micros,
+    /// Its open findings.
+    pub open_findings: u64,
 }
 
 /// One finding of a report, with its identity and the columns queries use.

@@ -203,6 +203,8 @@ pub(super) const UPDATE_SCAN_COUNTS: &str = sql(include_str!("queries/common/upd
 pub(super) const AGENT_SEEN_BY_REPORT: &str = sql(include_str!("queries/common/agent_seen_by_report.sql"));
 /// Adds to the number of open findings (bind: the change).
 pub(super) const COUNT_OPEN_FINDINGS: &str = sql(include_str!("queries/common/count_open_findings.sql"));
+/// Adds to an agent's open findings (binds: delta, agent).
+pub(super) const COUNT_AGENT_OPEN_FINDINGS: &str = sql(include_str!("queries/common/count_agent_open_findings.sql"));
 
 // Reads.
 

@@ -298,6 +298,7 @@ where
                     version: row.try_get("version")?,
                     registered_at: row.try_get("registered_at")?,
                     last_seen: row.try_get("last_seen")?,
+                    open_findings: u64::try_from(row.try_get::<i64, _>("open_findings")?).unwrap_or(0),
                 })
             })
             .collect()
@@ -533,6 +534,11 @@ where
     // Last: see count_open_findings.sql.
     let open_delta = opened - resolved_rows;
     if open_delta != 0 {
+        sqlx::query(q::COUNT_AGENT_OPEN_FINDINGS)
+            .bind(open_delta)
+            .bind(report.agent_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(q::COUNT_OPEN_FINDINGS)
             .bind(open_delta)
             .execute(&mut *tx)
