@@ -162,6 +162,18 @@ pub fn format_utc(unix: u64) -> String {
     )
 }
 
+/// Formats Unix seconds as RFC 3339 in UTC: `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_rfc3339(unix: u64) -> String {
+    let secs = unix % 86_400;
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_date(unix),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Formats Unix seconds as the date `YYYY-MM-DD` (UTC).
 pub fn format_date(unix: u64) -> String {
     let days = i64::try_from(unix / 86_400).unwrap_or(i64::MAX / 2);
@@ -271,6 +283,7 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_utc(951_868_800), "2000-03-01 00:00:00 UTC");
         assert_eq!(format_utc(1_714_979_289), "2024-05-06 07:08:09 UTC");
+        assert_eq!(format_rfc3339(1_714_979_289), "2024-05-06T07:08:09Z");
         assert_eq!(parse_unix("2024-05-06"), Some(1_714_953_600));
         assert_eq!(format_date(1_714_953_600), "2024-05-06");
         assert_eq!(parse_unix("2024-05-06T07:08:09Z"), Some(1_714_979_289));

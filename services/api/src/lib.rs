@@ -53,10 +53,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let tls = listeners.grpc_tls(&config.tls)?;
-    zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
-        path: config.data_dir.clone(),
-        source,
-    })?;
     let reader_token = reader_token(&config)?;
     let store = store::open(&config.database_url, &config.data_dir).await?;
     let mut telemetry_config = zerotrace_telemetry::Config::new(Service::Api);
@@ -96,9 +92,14 @@ pub async fn serve(
 }
 
 /// Returns the reader token: the configured one, else the one in
-/// `<data_dir>/reader_token`, else a new one written there (mode 0600).
-/// Only the file's path is logged.
-fn reader_token(config: &ApiConfig) -> Result<String, StartError> {
+/// `<data_dir>/reader_token`, else a new one written there (mode 0600), so
+/// that it stays the same across restarts. Makes the data directory (0700)
+/// if needed. Only the file's path is logged.
+pub fn reader_token(config: &ApiConfig) -> Result<String, StartError> {
+    zerotrace_files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
     if !config.reader_token.trim().is_empty() {
         return Ok(config.reader_token.trim().to_string());
     }

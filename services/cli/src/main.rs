@@ -4,10 +4,13 @@
 //! - `zerotrace inventory PATH` lists the packages of every lockfile under PATH.
 //! - `zerotrace scan PATH` matches them against advisories, offline, in one process.
 //! - `zerotrace db import|info|sync` manages the persistent advisory database.
+//! - `zerotrace agents|scans|findings|summary|watch` read what the fleet
+//!   reported to the API; `zerotrace trigger PATH` has an agent scan a tree.
 
 mod common;
 mod db;
 mod error;
+mod fleet;
 mod inventory;
 mod scan;
 mod up;
@@ -33,6 +36,18 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Manage the persistent advisory database (import, info, sync).
     Db(db::DbArgs),
+    /// List the agents registered with the API, with their open findings.
+    Agents(fleet::AgentsArgs),
+    /// List the scans agents reported, newest first.
+    Scans(fleet::ScansArgs),
+    /// List the fleet's findings, highest risk first, with filters.
+    Findings(fleet::FindingsArgs),
+    /// Count the fleet's open findings by severity, its agents by status, and the top packages.
+    Summary(fleet::SummaryArgs),
+    /// Have an agent scan a tree, follow the scan to its end, and list the agent's findings.
+    Trigger(fleet::TriggerArgs),
+    /// Print new findings as the API stores them, one line each, until interrupted.
+    Watch(fleet::WatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +61,12 @@ fn main() -> ExitCode {
         Command::Inventory(args) => inventory::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Db(args) => db::run(args),
+        Command::Agents(args) => fleet::agents(args),
+        Command::Scans(args) => fleet::scans(args),
+        Command::Findings(args) => fleet::findings(args),
+        Command::Summary(args) => fleet::summary(args),
+        Command::Trigger(args) => fleet::trigger(args),
+        Command::Watch(args) => fleet::watch(args),
     }
 }
 

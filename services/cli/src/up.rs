@@ -46,7 +46,7 @@ pub(crate) struct UpArgs {
     /// Interval of the agent's periodic scans of every allowed root (`30m`, `6h`); `0s` turns them off.
     #[arg(long, env = "ZEROTRACE_AGENT_SCAN_INTERVAL", value_parser = zerotrace_server::parse_duration)]
     scan_interval: Option<std::time::Duration>,
-    /// Bearer token of the API's read calls; default one made for this run and printed.
+    /// Bearer token of the API's read calls; default the one kept in `<data-dir>/api/reader_token` (made on first start).
     #[arg(long, env = "ZEROTRACE_API_READER_TOKEN", hide_env_values = true)]
     reader_token: Option<String>,
     /// Bearer token RegisterAgent requires for a new agent; default none (anyone on the network may register).
@@ -131,12 +131,10 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
     let mut agent: AgentConfig = service_config("zerotrace-agent", &agent_flags.concat())?;
     let mut enrichment: EnrichmentConfig =
         service_config("zerotrace-enrichment", &flag("data-dir", dir("enrichment")))?;
-    // Read calls need a token: the operator's, or one made for this run and printed below.
-    let reader_token = match args.reader_token.as_deref().map(str::trim) {
-        Some(token) if !token.is_empty() => token.to_string(),
-        _ => zerotrace_api::generate_token().map_err(|e| failed(&e))?,
-    };
-    let mut api_flags = vec![flag("data-dir", dir("api")), flag("reader-token", reader_token.clone())];
+    let mut api_flags = vec![flag("data-dir", dir("api"))];
+    if let Some(token) = args.reader_token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        api_flags.push(flag("reader-token", token.to_string()));
+    }
     if let Some(token) = &args.registration_token {
         api_flags.push(flag("registration-token", token.clone()));
     }
@@ -144,6 +142,10 @@ async fn up(args: UpArgs) -> Result<u8, CliError> {
         api_flags.push(flag("database-url", url.clone()));
     }
     let mut api: ApiConfig = service_config("zerotrace-api", &api_flags.concat())?;
+    // Read calls need a token: the operator's, else the one kept in the API's
+    // data directory (made on first start), printed below.
+    let reader_token = zerotrace_api::reader_token(&api).map_err(|e| failed(&e))?;
+    api.reader_token = reader_token.clone();
     // up's services talk to each other in plaintext over loopback: TLS
     // (ZEROTRACE_TLS_*) is for the standalone binaries. A non-loopback
     // listen still needs ZEROTRACE_INSECURE_LISTEN.

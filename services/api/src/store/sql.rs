@@ -698,6 +698,8 @@ where
     })?;
     let finding_count: i64 = row.try_get("finding_count")?;
     let received_at: i64 = row.try_get("received_at")?;
+    let new_findings: i64 = row.try_get("new_findings")?;
+    let resolved_findings: i64 = row.try_get("resolved_findings")?;
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(StoredScan {
         scan: pb::Scan {
@@ -706,6 +708,8 @@ where
             received_at: Some(crate::time::timestamp(received_at)),
             warning_count: count(report.warnings.len()),
             unmatched_count: count(report.unmatched.len()),
+            new_findings: u32::try_from(new_findings).unwrap_or(u32::MAX),
+            resolved_findings: u32::try_from(resolved_findings).unwrap_or(u32::MAX),
             report: Some(report),
         },
         cursor: ScanCursor {
