@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use futures_util::FutureExt as _;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -600,6 +600,62 @@ async fn an_agents_aliases_widen_only_its_own_findings() {
     .await;
 }
 
+/// The open findings by class the store keeps agree with the findings it lists.
+async fn kept_counts_agree(store: &dyn Store, when: &str) {
+    let exposure = store.exposure(0, 0).await.unwrap();
+    let kept: BTreeMap<(i32, bool), u64> = exposure
+        .open_by_class
+        .into_iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(severity, kev, n)| ((severity, kev), n))
+        .collect();
+    let mut counted = BTreeMap::new();
+    for f in all_findings(store, FindingSelector::default(), FindingOrder::Risk).await {
+        let v = f.vulnerability.unwrap();
+        *counted.entry((v.severity, v.known_exploited)).or_insert(0u64) += 1;
+    }
+    assert_eq!(kept, counted, "{when}");
+}
+
+#[tokio::test]
+async fn open_counts_by_class_follow_new_changed_resolved_and_reopened_findings() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        agent(store, "b").await;
+        let all = findings("C", 40);
+        submit(store, "a", &report("s1", ScanType::Full, all.clone()), T0).await;
+        submit(store, "b", &report("s1", ScanType::Full, findings("D", 7)), T0).await;
+        kept_counts_agree(store, "new findings").await;
+
+        // Seen again: some change class (severity, KEV), ten are gone.
+        let mut changed = all[..30].to_vec();
+        for f in &mut changed[..6] {
+            let v = f.vulnerability.as_mut().unwrap();
+            v.severity = Severity::Critical as i32;
+            v.known_exploited = !v.known_exploited;
+        }
+        submit(store, "a", &report("s2", ScanType::Full, changed), T0 + SECOND).await;
+        kept_counts_agree(store, "changed and resolved").await;
+
+        // A late retry of an older scan changes nothing; the next full scan reopens.
+        submit(
+            store,
+            "a",
+            &report("s0", ScanType::Full, all[..5].to_vec()),
+            T0 - SECOND,
+        )
+        .await;
+        kept_counts_agree(store, "late report").await;
+        submit(store, "a", &report("s3", ScanType::Full, all.clone()), T0 + 2 * SECOND).await;
+        kept_counts_agree(store, "reopened").await;
+        let exposure = store.exposure(T0, T0).await.unwrap();
+        assert_eq!(exposure.open_by_class.iter().map(|c| c.2).sum::<u64>(), 47);
+        assert_eq!(exposure.agents.iter().sum::<u64>(), 2);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn scans_list_newest_first_with_filters() {
     on_both(|store| async move {
@@ -745,6 +801,12 @@ async fn concurrent_reports_of_one_agent_all_land() {
             assert!(matches!(task.await.unwrap(), SubmitOutcome::Stored { .. }));
         }
         assert_eq!(store.summary(None, 0, 0, 1).await.unwrap().scans, 8);
+        // Concurrent reports that open, change and resolve the same findings
+        // leave the kept counts exact.
+        kept_counts_agree(store.as_ref(), "concurrent reports").await;
+        let agents = store.list_agents(None, 10).await.unwrap();
+        let listed = all_findings(store.as_ref(), FindingSelector::default(), FindingOrder::Risk).await;
+        assert_eq!(agents[0].open_findings, listed.len() as u64);
     })
     .await;
 }

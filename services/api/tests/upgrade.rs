@@ -207,6 +207,7 @@ async fn postgres_findings_keep_their_ids_through_the_binary_key() {
         assert_eq!(listed(store.as_ref()).await, seeded());
         assert_eq!(by_alias(store.as_ref(), "CVE-2026-2").await, ["crate-2"]);
         assert_eq!(open_of_agents(store.as_ref()).await, [2]);
+        assert_eq!(store.exposure(0, 0).await.unwrap().open_by_class, [(3, false, 2)]);
     });
     let outcome = futures_util::FutureExt::catch_unwind(outcome).await;
     schema.drop_schema().await;
@@ -229,6 +230,8 @@ async fn findings_survive_the_rebuild_and_their_agent_is_still_checked() {
     assert_eq!(by_alias(store.as_ref(), "CVE-2026-2").await, ["crate-2"]);
     // Each agent's open findings were counted once, on upgrade.
     assert_eq!(open_of_agents(store.as_ref()).await, [2]);
+    // And the open ones by class, which the gauges read.
+    assert_eq!(store.exposure(0, 0).await.unwrap().open_by_class, [(3, false, 2)]);
     drop(store);
 
     // Hex ids became 16-byte keys and read back as the same hex; the foreign

@@ -275,6 +275,16 @@ pub struct FindingPage {
     pub total: Option<u64>,
 }
 
+/// The fleet's exposure, for the API's gauges: read from the counts every
+/// report keeps, never by counting findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exposure {
+    /// Open findings by (severity number, known exploited), as kept.
+    pub open_by_class: Vec<(i32, bool, u64)>,
+    /// Agents online, stale, offline.
+    pub agents: [u64; 3],
+}
+
 /// Totals for GetSummary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -333,6 +343,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_findings(&self, query: &FindingQuery) -> Result<FindingPage, StoreError>;
     /// Counts open findings and agents; agents seen at or after `online_since`
     /// are online, before `offline_before` offline, stale in between.
+    /// Reads the fleet's exposure: open findings by class, agents by status
+    /// (thresholds as in [`Store::summary`]).
+    async fn exposure(&self, online_since: Micros, offline_before: Micros) -> Result<Exposure, StoreError>;
     async fn summary(
         &self,
         agent_id: Option<&str>,

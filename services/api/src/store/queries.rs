@@ -160,6 +160,9 @@ pub(super) struct Dialect {
     pub(super) update_seen_findings: Template,
     /// Stores aliases (`{values}`: rows of alias, agent and vulnerability id).
     pub(super) insert_aliases: Template,
+    /// Reads (and on PostgreSQL locks) the class and state of the findings
+    /// a report is about to update (`{keys}`).
+    pub(super) lock_seen_findings: Template,
 }
 
 // Agents.
@@ -201,8 +204,8 @@ pub(super) const RESOLVE_FINDINGS: &str = sql(include_str!("queries/common/resol
 pub(super) const UPDATE_SCAN_COUNTS: &str = sql(include_str!("queries/common/update_scan_counts.sql"));
 /// Marks the reporting agent seen (binds: receive time, agent).
 pub(super) const AGENT_SEEN_BY_REPORT: &str = sql(include_str!("queries/common/agent_seen_by_report.sql"));
-/// Adds to the number of open findings (bind: the change).
-pub(super) const COUNT_OPEN_FINDINGS: &str = sql(include_str!("queries/common/count_open_findings.sql"));
+/// Adds to the open findings of a class (binds: severity, known exploited, the change).
+pub(super) const COUNT_OPEN_CLASS: &str = sql(include_str!("queries/common/count_open_class.sql"));
 /// Adds to an agent's open findings (binds: delta, agent).
 pub(super) const COUNT_AGENT_OPEN_FINDINGS: &str = sql(include_str!("queries/common/count_agent_open_findings.sql"));
 
@@ -214,6 +217,8 @@ pub(super) const LIST_SCANS: Template = Template::new(include_str!("queries/comm
 pub(super) const GET_SCAN: &str = sql(include_str!("queries/common/get_scan.sql"));
 /// The number of open findings, as kept.
 pub(super) const OPEN_FINDING_COUNT: &str = sql(include_str!("queries/common/open_finding_count.sql"));
+/// The open findings of each class (severity, known exploited), as kept.
+pub(super) const OPEN_FINDING_CLASSES: &str = sql(include_str!("queries/common/open_finding_classes.sql"));
 /// Counts the findings of a filter.
 pub(super) const COUNT_FINDINGS: Template = Template::new(include_str!("queries/common/count_findings.sql"));
 /// A page of findings.
@@ -242,6 +247,7 @@ pub(super) mod sqlite {
         insert_findings: Template::new(include_str!("queries/sqlite/insert_findings.sql")),
         update_seen_findings: Template::new(include_str!("queries/sqlite/update_seen_findings.sql")),
         insert_aliases: Template::new(include_str!("queries/sqlite/insert_aliases.sql")),
+        lock_seen_findings: Template::new(include_str!("queries/sqlite/lock_seen_findings.sql")),
     };
     /// Copies the WAL into the database file, as far as it can without waiting.
     pub(in crate::store) const CHECKPOINT: &str = sql(include_str!("queries/sqlite/checkpoint.sql"));
@@ -261,6 +267,7 @@ pub(super) mod postgres {
         insert_findings: Template::new(include_str!("queries/postgres/insert_findings.sql")),
         update_seen_findings: Template::new(include_str!("queries/postgres/update_seen_findings.sql")),
         insert_aliases: Template::new(include_str!("queries/postgres/insert_aliases.sql")),
+        lock_seen_findings: Template::new(include_str!("queries/postgres/lock_seen_findings.sql")),
     };
     /// Notifies the other replicas (binds: channel, payload).
     pub(in crate::store) const NOTIFY: &str = sql(include_str!("queries/postgres/notify.sql"));
@@ -338,7 +345,13 @@ mod tests {
             assert_eq!(dialect.insert_findings.holes(), ["rows"]);
             assert_eq!(dialect.update_seen_findings.holes(), ["rows"]);
             assert_eq!(dialect.insert_aliases.holes(), ["values"]);
+            assert_eq!(dialect.lock_seen_findings.holes(), ["keys"]);
         }
+        // PostgreSQL's read of the findings a report updates is SQLite's, locking.
+        assert_eq!(
+            format!("{} FOR UPDATE", sqlite::DIALECT.lock_seen_findings.text()),
+            postgres::DIALECT.lock_seen_findings.text()
+        );
         assert_eq!(SUMMARY_SEVERITIES.holes(), ["and_agent"]);
         assert_eq!(SUMMARY_SCANS.holes(), ["where_agent"]);
         assert_eq!(sqlite::WAL_AUTOCHECKPOINT.holes(), ["pages"]);

@@ -13,13 +13,13 @@
 use super::filter::{self, Bind, Sql};
 use super::queries::{self as q, Dialect, unknown_hole};
 use super::{
-    FindingCursor, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent, NewFinding, NewReport, ReplicaEvents,
-    ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan, SubmitOutcome, Summary,
+    Exposure, FindingCursor, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent, NewFinding, NewReport,
+    ReplicaEvents, ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan, SubmitOutcome, Summary,
 };
 use prost::Message as _;
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Row, Type};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use zerotrace_proto::api::v1 as pb;
 use zerotrace_proto::common::v1::Finding;
@@ -71,7 +71,7 @@ where
     // What the statements bind and read.
     for<'q> i64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
     for<'q> f64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
-    for<'q> bool: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> bool: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
     for<'q> &'q str: Encode<'q, B::DB> + Type<B::DB>,
     for<'q> &'q [u8]: Encode<'q, B::DB> + Type<B::DB>,
     for<'r> String: Decode<'r, B::DB> + Type<B::DB>,
@@ -253,25 +253,36 @@ where
             ));
         }
 
-        let sql = filter::summary(
-            q::SUMMARY_AGENTS,
-            agent_id,
-            &[
-                ("online", Bind::I64(online_since)),
-                ("offline", Bind::I64(offline_before)),
-            ],
-        );
-        let row = query_of(&sql).fetch_one(self.reader()).await?;
-        summary.agents = [
-            count(row.try_get("online")?),
-            count(row.try_get("stale")?),
-            count(row.try_get("offline")?),
-        ];
+        let row = query_of(&agents_by_status(agent_id, online_since, offline_before))
+            .fetch_one(self.reader())
+            .await?;
+        summary.agents = agent_counts(&row)?;
 
         let sql = filter::summary(q::SUMMARY_SCANS, agent_id, &[]);
         let row = query_of(&sql).fetch_one(self.reader()).await?;
         summary.scans = count(row.try_get("n")?);
         Ok(summary)
+    }
+
+    async fn exposure(&self, online_since: Micros, offline_before: Micros) -> Result<Exposure, StoreError> {
+        let rows = sqlx::query(q::OPEN_FINDING_CLASSES).fetch_all(self.reader()).await?;
+        let mut open_by_class = Vec::with_capacity(rows.len());
+        for row in rows {
+            let severity: i64 = row.try_get("severity")?;
+            let open: i64 = row.try_get("open_findings")?;
+            open_by_class.push((
+                i32::try_from(severity).unwrap_or(0),
+                row.try_get("kev")?,
+                u64::try_from(open).unwrap_or(0),
+            ));
+        }
+        let row = query_of(&agents_by_status(None, online_since, offline_before))
+            .fetch_one(self.reader())
+            .await?;
+        Ok(Exposure {
+            open_by_class,
+            agents: agent_counts(&row)?,
+        })
     }
 
     async fn list_agents(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredAgent>, StoreError> {
@@ -338,7 +349,7 @@ where
     for<'n> &'n str: ColumnIndex<<B::DB as Database>::Row>,
     for<'q> i64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
     for<'q> f64: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
-    for<'q> bool: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> bool: Encode<'q, B::DB> + Decode<'q, B::DB> + Type<B::DB>,
     for<'q> &'q str: Encode<'q, B::DB> + Type<B::DB>,
     for<'q> &'q [u8]: Encode<'q, B::DB> + Type<B::DB>,
     for<'r> String: Decode<'r, B::DB> + Type<B::DB>,
@@ -378,8 +389,10 @@ where
 
     let mut published = Vec::new();
     let mut new_findings: u32 = 0;
-    // Findings this report made open (new or reopened), for finding_counts.
-    let mut opened: i64 = 0;
+    // How this report changes the open findings of each class.
+    let mut open_delta = ClassDeltas::default();
+    // Whether it made findings open (new or reopened), to tell other replicas.
+    let mut opened = false;
     for chunk in report.findings.chunks(FINDING_CHUNK) {
         // New findings first; the rest are findings seen before.
         let mut insert = QueryBuilder::<B::DB>::default();
@@ -395,7 +408,8 @@ where
         for f in chunk {
             if inserted.contains(f.key.as_slice()) {
                 new_findings += 1;
-                opened += 1;
+                open_delta.add(FindingClass::of(&f.finding), 1);
+                opened = true;
                 if report.publish {
                     published.push(publication(report, f, report.received_at, report.received_at));
                 }
@@ -456,6 +470,20 @@ where
             continue;
         }
 
+        // The class each is counted under now, read (and on PostgreSQL
+        // locked) right before the update changes it.
+        let mut lock = QueryBuilder::<B::DB>::default();
+        B::DIALECT.lock_seen_findings.fill(&mut lock, |lock, hole| match hole {
+            "keys" => push_keys(lock, &seen),
+            other => unknown_hole(other),
+        });
+        for row in lock.build().fetch_all(&mut *tx).await? {
+            let resolved_at: Option<i64> = row.try_get("resolved_at")?;
+            if resolved_at.is_none() {
+                open_delta.add(FindingClass::of_row(&row)?, -1);
+            }
+        }
+
         let mut update = QueryBuilder::<B::DB>::default();
         B::DIALECT
             .update_seen_findings
@@ -468,8 +496,11 @@ where
             let key: Vec<u8> = row.try_get("id")?;
             let reopened_by: Option<String> = row.try_get("reopened_by")?;
             let resolved_at: Option<i64> = row.try_get("resolved_at")?;
+            if resolved_at.is_none() {
+                open_delta.add(FindingClass::of_row(&row)?, 1);
+            }
             if resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str()) {
-                opened += 1;
+                opened = true;
                 if let Some(f) = by_key.get(key.as_slice()).filter(|_| report.publish) {
                     published.push(publication(
                         report,
@@ -506,16 +537,17 @@ where
     }
 
     let mut resolved_findings: u32 = 0;
-    let mut resolved_rows: i64 = 0;
     if report.resolves {
-        let done = sqlx::query(q::RESOLVE_FINDINGS)
+        let resolved = sqlx::query(q::RESOLVE_FINDINGS)
             .bind(report.received_at)
             .bind(report.agent_id.as_str())
             .bind(report.root.as_str())
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-        resolved_findings = u32::try_from(B::rows_affected(&done)).unwrap_or(u32::MAX);
-        resolved_rows = i64::try_from(B::rows_affected(&done)).unwrap_or(i64::MAX);
+        resolved_findings = u32::try_from(resolved.len()).unwrap_or(u32::MAX);
+        for row in &resolved {
+            open_delta.add(FindingClass::of_row(row)?, -1);
+        }
     }
     sqlx::query(q::UPDATE_SCAN_COUNTS)
         .bind(i64::from(new_findings))
@@ -528,19 +560,23 @@ where
         .bind(report.agent_id.as_str())
         .execute(&mut *tx)
         .await?;
-    if opened > 0 {
+    if opened {
         store.announce(&mut *tx, seq).await?;
     }
-    // Last: see count_open_findings.sql.
-    let open_delta = opened - resolved_rows;
-    if open_delta != 0 {
+    // Last: see count_open_class.sql.
+    let total_delta = open_delta.total();
+    if total_delta != 0 {
         sqlx::query(q::COUNT_AGENT_OPEN_FINDINGS)
-            .bind(open_delta)
+            .bind(total_delta)
             .bind(report.agent_id.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query(q::COUNT_OPEN_FINDINGS)
-            .bind(open_delta)
+    }
+    for (class, delta) in open_delta.changed() {
+        sqlx::query(q::COUNT_OPEN_CLASS)
+            .bind(class.severity)
+            .bind(class.kev)
+            .bind(delta)
             .execute(&mut *tx)
             .await?;
     }
@@ -551,6 +587,59 @@ where
         resolved_findings,
         published,
     })
+}
+
+/// What the open-findings counts are kept by: a finding's severity (the
+/// contract's number) and whether it is known exploited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct FindingClass {
+    severity: i64,
+    kev: bool,
+}
+
+impl FindingClass {
+    /// The class of a finding as reported.
+    fn of(finding: &Finding) -> Self {
+        let vuln = finding.vulnerability.as_ref();
+        Self {
+            severity: i64::from(vuln.map_or(0, |v| v.severity)),
+            kev: vuln.is_some_and(|v| v.known_exploited),
+        }
+    }
+
+    /// The class of a stored finding (its `severity` and `kev` columns).
+    fn of_row<R>(row: &R) -> Result<Self, sqlx::Error>
+    where
+        R: Row,
+        for<'n> &'n str: ColumnIndex<R>,
+        for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+        for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    {
+        Ok(Self {
+            severity: row.try_get("severity")?,
+            kev: row.try_get("kev")?,
+        })
+    }
+}
+
+/// A report's changes to the open findings of each class.
+#[derive(Debug, Default)]
+struct ClassDeltas(BTreeMap<FindingClass, i64>);
+
+impl ClassDeltas {
+    fn add(&mut self, class: FindingClass, n: i64) {
+        *self.0.entry(class).or_default() += n;
+    }
+
+    /// The change to the open findings in all.
+    fn total(&self) -> i64 {
+        self.0.values().sum()
+    }
+
+    /// The classes that changed, in a fixed order (see count_open_class.sql).
+    fn changed(&self) -> impl Iterator<Item = (FindingClass, i64)> + '_ {
+        self.0.iter().filter(|(_, n)| **n != 0).map(|(c, n)| (*c, *n))
+    }
 }
 
 /// A stored finding as [`q::SEEN_FINDINGS`] reads it.
@@ -636,6 +725,32 @@ where
     for f in findings {
         keys.push_bind(f.key.as_slice());
     }
+}
+
+/// The statement that counts agents by status, of all or one.
+fn agents_by_status(agent_id: Option<&str>, online_since: Micros, offline_before: Micros) -> Sql {
+    filter::summary(
+        q::SUMMARY_AGENTS,
+        agent_id,
+        &[
+            ("online", Bind::I64(online_since)),
+            ("offline", Bind::I64(offline_before)),
+        ],
+    )
+}
+
+/// Agents online, stale and offline, from a row of [`agents_by_status`].
+fn agent_counts<R>(row: &R) -> Result<[u64; 3], StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let n: i64 = row.try_get(column)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    Ok([count("online")?, count("stale")?, count("offline")?])
 }
 
 /// A statement built in [`super::filter`], with its values bound.

@@ -1,3 +1,3 @@
--- The number of open findings, kept by every report: the total of an unfiltered
--- findings list without counting them.
-SELECT open_findings FROM finding_counts WHERE id = 1
+-- The number of open findings, kept by every report (the sum of its classes):
+-- the total of an unfiltered findings list without counting them.
+SELECT CAST(COALESCE(SUM(open_findings), 0) AS BIGINT) AS open_findings FROM finding_class_counts

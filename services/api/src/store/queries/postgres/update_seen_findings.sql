@@ -19,4 +19,5 @@ UPDATE findings SET
     resolved_at = CASE WHEN findings.resolved_at IS NOT NULL AND seen.last_seen > findings.resolved_at
         THEN NULL ELSE findings.resolved_at END
 FROM seen WHERE findings.id = seen.id
-RETURNING findings.id, findings.reopened_by, findings.first_seen, findings.last_seen, findings.resolved_at
+RETURNING findings.id, findings.reopened_by, findings.first_seen, findings.last_seen, findings.resolved_at,
+    findings.severity, findings.kev
