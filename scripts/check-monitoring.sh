@@ -52,6 +52,7 @@ trap 'rm -rf "$tmp"' EXIT
 ZEROTRACE_ALERT_PAGER_WEBHOOK_URL='https://hooks.example.test/pager?a=1&b=2' \
 ZEROTRACE_ALERT_TEAM_WEBHOOK_URL='http://127.0.0.1:5001/team' \
 ZEROTRACE_ALERT_TICKET_WEBHOOK_URL='http://127.0.0.1:5001/ticket' \
+ZEROTRACE_ALERT_SECURITY_WEBHOOK_URL='http://127.0.0.1:5001/security' \
     sh monitoring/alertmanager/render-config.sh monitoring/alertmanager.yml "$tmp/alertmanager.yml"
 grep -q "url: 'https://hooks.example.test/pager?a=1&b=2'" "$tmp/alertmanager.yml" \
     || { echo "render-config.sh did not substitute the pager URL verbatim" >&2; exit 1; }
@@ -72,6 +73,16 @@ for pair in critical:pager warning:team info:ticket; do
         exit 1
     fi
     echo "severity=$severity -> $got"
+done
+# The fleet's exposure goes to the security team, whatever its severity.
+for severity in critical warning; do
+    got="$(amtool config routes test --config.file=monitoring/alertmanager.yml \
+        severity="$severity" category=exposure service=zerotrace-api alertname=Example 2>/dev/null)"
+    if [ "$got" != security ]; then
+        echo "category=exposure severity=$severity routes to '$got', expected 'security'" >&2
+        exit 1
+    fi
+    echo "category=exposure severity=$severity -> $got"
 done
 
 step "structural checks"

@@ -59,6 +59,9 @@ BEYOND_CONTRACT = {
     "zerotrace_advisory_data_entries": ("gauge", {"source"}, "enrichment"),
     "zerotrace_advisory_data_max_age_seconds": ("gauge", set(), "enrichment"),
     "zerotrace_advisory_syncs_total": ("counter", {"source", "outcome"}, "enrichment"),
+    "zerotrace_findings_open": ("gauge", {"severity", "known_exploited"}, "api"),
+    "zerotrace_agents": ("gauge", {"status"}, "api"),
+    "zerotrace_findings_resolved_total": ("counter", set(), "api"),
 }
 EXTRA_SERIES = {"up": set(), "target_info": set()}
 TARGET_LABELS = {"job", "instance"}
@@ -436,7 +439,7 @@ class Checker:
         prov = self.load_yaml("monitoring/grafana/dashboards/dashboards.yml") or {}
         if not any(p.get("type") == "file" for p in prov.get("providers", [])):
             self.fail("dashboards.yml: needs a file provider")
-        want = {"agent-performance.json", "enrichment.json", "api.json", "overview.json"}
+        want = {"agent-performance.json", "enrichment.json", "api.json", "overview.json", "fleet-exposure.json"}
         ddir = self.repo / "monitoring" / "grafana" / "dashboards"
         have = {p.name for p in ddir.glob("*.json")}
         for missing in sorted(want - have):

@@ -32,7 +32,11 @@
 # rounds, printed), and after the collector restarts metrics and traces flow
 # again without restarting the services; h. with the collector down for
 # good, OTelCollectorDown pages and the three service-down alerts, firing in
-# Prometheus, are inhibited in Alertmanager.
+# Prometheus, are inhibited in Alertmanager. Every run also: i. the API's
+# zerotrace_findings_open gauge, read from Prometheus, shows the fixture's KEV
+# finding, KnownExploitedFindingOpen reaches the security receiver, and once
+# the lockfile is fixed the gauge drops to 0, zerotrace_findings_resolved_total
+# counts it and the alert resolves.
 #
 # Ports: each documented port plus MONITORING_LIVE_PORT_OFFSET (default 10000):
 # metrics 19101-19103, gRPC 60051-60053, Prometheus 19090, Alertmanager 19093,
@@ -246,6 +250,7 @@ promtool check config "$work/prometheus.yml" >/dev/null
 ZEROTRACE_ALERT_PAGER_WEBHOOK_URL="http://$hook_addr/pager" \
 ZEROTRACE_ALERT_TEAM_WEBHOOK_URL="http://$hook_addr/team" \
 ZEROTRACE_ALERT_TICKET_WEBHOOK_URL="http://$hook_addr/ticket" \
+ZEROTRACE_ALERT_SECURITY_WEBHOOK_URL="http://$hook_addr/security" \
     sh monitoring/alertmanager/render-config.sh monitoring/alertmanager.yml "$work/alertmanager.rendered.yml"
 $gen gen-alertmanager-timing "$work/alertmanager.rendered.yml" "$work/alertmanager.yml" \
     --group-wait "${group_wait_s}s" --group-interval 2s
@@ -286,12 +291,13 @@ if [ "$topology" = services ]; then
     wait_for "api gRPC" 60 grpcurl -plaintext -max-time 1 "$api_grpc" grpc.health.v1.Health/Check
     start agent env "${push_env[@]}" "$bin/zerotrace-agent" --listen "$agent_grpc" --metrics-listen "$agent_metrics" \
         --data-dir "$work/data/agent" --allowed-root "$work/project" --allowed-root "$work/traced" \
-        --scan-interval 2s --enrichment-url "http://$enr_grpc" --api-url "http://$api_grpc" \
+        --scan-interval 2s --full-scan-interval 4s --enrichment-url "http://$enr_grpc" --api-url "http://$api_grpc" \
         --resource-interval 1s
     agent_log=$work/agent.log
 else
     start up env "${push_env[@]}" "${data_env[@]}" ZEROTRACE_ENRICHMENT_IMPORT="$imports" \
         ZEROTRACE_AGENT_ALLOWED_ROOTS="$work/project" ZEROTRACE_AGENT_SCAN_INTERVAL=2s \
+        ZEROTRACE_AGENT_FULL_SCAN_INTERVAL=4s \
         ZEROTRACE_AGENT_RESOURCE_INTERVAL=1s \
         "$bin/zerotrace" up --data-dir "$work/data" \
         --agent-listen "$agent_grpc" --agent-metrics-listen "$agent_metrics" \
@@ -346,6 +352,26 @@ say "checks"
 run_check $gen check-series --prometheus "$prom"
 run_check $gen check-queries --prometheus "$prom" --path "$path"
 run_check $gen check-healthy --prometheus "$prom"
+
+say "i. the fleet's exposure: the gauges and KnownExploitedFindingOpen follow a KEV finding as it opens and resolves"
+# Each root the agent scans pins demo-crate 1.0.0: one open critical, known
+# exploited finding per root (project and traced; up's agent scans project).
+roots=("$work/project")
+[ "$topology" = services ] && roots+=("$work/traced")
+kev_open='max(zerotrace_findings_open{job="zerotrace-api",severity="critical",known_exploited="true"})'
+run_check $gen wait-value --prometheus "$prom" --query "$kev_open" --value "${#roots[@]}" --timeout 60
+run_check $gen wait-alert --log "$work/webhook.jsonl" --alert KnownExploitedFindingOpen --status firing \
+    --timeout 60 --label "i."
+resolved_before=$(curl -fsS "$prom/api/v1/query" --data-urlencode 'query=sum(zerotrace_findings_resolved_total)' \
+    | python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)')
+# The fix: the next periodic full scan (every 4 s here) no longer sees the vulnerable version.
+fixed_at=$(date +%s.%N)
+for dir in "${roots[@]}"; do sed -i 's/^version = "1.0.0"$/version = "1.0.1"/' "$dir/Cargo.lock"; done
+run_check $gen wait-value --prometheus "$prom" --query "$kev_open" --value 0 --timeout 60
+run_check $gen wait-value --prometheus "$prom" --query 'sum(zerotrace_findings_resolved_total)' \
+    --value $(( resolved_before + ${#roots[@]} )) --timeout 60
+run_check $gen wait-alert --log "$work/webhook.jsonl" --alert KnownExploitedFindingOpen --status resolved \
+    --timeout 60 --since "$fixed_at" --label "i."
 
 if [ "$topology" = services ] && [ "$path" = push ]; then
     say "f. a scan triggered with grpcurl is one trace in Jaeger"

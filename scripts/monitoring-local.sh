@@ -32,7 +32,7 @@
 #   port.
 # - Alertmanager: monitoring/alertmanager.yml rendered by
 #   monitoring/alertmanager/render-config.sh with ZEROTRACE_ALERT_PAGER/TEAM/
-#   TICKET_WEBHOOK_URL. If any is unset, all three go to a local receiver
+#   TICKET/SECURITY_WEBHOOK_URL. If any is unset, all four go to a local receiver
 #   (127.0.0.1:WEBHOOK_PORT, default 9099) that prints each notification and
 #   appends it to DATA/webhook.jsonl.
 # - Data (TSDB, Alertmanager state, generated configs, logs): --data-dir DIR,
@@ -127,12 +127,13 @@ else
 fi
 
 if [ -n "${ZEROTRACE_ALERT_PAGER_WEBHOOK_URL:-}" ] && [ -n "${ZEROTRACE_ALERT_TEAM_WEBHOOK_URL:-}" ] \
-    && [ -n "${ZEROTRACE_ALERT_TICKET_WEBHOOK_URL:-}" ]; then
+    && [ -n "${ZEROTRACE_ALERT_TICKET_WEBHOOK_URL:-}" ] && [ -n "${ZEROTRACE_ALERT_SECURITY_WEBHOOK_URL:-}" ]; then
     receivers="the ZEROTRACE_ALERT_*_WEBHOOK_URL webhooks"
 else
     export ZEROTRACE_ALERT_PAGER_WEBHOOK_URL="http://127.0.0.1:$hook_port/pager"
     export ZEROTRACE_ALERT_TEAM_WEBHOOK_URL="http://127.0.0.1:$hook_port/team"
     export ZEROTRACE_ALERT_TICKET_WEBHOOK_URL="http://127.0.0.1:$hook_port/ticket"
+    export ZEROTRACE_ALERT_SECURITY_WEBHOOK_URL="http://127.0.0.1:$hook_port/security"
     python3 -u "$helper" webhook --listen "127.0.0.1:$hook_port" --out "$data/webhook.jsonl" &
     pids+=($!)
     receivers="a local receiver on 127.0.0.1:$hook_port (printed here, saved in $data/webhook.jsonl)"

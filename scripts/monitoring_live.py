@@ -17,6 +17,7 @@ contract, the rules and the dashboards.
   monitoring_live.py check-selectors --prometheus URL
   monitoring_live.py wait-alert --log FILE --alert NAME --status firing|resolved [--timeout S]
   monitoring_live.py check-inhibited --prometheus URL --log FILE --since EPOCH --alert NAME ...
+  monitoring_live.py wait-value --prometheus URL --query PROMQL --value N [--timeout S] [--label L]
   monitoring_live.py check-trace --jaeger URL --trace-id HEX [--timeout S]
   monitoring_live.py compare-latency FILE.jsonl --max-ratio 1.10
 
@@ -588,11 +589,19 @@ def check_selectors(args) -> int:
     return rep.done(f"{len(seen)} distinct matchers")
 
 
-def check_healthy(args) -> int:
-    """No alert is pending or firing while every service runs."""
-    prom = Prom(args.prometheus)
-    rep = Report("healthy: no alert pending or firing while every service runs")
+def _platform_alerts(prom: "Prom") -> list[dict]:
+    """Active alerts about the platform. Exposure alerts (`category: exposure`)
+    are about the scanned code, which the test's fixture makes vulnerable on
+    purpose: they fire on a healthy platform, and test i. checks them."""
     alerts = prom.get("/api/v1/alerts").get("data", {}).get("alerts", [])
+    return [a for a in alerts if a.get("labels", {}).get("category") != "exposure"]
+
+
+def check_healthy(args) -> int:
+    """No platform alert is pending or firing while every service runs."""
+    prom = Prom(args.prometheus)
+    rep = Report("healthy: no alert pending or firing while every service runs (exposure alerts aside)")
+    alerts = _platform_alerts(prom)
     for a in alerts:
         rep.fail(f"{a['labels'].get('alertname')} {a['state']} {json.dumps(a['labels'], sort_keys=True)}")
     if not alerts:
@@ -606,9 +615,9 @@ def wait_healthy(args) -> int:
     deadline = time.time() + args.timeout
     alerts = []
     while time.time() < deadline:
-        alerts = prom.get("/api/v1/alerts").get("data", {}).get("alerts", [])
+        alerts = _platform_alerts(prom)
         if not alerts:
-            print(f"wait-healthy: no alert active")
+            print(f"wait-healthy: no alert active (exposure alerts aside)")
             return 0
         time.sleep(1)
     names = sorted({a["labels"].get("alertname", "?") for a in alerts})
@@ -647,7 +656,8 @@ def wait_alert(args) -> int:
     if not rules:
         raise SystemExit(f"wait-alert: no alert {args.alert} in alert-rules.yml")
     want_labels = {"alertname": args.alert, **{k: str(v) for k, v in rules[0].get("labels", {}).items()}}
-    route = {"critical": "pager", "warning": "team", "info": "ticket"}[want_labels["severity"]]
+    route = ("security" if want_labels.get("category") == "exposure"
+             else {"critical": "pager", "warning": "team", "info": "ticket"}[want_labels["severity"]])
     rep = Report(f"{args.label} {args.alert} {args.status} reached the webhook")
     deadline = time.time() + args.timeout
     log = Path(args.log)
@@ -673,7 +683,8 @@ def wait_alert(args) -> int:
         rep.fail(f"routed to {rec['path']} (receiver {rec['body'].get('receiver')}), severity "
                  f"{want_labels['severity']} routes to {route}")
     else:
-        rep.ok(f"severity {want_labels['severity']} routed to {route}")
+        rep.ok(f"severity {want_labels['severity']}"
+               + (", category exposure," if route == "security" else "") + f" routed to {route}")
     for k, v in want_labels.items():
         if a["labels"].get(k) != v:
             rep.fail(f"label {k}={a['labels'].get(k)!r}, rule says {v!r}")
@@ -689,6 +700,26 @@ def wait_alert(args) -> int:
         if not a.get("annotations", {}).get(key):
             rep.fail(f"annotation {key} missing")
     return rep.done(f"labels {json.dumps({k: a['labels'].get(k) for k in want_labels}, sort_keys=True)}")
+
+
+def wait_value(args) -> int:
+    """i. A query's value (one sample, or the sum of the vector) reaches N."""
+    prom = Prom(args.prometheus)
+    rep = Report(f"{args.label} {args.query} == {args.value:g}")
+    deadline = time.time() + args.timeout
+    started = time.time()
+    seen = None
+    while time.time() < deadline:
+        body = prom.query(args.query)
+        result = body.get("data", {}).get("result", []) if body.get("status") == "success" else []
+        if result:
+            seen = sum(float(r["value"][1]) for r in result)
+            if seen == args.value:
+                rep.ok(f"{seen:g} after {time.time() - started:.1f}s")
+                return rep.done("reached")
+        time.sleep(0.5)
+    rep.fail(f"still {seen} after {args.timeout:.0f}s")
+    return rep.done("not reached")
 
 
 # ------------------------------------------------------------------ traces --
@@ -861,6 +892,11 @@ def main() -> int:
     p.add_argument("--since", type=float, required=True), p.add_argument("--alert", action="append", required=True)
     p.add_argument("--label", default="h.")
     p.set_defaults(fn=check_inhibited)
+    p = sub.add_parser("wait-value")
+    p.add_argument("--prometheus", required=True), p.add_argument("--query", required=True)
+    p.add_argument("--value", type=float, required=True), p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--label", default="i.")
+    p.set_defaults(fn=wait_value)
     p = sub.add_parser("check-trace")
     p.add_argument("--jaeger", required=True), p.add_argument("--trace-id", required=True)
     p.add_argument("--timeout", type=float, default=60)

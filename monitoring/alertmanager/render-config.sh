@@ -4,9 +4,10 @@
 #
 #   render-config.sh IN OUT
 #
-# Replaces https://pager.webhook.invalid/, https://team.webhook.invalid/ and
-# https://ticket.webhook.invalid/ with ZEROTRACE_ALERT_PAGER_WEBHOOK_URL,
-# ZEROTRACE_ALERT_TEAM_WEBHOOK_URL and ZEROTRACE_ALERT_TICKET_WEBHOOK_URL.
+# Replaces https://pager.webhook.invalid/, https://team.webhook.invalid/,
+# https://ticket.webhook.invalid/ and https://security.webhook.invalid/ with
+# ZEROTRACE_ALERT_PAGER_WEBHOOK_URL, ZEROTRACE_ALERT_TEAM_WEBHOOK_URL,
+# ZEROTRACE_ALERT_TICKET_WEBHOOK_URL and ZEROTRACE_ALERT_SECURITY_WEBHOOK_URL.
 # POSIX sh + awk only, so it runs in the busybox-based prom/alertmanager image.
 # Writes OUT with mode 600: it holds secrets; keep it out of the repository.
 set -eu
@@ -18,7 +19,7 @@ fi
 in=$1
 out=$2
 
-for name in PAGER TEAM TICKET; do
+for name in PAGER TEAM TICKET SECURITY; do
     var="ZEROTRACE_ALERT_${name}_WEBHOOK_URL"
     eval "value=\${$var:-}"
     case "$value" in
@@ -38,7 +39,7 @@ done
 umask 077
 # index/substr instead of sub(): a URL's '&' or '\' must stay literal.
 awk '
-    BEGIN { n = split("pager team ticket", keys, " ") }
+    BEGIN { n = split("pager team ticket security", keys, " ") }
     {
         for (i = 1; i <= n; i++) {
             placeholder = "https://" keys[i] ".webhook.invalid/"
@@ -50,7 +51,7 @@ awk '
     }
 ' "$in" > "$out.tmp"
 
-if grep -Eq 'https://(pager|team|ticket)\.webhook\.invalid/' "$out.tmp"; then
+if grep -Eq 'https://(pager|team|ticket|security)\.webhook\.invalid/' "$out.tmp"; then
     echo "render-config: placeholders left in $out" >&2
     rm -f "$out.tmp"
     exit 1

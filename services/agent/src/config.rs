@@ -38,6 +38,10 @@ pub struct AgentConfig {
     /// Interval between periodic scans of every allowed root; 0 turns them off.
     #[arg(long, env = "ZEROTRACE_AGENT_SCAN_INTERVAL", default_value = "0s", value_parser = parse_duration)]
     pub scan_interval: Duration,
+    /// A periodic scan of a root is full (it resolves the findings it no longer sees) when the root's last full
+    /// scan is this old; the others are incremental. 0 makes every periodic scan full.
+    #[arg(long, env = "ZEROTRACE_AGENT_FULL_SCAN_INTERVAL", default_value = "24h", value_parser = parse_duration)]
+    pub full_scan_interval: Duration,
     /// Enrichment service URL (e.g. http://127.0.0.1:50052); empty for none.
     #[arg(long, env = "ZEROTRACE_AGENT_ENRICHMENT_URL", default_value = "")]
     pub enrichment_url: String,

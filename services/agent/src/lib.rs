@@ -105,7 +105,11 @@ pub async fn serve(
         background.spawn(heartbeats(upstream.clone(), HEARTBEAT_INTERVAL));
     }
     if !config.scan_interval.is_zero() {
-        background.spawn(scan::periodic(scanner.clone(), config.scan_interval));
+        background.spawn(scan::periodic(
+            scanner.clone(),
+            config.scan_interval,
+            config.full_scan_interval,
+        ));
     }
 
     let agent = Agent {

@@ -531,26 +531,34 @@ pub(crate) fn to_proto(p: &zerotrace_inventory::Package) -> common::Package {
     }
 }
 
-/// Runs periodic scans of every allowed root: the first full, later ones incremental.
-pub(crate) async fn periodic(scanner: Arc<Scanner>, interval: Duration) {
-    let mut first = true;
+/// Runs periodic scans of every allowed root: full when the root has had no
+/// full scan for `full_every` (the first is full), incremental otherwise.
+/// Only a full scan resolves the findings a fixed lockfile no longer has, so
+/// without the full ones a fix would never show.
+pub(crate) async fn periodic(scanner: Arc<Scanner>, interval: Duration, full_every: Duration) {
+    let mut last_full: HashMap<PathBuf, tokio::time::Instant> = HashMap::new();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let kind = if first {
-            common::ScanType::Full
-        } else {
-            common::ScanType::Incremental
-        };
-        first = false;
         for root in scanner.allowed_roots().to_vec() {
             let Ok(root) = std::fs::canonicalize(&root) else {
                 tracing::warn!(root = %root.display(), "allowed root is missing, not scanned");
                 continue;
             };
-            match scanner.start(root, kind) {
-                Ok(handle) => tracing::info!(scan_id = %handle.id, "periodic scan started"),
+            let full = last_full.get(&root).is_none_or(|at| at.elapsed() >= full_every);
+            let kind = if full {
+                common::ScanType::Full
+            } else {
+                common::ScanType::Incremental
+            };
+            match scanner.start(root.clone(), kind) {
+                Ok(handle) => {
+                    if full {
+                        last_full.insert(root, tokio::time::Instant::now());
+                    }
+                    tracing::info!(scan_id = %handle.id, full, "periodic scan started");
+                }
                 Err(AgentError::AlreadyRunning(m)) => tracing::info!("{m}; periodic scan skipped"),
                 Err(e) => tracing::warn!(error = %e, "periodic scan not started"),
             }

@@ -45,6 +45,11 @@ struct Stack {
 }
 
 async fn start(scan_interval: Duration) -> Stack {
+    start_with(scan_interval, Duration::from_secs(24 * 3600)).await
+}
+
+/// [`start`] with a full-scan interval of the periodic scans.
+async fn start_with(scan_interval: Duration, full_scan_interval: Duration) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let osv = dir.path().join("osv");
     let project = dir.path().join("project");
@@ -89,6 +94,7 @@ async fn start(scan_interval: Duration) -> Stack {
     config.enrichment_url = format!("http://{enrichment_addr}");
     config.api_url = String::new();
     config.scan_interval = scan_interval;
+    config.full_scan_interval = full_scan_interval;
     config.resource_interval = Duration::from_millis(100);
     let (stop_a, stopped_a) = oneshot::channel::<()>();
     tokio::spawn(zerotrace_agent::serve(config, agent_listeners, async {
@@ -320,4 +326,38 @@ async fn watch_streams_progress_to_the_end_and_periodic_scans_run() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("no incremental periodic scan followed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_scans_are_full_again_once_the_last_full_one_is_old() {
+    // Only full scans resolve findings: without them a fix would never show.
+    let mut stack = start_with(Duration::from_millis(200), Duration::from_millis(900)).await;
+    let mut seen: Vec<(String, i32)> = Vec::new();
+    for _ in 0..500 {
+        let info = stack
+            .agent
+            .get_agent_info(pb::GetAgentInfoRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(last) = info.last_scan
+            && seen.last().is_none_or(|(id, _)| *id != last.scan_id)
+        {
+            seen.push((last.scan_id, last.scan_type));
+        }
+        let kinds: Vec<i32> = seen.iter().map(|(_, kind)| *kind).collect();
+        let full = common::ScanType::Full as i32;
+        let incremental = common::ScanType::Incremental as i32;
+        if let Some(i) = kinds.iter().position(|k| *k == incremental)
+            && kinds[i..].contains(&full)
+        {
+            assert_eq!(kinds[0], full, "the first periodic scan is full: {kinds:?}");
+            for stop in stack.stops.drain(..) {
+                let _ = stop.send(());
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no full periodic scan after the incremental ones: {seen:?}");
 }

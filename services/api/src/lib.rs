@@ -10,6 +10,7 @@ mod auth;
 mod config;
 mod digest;
 mod error;
+mod exposure;
 mod feed;
 mod paging;
 mod rate;
@@ -22,6 +23,7 @@ mod validate;
 pub use auth::generate_token;
 pub use config::{ApiConfig, DEFAULT_GRPC_ADDR, DEFAULT_METRICS_ADDR};
 pub use error::{ApiError, StartError};
+pub use exposure::Exposure;
 pub use feed::StreamStopper;
 pub use report::prepare_report;
 pub use service::{Api, ApiSettings};
@@ -32,7 +34,7 @@ use std::io::Write as _;
 use tonic::service::Routes;
 use zerotrace_proto::api::v1::api_service_server::ApiServiceServer;
 use zerotrace_server::{Listeners, ServeOptions};
-use zerotrace_telemetry::{ApiMetrics, GrpcMetricsLayer, InFlightLayer, SdkTracer, Service};
+use zerotrace_telemetry::{ApiMetrics, ExposureMetrics, GrpcMetricsLayer, InFlightLayer, SdkTracer, Service};
 
 /// The full gRPC name of the service, as health and reflection report it.
 pub const SERVICE_NAME: &str = "zerotrace.api.v1.ApiService";
@@ -64,6 +66,7 @@ pub async fn serve(
         &zerotrace_proto::method_names(SERVICE_NAME),
     );
     let (api, streams) = Api::new(store, ApiSettings::from_config(&config, reader_token)).await?;
+    let _exposure = ExposureMetrics::new(&telemetry.meter(), api.exposure().reader());
     let routes = routes(api, &metrics, Some(telemetry.tracer()));
     let options = ServeOptions {
         grace: config.shutdown_grace,

@@ -6,6 +6,7 @@
 //! live feed ([`crate::feed`]) each have a room of their own.
 
 use crate::auth::{Credentials, bearer, generate_token, hash_token};
+use crate::exposure::Exposure;
 use crate::feed::{FeedEvent, FindingStream, StreamStopper, relay_other_replicas, watch_stream};
 use crate::paging::{AgentsPosition, FindingsPosition, PageTokens};
 use crate::report::prepare_report;
@@ -91,6 +92,7 @@ struct Inner {
     pages: PageTokens,
     feed: broadcast::Sender<Arc<FeedEvent>>,
     stopping: watch::Receiver<bool>,
+    exposure: Exposure,
 }
 
 impl Api {
@@ -117,6 +119,12 @@ impl Api {
                 settings.admin_token.as_deref(),
                 settings.rate_limit_per_agent,
             )),
+            exposure: Exposure::start(
+                Arc::clone(&store),
+                settings.online_window,
+                settings.offline_after,
+                stopping.clone(),
+            ),
             store,
             settings,
             pages,
@@ -129,6 +137,11 @@ impl Api {
     /// Returns the settings the service runs with.
     pub fn settings(&self) -> &ApiSettings {
         &self.inner.settings
+    }
+
+    /// Returns the fleet's exposure, which the API's gauges show.
+    pub fn exposure(&self) -> &Exposure {
+        &self.inner.exposure
     }
 
     /// Returns the layer that admits calls from their headers, sharing the
@@ -239,6 +252,7 @@ impl pb::api_service_server::ApiService for Api {
             .into());
         }
         tracing::info!(agent_id = %agent.agent_id, hostname = %agent.hostname, "agent registered");
+        inner.exposure.changed();
         Ok(Response::new(pb::RegisterAgentResponse {
             agent_id: agent.agent_id,
             token,
@@ -305,6 +319,7 @@ impl pb::api_service_server::ApiService for Api {
                 resolved_findings,
                 published,
             } => {
+                inner.exposure.stored(resolved_findings);
                 tracing::debug!(
                     agent_id = %caller,
                     scan_id = %prepared.scan_id,

@@ -1,7 +1,8 @@
 //! The fleet commands end to end: `zerotrace up` with its agent and a second
 //! agent, each scanning a tree with known vulnerabilities through `zerotrace
 //! trigger`; `findings`, `agents`, `scans` and `summary` read exactly what
-//! they reported; `watch` sees a new finding arrive; a wrong token and an
+//! they reported; `watch` sees a new finding arrive; the API's exposure
+//! gauges move as findings open and resolve; a wrong token and an
 //! unreachable API are one line each, with exit code 1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -246,6 +247,42 @@ async fn two_agents_report_and_the_fleet_commands_read_exactly_their_findings() 
     let _ = watch.kill();
     let _ = watch.wait();
 
+    // The exposure gauges follow: open by severity, agents by status.
+    let metrics = &up.metrics[2];
+    gauges_reach(
+        metrics,
+        &[
+            (
+                r#"zerotrace_findings_open{known_exploited="false",severity="critical"}"#,
+                1,
+            ),
+            (r#"zerotrace_findings_open{known_exploited="false",severity="high"}"#, 1),
+            (r#"zerotrace_findings_open{known_exploited="false",severity="low"}"#, 1),
+            (
+                r#"zerotrace_findings_open{known_exploited="true",severity="critical"}"#,
+                0,
+            ),
+            (r#"zerotrace_agents{status="online"}"#, 2),
+            (r#"zerotrace_agents{status="offline"}"#, 0),
+        ],
+    )
+    .await;
+    // A full scan that no longer sees two of them resolves them.
+    write(&tree_a, "Cargo.lock", &lockfile(&["safe-crate"]));
+    trigger(agent_a, api, &token, &tree_a).await;
+    gauges_reach(
+        metrics,
+        &[
+            (
+                r#"zerotrace_findings_open{known_exploited="false",severity="critical"}"#,
+                1,
+            ),
+            (r#"zerotrace_findings_open{known_exploited="false",severity="high"}"#, 0),
+            (r#"zerotrace_findings_open{known_exploited="false",severity="low"}"#, 0),
+        ],
+    )
+    .await;
+
     // Refusals are one line, with the address tried or what to set.
     let mut args = vec!["findings".to_string()];
     args.extend(api_flags(api, "not-the-token"));
@@ -271,6 +308,44 @@ async fn two_agents_report_and_the_fleet_commands_read_exactly_their_findings() 
 
     let _ = stop_b.send(());
     served_b.await.unwrap().unwrap();
+}
+
+/// Waits (up to 10 s) until the API's `/metrics` at `addr` shows each
+/// series at its value.
+async fn gauges_reach(addr: &str, want: &[(&str, u64)]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let scrape = scrape(addr);
+        let value = |series: &str| {
+            scrape
+                .lines()
+                .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+        };
+        let wrong: Vec<String> = want
+            .iter()
+            .filter(|(series, n)| value(series) != Some(*n as f64))
+            .map(|(series, n)| format!("{series} is {:?}, not {n}", value(series)))
+            .collect();
+        if wrong.is_empty() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{wrong:?}\n{scrape}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The text of `GET /metrics` at `addr`.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    body
 }
 
 #[test]

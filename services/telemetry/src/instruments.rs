@@ -13,7 +13,9 @@
 //! once it holds a measurement.
 
 use crate::grpc_layer::tonic_code::Code;
-use opentelemetry::metrics::{BoundHistogram, Counter, Gauge, Histogram, Meter, ObservableGauge, UpDownCounter};
+use opentelemetry::metrics::{
+    BoundHistogram, Counter, Gauge, Histogram, Meter, ObservableCounter, ObservableGauge, UpDownCounter,
+};
 use opentelemetry::{KeyValue, StringValue};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -346,11 +348,14 @@ impl EnrichmentMetrics {
 
 /// The series the services emit beyond the 13 of the contract (documented in
 /// `collector/README.md` and `monitoring/README.md`), as they scrape.
-pub const SERIES_BEYOND_CONTRACT: [&str; 4] = [
+pub const SERIES_BEYOND_CONTRACT: [&str; 7] = [
     "zerotrace_advisory_data_age_seconds",
     "zerotrace_advisory_data_entries",
     "zerotrace_advisory_data_max_age_seconds",
     "zerotrace_advisory_syncs_total",
+    "zerotrace_findings_open",
+    "zerotrace_agents",
+    "zerotrace_findings_resolved_total",
 ];
 
 /// One source of advisory data as the data gauges report it.
@@ -481,6 +486,96 @@ fn sync_labels(source: &str, outcome: SyncOutcome) -> [KeyValue; 2] {
         KeyValue::new("source", source.to_string()),
         KeyValue::new("outcome", outcome.label()),
     ]
+}
+
+/// What the API's exposure gauges show at one collection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExposurePoint {
+    /// Open findings by severity (in the order of [`SeverityLabel::ALL`])
+    /// and known exploited (index 1) or not (index 0).
+    pub findings_open: [[u64; 2]; 5],
+    /// Agents online, stale and offline.
+    pub agents: [u64; 3],
+    /// Findings this process's reports resolved since it started.
+    pub findings_resolved: u64,
+}
+
+impl ExposurePoint {
+    /// Adds `n` open findings of a severity, known exploited or not.
+    pub fn add_open(&mut self, severity: SeverityLabel, known_exploited: bool, n: u64) {
+        let row = SeverityLabel::ALL.iter().position(|s| *s == severity).unwrap_or(4);
+        let cell = &mut self.findings_open[row][usize::from(known_exploited)];
+        *cell = cell.saturating_add(n);
+    }
+}
+
+/// The `status` label values of `zerotrace_agents`, in the order of
+/// [`ExposurePoint::agents`].
+pub const AGENT_STATUSES: [&str; 3] = ["online", "stale", "offline"];
+
+/// The API's fleet exposure series, beyond the contract:
+/// `zerotrace_findings_open{severity,known_exploited}` (open findings),
+/// `zerotrace_agents{status}` and `zerotrace_findings_resolved_total`. Every
+/// label combination is observed at each collection, 0 included, from
+/// start-up; no label names an agent or a package. `read` returns the latest
+/// point (the API keeps it from the counts every report maintains).
+#[derive(Debug, Clone)]
+pub struct ExposureMetrics {
+    _gauges: Arc<[ObservableGauge<u64>; 2]>,
+    _resolved: Arc<ObservableCounter<u64>>,
+}
+
+impl ExposureMetrics {
+    /// Creates the gauges on `meter`.
+    pub fn new<F>(meter: &Meter, read: F) -> Self
+    where
+        F: Fn() -> ExposurePoint + Send + Sync + 'static,
+    {
+        let read = Arc::new(read);
+        let for_findings = read.clone();
+        let findings = meter
+            .u64_observable_gauge("zerotrace.findings.open")
+            .with_description(
+                "Open findings of the fleet (not resolved by a later full scan), by severity and CISA KEV",
+            )
+            .with_unit("{finding}")
+            .with_callback(move |observer| {
+                let point = for_findings();
+                for (severity, counts) in SeverityLabel::ALL.iter().zip(point.findings_open) {
+                    for (kev, n) in ["false", "true"].into_iter().zip(counts) {
+                        observer.observe(
+                            n,
+                            &[
+                                KeyValue::new("severity", severity.label()),
+                                KeyValue::new("known_exploited", kev),
+                            ],
+                        );
+                    }
+                }
+            })
+            .build();
+        let for_agents = read.clone();
+        let agents = meter
+            .u64_observable_gauge("zerotrace.agents")
+            .with_description("Registered agents, by status (from their last heartbeat or report)")
+            .with_unit("{agent}")
+            .with_callback(move |observer| {
+                for (status, n) in AGENT_STATUSES.into_iter().zip(for_agents().agents) {
+                    observer.observe(n, &[KeyValue::new("status", status)]);
+                }
+            })
+            .build();
+        let resolved = meter
+            .u64_observable_counter("zerotrace.findings.resolved")
+            .with_description("Findings resolved by the full scans this API replica stored")
+            .with_unit("{finding}")
+            .with_callback(move |observer| observer.observe(read().findings_resolved, &[]))
+            .build();
+        Self {
+            _gauges: Arc::new([findings, agents]),
+            _resolved: Arc::new(resolved),
+        }
+    }
 }
 
 /// The `method` label of calls to a method the service does not have.

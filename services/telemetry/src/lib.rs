@@ -21,8 +21,8 @@ pub use grpc_layer::{
     GrpcCall, GrpcClientLayer, GrpcClientService, GrpcMetricsLayer, GrpcMetricsService, note_failure, tonic_code,
 };
 pub use instruments::{
-    AdvisoryDataMetrics, AgentMetrics, ApiMetrics, DataSourcePoint, EnrichmentMetrics, SERIES_BEYOND_CONTRACT,
-    SyncOutcome,
+    AGENT_STATUSES, AdvisoryDataMetrics, AgentMetrics, ApiMetrics, DataSourcePoint, EnrichmentMetrics, ExposureMetrics,
+    ExposurePoint, SERIES_BEYOND_CONTRACT, SyncOutcome,
 };
 pub use layer::{InFlightLayer, InFlightService};
 pub use logging::init_logging;

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use zerotrace_telemetry::instruments::{EnrichmentStatus, ScanKind, ScanOutcome, SeverityLabel};
 use zerotrace_telemetry::{
-    AdvisoryDataMetrics, AgentMetrics, ApiMetrics, Config, DataSourcePoint, EnrichmentMetrics, SERIES_BEYOND_CONTRACT,
-    Service, SyncOutcome, init,
+    AdvisoryDataMetrics, AgentMetrics, ApiMetrics, Config, DataSourcePoint, EnrichmentMetrics, ExposureMetrics,
+    ExposurePoint, SERIES_BEYOND_CONTRACT, Service, SyncOutcome, init,
 };
 
 const COUNTERS_AND_GAUGES: &[&str] = &[
@@ -61,6 +61,15 @@ async fn scrape_holds_exactly_the_contract_names() {
         ]
     });
     data.record_sync("osv:crates.io", SyncOutcome::Success);
+    let _exposure = ExposureMetrics::new(&meter, || {
+        let mut point = ExposurePoint {
+            agents: [2, 1, 0],
+            findings_resolved: 4,
+            ..Default::default()
+        };
+        point.add_open(SeverityLabel::Critical, true, 3);
+        point
+    });
 
     agent.record_scan(ScanKind::Full, ScanOutcome::Success, 1.5);
     agent.add_files("cargo-lock", 3);
@@ -118,6 +127,16 @@ async fn scrape_holds_exactly_the_contract_names() {
         scrape.contains(r#"zerotrace_advisory_data_entries{source="osv:crates.io"} 1206"#),
         "{scrape}"
     );
+    // Exposure: every severity and KEV flag, and every status, 0 included.
+    assert!(
+        scrape.contains(r#"zerotrace_findings_open{known_exploited="true",severity="critical"} 3"#),
+        "{scrape}"
+    );
+    assert_eq!(scrape.matches("zerotrace_findings_open{").count(), 10, "{scrape}");
+    assert!(scrape.contains(r#"zerotrace_findings_open{known_exploited="false",severity="unknown"} 0"#));
+    assert!(scrape.contains(r#"zerotrace_agents{status="online"} 2"#), "{scrape}");
+    assert!(scrape.contains(r#"zerotrace_agents{status="offline"} 0"#), "{scrape}");
+    assert!(scrape.contains("zerotrace_findings_resolved_total 4"), "{scrape}");
     assert!(
         scrape.contains("zerotrace_advisory_data_max_age_seconds 432000"),
         "{scrape}"
