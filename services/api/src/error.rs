@@ -78,7 +78,7 @@ pub enum ApiError {
     #[error("rate limit of {0} registrations/s per peer address exceeded; retry later")]
     RegistrationsLimited(f64),
     /// A WatchFindings stream fell behind the live feed; resume and watch again.
-    #[error("stream fell behind; resume with ListFindings (sort by time) and watch again")]
+    #[error("stream fell behind; watch again with the last resume_token")]
     StreamLagged,
     /// The service cannot serve this now.
     #[error("{message}")]

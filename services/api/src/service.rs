@@ -7,7 +7,9 @@
 
 use crate::auth::{Credentials, bearer, generate_token, hash_token};
 use crate::exposure::Exposure;
-use crate::feed::{FeedEvent, FindingStream, StreamStopper, relay_other_replicas, watch_stream};
+use crate::feed::{
+    FeedEvent, FindingStream, ResumePoint, StreamStopper, WatchStart, relay_other_replicas, watch_stream,
+};
 use crate::paging::{AgentsPosition, FindingsPosition, PageTokens};
 use crate::report::prepare_report;
 use crate::store::{FindingOrder, FindingQuery, NewAgent, ScanQuery, Store, SubmitOutcome};
@@ -328,9 +330,9 @@ impl pb::api_service_server::ApiService for Api {
                     resolved_findings,
                     "scan report stored"
                 );
-                if !published.is_empty() {
+                if let Some(event) = published {
                     // No receiver is not an error: nobody is watching.
-                    let _ = inner.feed.send(Arc::new(FeedEvent::Opened(published)));
+                    let _ = inner.feed.send(Arc::new(FeedEvent::Changed(event)));
                 }
                 (true, new_findings, resolved_findings)
             }
@@ -579,7 +581,13 @@ impl pb::api_service_server::ApiService for Api {
     ) -> Result<Response<Self::WatchFindingsStream>, Status> {
         let inner = &self.inner;
         inner.credentials.reader(request.metadata())?;
-        let filter = selector(request.get_ref().filter.as_ref())?;
+        let req = request.get_ref();
+        let filter = selector(req.filter.as_ref())?;
+        let resume = if req.resume_token.is_empty() {
+            None
+        } else {
+            Some(ResumePoint::parse(&req.resume_token)?)
+        };
         let mut stopping = inner.stopping.clone();
         if *stopping.borrow_and_update() {
             return Err(ApiError::Unavailable {
@@ -588,7 +596,12 @@ impl pb::api_service_server::ApiService for Api {
             }
             .into());
         }
-        let stream = watch_stream(inner.feed.subscribe(), stopping, filter);
+        let start = WatchStart {
+            filter,
+            include_resolutions: req.include_resolutions,
+            resume,
+        };
+        let stream = watch_stream(Arc::clone(&inner.store), &inner.feed, stopping, start).await?;
         Ok(Response::new(stream))
     }
 }

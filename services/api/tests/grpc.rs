@@ -26,13 +26,20 @@ struct Server {
     metrics: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), zerotrace_api::StartError>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
     async fn start(tweak: impl FnOnce(&mut ApiConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = ApiConfig::with_data_dir(dir.path());
+        let mut server = Self::start_in(dir.path(), tweak).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts a server on the data in `dir` (which outlives it).
+    async fn start_in(dir: &std::path::Path, tweak: impl FnOnce(&mut ApiConfig)) -> Self {
+        let mut config = ApiConfig::with_data_dir(dir);
         config.reader_token = READER.to_string();
         // Tests register many agents from one address; the per-peer limit has its own test.
         config.registrations_per_peer = 0;
@@ -51,7 +58,7 @@ impl Server {
             metrics,
             stop: Some(stop),
             task,
-            _dir: dir,
+            _dir: None,
         }
     }
 
@@ -825,6 +832,7 @@ async fn watch_streams_new_matching_findings_and_outlives_the_unary_timeout() {
                     min_severity: Severity::Critical as i32,
                     ..Default::default()
                 }),
+                ..Default::default()
             },
             READER,
         ))
@@ -916,7 +924,7 @@ async fn a_slow_watcher_is_cut_off_with_resource_exhausted() {
         }
     };
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    assert!(status.message().contains("ListFindings"), "{}", status.message());
+    assert!(status.message().contains("resume_token"), "{}", status.message());
     assert!(received < 1200, "{received}");
     server.stop().await;
 }
@@ -1093,12 +1101,118 @@ async fn next_watched(
         .unwrap()
 }
 
+/// The next response of a stream: (kind, vulnerability id, resume token).
+async fn next_event(stream: &mut tonic::Streaming<pb::WatchFindingsResponse>) -> (i32, String, String) {
+    let response = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("an event arrives")
+        .unwrap()
+        .expect("the stream goes on");
+    let vuln = response.finding.unwrap().vulnerability.unwrap().id;
+    (response.kind, vuln, response.resume_token)
+}
+
+#[tokio::test]
+async fn a_watch_resumes_from_its_token_after_a_restart_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start_in(dir.path(), |_| {}).await;
+    let mut client = first.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    let request = |resume_token: String| {
+        authed(
+            pb::WatchFindingsRequest {
+                filter: None,
+                resume_token,
+                include_resolutions: true,
+            },
+            READER,
+        )
+    };
+    let mut stream = client
+        .watch_findings(request(String::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    let all = findings("R", 6);
+    submit_ok(&mut client, &agent, &token, report("s1", ScanType::Full, all.clone())).await;
+    let mut first_six = Vec::new();
+    for _ in 0..6 {
+        first_six.push(next_event(&mut stream).await);
+    }
+    let opened = pb::FindingEventKind::Opened as i32;
+    let resolved = pb::FindingEventKind::Resolved as i32;
+    assert!(first_six.iter().all(|(kind, _, _)| *kind == opened));
+    let resume = first_six[2].2.clone();
+    drop(stream);
+    drop(client);
+    first.stop().await;
+
+    // A restart, then a full scan that keeps four, drops two and adds one.
+    let second = Server::start_in(dir.path(), |_| {}).await;
+    let mut client = second.client().await;
+    let mut next = all[..4].to_vec();
+    next.extend(findings("X", 1));
+    submit_ok(&mut client, &agent, &token, report("s2", ScanType::Full, next)).await;
+
+    let mut stream = client.watch_findings(request(resume)).await.unwrap().into_inner();
+    let kept: Vec<String> = (0..4).map(|i| format!("R-{i}")).collect();
+    let mut expected: Vec<(i32, String)> = first_six[3..]
+        .iter()
+        .filter(|(_, vuln, _)| kept.contains(vuln))
+        .map(|(kind, vuln, _)| (*kind, vuln.clone()))
+        .collect();
+    expected.push((opened, "X-0".to_string()));
+    let mut resolved_events: Vec<(i32, String)> = Vec::new();
+    let mut got = Vec::new();
+    for _ in 0..expected.len() + 2 {
+        let (kind, vuln, _) = next_event(&mut stream).await;
+        if kind == resolved {
+            resolved_events.push((kind, vuln));
+        } else {
+            got.push((kind, vuln));
+        }
+    }
+    assert_eq!(
+        got, expected,
+        "the rest of the first report, then the new one, once each"
+    );
+    let mut resolved_vulns: Vec<String> = resolved_events.iter().map(|(_, v)| v.clone()).collect();
+    resolved_vulns.sort();
+    assert_eq!(resolved_vulns, ["R-4", "R-5"], "resolutions come as events");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), stream.message())
+            .await
+            .is_err(),
+        "nothing twice"
+    );
+    // Then live.
+    submit_ok(
+        &mut client,
+        &agent,
+        &token,
+        report("s3", ScanType::Incremental, findings("Y", 1)),
+    )
+    .await;
+    assert_eq!(next_event(&mut stream).await.1, "Y-0");
+
+    // A token that is not one is refused.
+    let err = client.watch_findings(request("1.x".to_string())).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    second.stop().await;
+}
+
 async fn watch(
     client: &mut ApiServiceClient<Channel>,
     filter: pb::FindingFilter,
 ) -> tonic::Streaming<pb::WatchFindingsResponse> {
     client
-        .watch_findings(authed(pb::WatchFindingsRequest { filter: Some(filter) }, READER))
+        .watch_findings(authed(
+            pb::WatchFindingsRequest {
+                filter: Some(filter),
+                ..Default::default()
+            },
+            READER,
+        ))
         .await
         .unwrap()
         .into_inner()

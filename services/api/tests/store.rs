@@ -166,7 +166,8 @@ async fn reports_are_idempotent_and_conflicts_change_nothing() {
                 published,
             } => {
                 assert_eq!((new_findings, resolved_findings), (120, 0));
-                assert_eq!(published.len(), 120);
+                let event = published.expect("an event");
+                assert_eq!((event.position, event.opened.len(), event.resolved.len()), (1, 120, 0));
             }
             other => panic!("{other:?}"),
         }
@@ -305,8 +306,9 @@ async fn findings_are_tracked_resolved_and_reopened_across_scans() {
                 published,
             } => {
                 assert_eq!((new_findings, resolved_findings), (0, 0));
-                assert_eq!(published.len(), 2, "the two reopened findings");
-                assert!(published.iter().all(|f| f.first_seen.unwrap().seconds == T0 / SECOND));
+                let opened = published.expect("an event").opened;
+                assert_eq!(opened.len(), 2, "the two reopened findings");
+                assert!(opened.iter().all(|f| f.first_seen.unwrap().seconds == T0 / SECOND));
             }
             other => panic!("{other:?}"),
         }
@@ -652,6 +654,68 @@ async fn open_counts_by_class_follow_new_changed_resolved_and_reopened_findings(
         let exposure = store.exposure(T0, T0).await.unwrap();
         assert_eq!(exposure.open_by_class.iter().map(|c| c.2).sum::<u64>(), 47);
         assert_eq!(exposure.agents.iter().sum::<u64>(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_follow_commit_order_with_what_each_report_opened_and_resolved() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        assert_eq!(store.last_event_position().await.unwrap(), 0);
+        let all = findings("E", 6);
+        submit(store, "a", &report("s1", ScanType::Full, all.clone()), T0).await;
+        // Nothing changes: no event.
+        submit(store, "a", &report("s2", ScanType::Full, all.clone()), T0 + SECOND).await;
+        // Two gone.
+        submit(
+            store,
+            "a",
+            &report("s3", ScanType::Full, all[..4].to_vec()),
+            T0 + 2 * SECOND,
+        )
+        .await;
+        // Both back.
+        submit(
+            store,
+            "a",
+            &report("s4", ScanType::Incremental, all.clone()),
+            T0 + 3 * SECOND,
+        )
+        .await;
+        assert_eq!(store.last_event_position().await.unwrap(), 3);
+
+        let events = store.events_after(0, 10).await.unwrap();
+        let shape: Vec<(i64, usize, usize)> = events
+            .iter()
+            .map(|e| (e.position, e.opened.len(), e.resolved.len()))
+            .collect();
+        // Read back now: the first report's two findings were resolved and
+        // reopened since, so they belong to the later events.
+        assert_eq!(shape, [(1, 4, 0), (2, 0, 0), (3, 2, 0)]);
+        for event in &events {
+            let ids: Vec<&str> = event.opened.iter().map(|f| f.id.as_str()).collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "sorted by id: {ids:?}");
+        }
+        assert_eq!(store.events_after(2, 10).await.unwrap().len(), 1);
+        assert_eq!(store.events_after(1, 1).await.unwrap()[0].position, 2);
+
+        // A resolution stays one while nothing reopens it.
+        submit(
+            store,
+            "a",
+            &report("s5", ScanType::Full, all[..5].to_vec()),
+            T0 + 4 * SECOND,
+        )
+        .await;
+        let last = store.events_after(3, 10).await.unwrap();
+        assert_eq!(last.len(), 1);
+        assert_eq!(
+            (last[0].position, last[0].opened.len(), last[0].resolved.len()),
+            (4, 0, 1)
+        );
+        assert!(last[0].resolved[0].resolved_at.is_some());
     })
     .await;
 }

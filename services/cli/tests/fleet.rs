@@ -348,6 +348,85 @@ fn scrape(addr: &str) -> String {
     body
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_goes_on_after_an_api_restart_without_missing_or_repeating() {
+    let dir = tempfile::tempdir().unwrap();
+    let advisories = dir.path().join("advisories");
+    for (id, name, severity) in ADVISORIES {
+        write(&advisories, &format!("{id}.json"), &advisory(id, name, severity));
+    }
+    let tree = dir.path().join("tree");
+    write(&tree, "Cargo.lock", &lockfile(&["alpha-crate"]));
+    let envs = [
+        ("ZEROTRACE_ENRICHMENT_IMPORT", advisories.as_os_str()),
+        ("ZEROTRACE_AGENT_ALLOWED_ROOTS", tree.as_os_str()),
+    ];
+    // A free port for the API, the same after the restart.
+    let api = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let data = dir.path().join("data");
+    let up = common::start_up_with_api_at(&data, &envs, &api);
+    let token = up.reader_token.clone();
+
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
+        .arg("watch")
+        .arg("--resolutions")
+        .args(api_flags(&api, &token))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, arrived) = mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    trigger(&up.grpc[0], &api, &token, &tree).await;
+    let mut events = Vec::new();
+    let next = || {
+        let line = arrived
+            .recv_timeout(Duration::from_secs(20))
+            .expect("watch prints an event");
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        (
+            event["event"].as_str().unwrap().to_string(),
+            event["advisory"].as_str().unwrap().to_string(),
+        )
+    };
+    events.push(tokio::task::block_in_place(next));
+
+    // The API goes away; while watch reconnects, a full scan resolves one
+    // finding and opens another.
+    drop(up);
+    let up = common::start_up_with_api_at(&data, &envs, &api);
+    write(&tree, "Cargo.lock", &lockfile(&["beta-crate"]));
+    trigger(&up.grpc[0], &api, &token, &tree).await;
+    for _ in 0..2 {
+        events.push(tokio::task::block_in_place(next));
+    }
+    let pair = |event: &str, advisory: &str| (event.to_string(), advisory.to_string());
+    assert_eq!(
+        events,
+        [
+            pair("opened", "FLEET-1"),
+            pair("opened", "FLEET-2"),
+            pair("resolved", "FLEET-1")
+        ]
+    );
+    assert!(
+        arrived.recv_timeout(Duration::from_secs(1)).is_err(),
+        "nothing twice after the reconnection"
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
 #[test]
 fn up_keeps_its_reader_token_across_restarts() {
     let dir = tempfile::tempdir().unwrap();

@@ -152,9 +152,10 @@ pub enum SubmitOutcome {
         new_findings: u32,
         /// Open findings this full scan no longer saw.
         resolved_findings: u32,
-        /// New and reopened findings, as stored (for WatchFindings), when
-        /// [`NewReport::publish`] asked for them.
-        published: Vec<Finding>,
+        /// The report's event (findings it opened or resolved), for
+        /// WatchFindings, when [`NewReport::publish`] asked for it and the
+        /// report changed anything.
+        published: Option<FindingEvent>,
     },
     /// The same report was stored before; nothing changed.
     Duplicate {
@@ -165,6 +166,19 @@ pub enum SubmitOutcome {
     },
     /// The scan id is taken by a report with different content; nothing changed.
     Conflict,
+}
+
+/// What one stored report changed, at its place in commit order: the
+/// findings it opened (new or reopened) and those it resolved, each sorted by
+/// id. Read back later, an event holds those that are still so.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingEvent {
+    /// Its position: reports that changed findings, numbered in commit order from 1.
+    pub position: i64,
+    /// Findings it opened that are open.
+    pub opened: Vec<Finding>,
+    /// Findings it resolved that are resolved (with `resolved_at`).
+    pub resolved: Vec<Finding>,
 }
 
 /// Keyset position in ListScans order (newest first).
@@ -301,11 +315,11 @@ pub struct Summary {
 /// What a replica hears of the reports other API replicas commit to the same database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplicaEvent {
-    /// A report that made findings open (new or reopened), by its scan row
-    /// id; [`Store::opened_by`] reads them.
-    Opened {
-        /// Row id of the scan.
-        scan_seq: i64,
+    /// A report that opened or resolved findings, by its event position;
+    /// [`Store::events_after`] reads it.
+    Committed {
+        /// Its position.
+        position: i64,
     },
     /// The connection that hears of them was lost (and is made again):
     /// reports committed meanwhile went unheard.
@@ -360,8 +374,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Starts hearing of the reports other API replicas commit; `None` where
     /// there are none (SQLite: one process owns the file).
     async fn replica_events(&self) -> Result<Option<ReplicaEvents>, StoreError>;
-    /// The findings a stored report made open that still are, as stored now.
-    async fn opened_by(&self, scan_seq: i64) -> Result<Vec<Finding>, StoreError>;
+    /// Reads up to `limit` events after `position`, oldest first, with their
+    /// findings as stored now.
+    async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<FindingEvent>, StoreError>;
+    /// Returns the position of the last event (0 before the first).
+    async fn last_event_position(&self) -> Result<i64, StoreError>;
 }
 
 /// Opens (and migrates) the store: PostgreSQL when `database_url` starts with

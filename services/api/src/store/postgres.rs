@@ -89,10 +89,10 @@ impl Backend for PostgresStore {
     fn committed(&self) {}
 
     /// Tells the other replicas, at commit, of a report that opened findings.
-    async fn announce(&self, tx: &mut PgConnection, scan_seq: i64) -> Result<(), sqlx::Error> {
+    async fn announce(&self, tx: &mut PgConnection, position: i64) -> Result<(), sqlx::Error> {
         sqlx::query(queries::postgres::NOTIFY)
             .bind(self.channel.as_str())
-            .bind(format!("{} {scan_seq}", self.replica))
+            .bind(format!("{} {position}", self.replica))
             .execute(tx)
             .await?;
         Ok(())
@@ -108,11 +108,11 @@ impl Backend for PostgresStore {
             loop {
                 let event = match listener.try_recv().await {
                     Ok(Some(notification)) => {
-                        let Some((from, seq)) = notification.payload().split_once(' ') else {
+                        let Some((from, position)) = notification.payload().split_once(' ') else {
                             continue;
                         };
-                        match seq.parse() {
-                            Ok(scan_seq) if from != replica => ReplicaEvent::Opened { scan_seq },
+                        match position.parse() {
+                            Ok(position) if from != replica => ReplicaEvent::Committed { position },
                             _ => continue,
                         }
                     }

@@ -163,6 +163,9 @@ pub(super) struct Dialect {
     /// Reads (and on PostgreSQL locks) the class and state of the findings
     /// a report is about to update (`{keys}`).
     pub(super) lock_seen_findings: Template,
+    /// Run before [`APPEND_FINDING_EVENT`] so that positions follow commit
+    /// order, where the database needs it.
+    pub(super) order_finding_events: Option<&'static str>,
 }
 
 // Agents.
@@ -206,6 +209,8 @@ pub(super) const UPDATE_SCAN_COUNTS: &str = sql(include_str!("queries/common/upd
 pub(super) const AGENT_SEEN_BY_REPORT: &str = sql(include_str!("queries/common/agent_seen_by_report.sql"));
 /// Adds to the open findings of a class (binds: severity, known exploited, the change).
 pub(super) const COUNT_OPEN_CLASS: &str = sql(include_str!("queries/common/count_open_class.sql"));
+/// Appends a report's event at the next position (binds: scan row id, agent, root, receive time).
+pub(super) const APPEND_FINDING_EVENT: &str = sql(include_str!("queries/common/append_finding_event.sql"));
 /// Adds to an agent's open findings (binds: delta, agent).
 pub(super) const COUNT_AGENT_OPEN_FINDINGS: &str = sql(include_str!("queries/common/count_agent_open_findings.sql"));
 
@@ -233,6 +238,12 @@ pub(super) const SUMMARY_AGENTS: Template = Template::new(include_str!("queries/
 pub(super) const SUMMARY_SCANS: Template = Template::new(include_str!("queries/common/summary_scans.sql"));
 /// The findings a report opened that still are (bind: scan row id).
 pub(super) const OPENED_BY_SCAN: &str = sql(include_str!("queries/common/opened_by_scan.sql"));
+/// The events after a position (binds: position, limit).
+pub(super) const FINDING_EVENTS_AFTER: &str = sql(include_str!("queries/common/finding_events_after.sql"));
+/// The position of the last event.
+pub(super) const LAST_FINDING_EVENT: &str = sql(include_str!("queries/common/last_finding_event.sql"));
+/// The findings an event's full scan resolved (binds: agent, root, receive time).
+pub(super) const RESOLVED_BY_EVENT: &str = sql(include_str!("queries/common/resolved_by_event.sql"));
 /// Offers a page secret (bind: the secret).
 pub(super) const INSERT_PAGE_SECRET: &str = sql(include_str!("queries/common/insert_page_secret.sql"));
 /// The page secret.
@@ -248,6 +259,8 @@ pub(super) mod sqlite {
         update_seen_findings: Template::new(include_str!("queries/sqlite/update_seen_findings.sql")),
         insert_aliases: Template::new(include_str!("queries/sqlite/insert_aliases.sql")),
         lock_seen_findings: Template::new(include_str!("queries/sqlite/lock_seen_findings.sql")),
+        // One writer at a time: positions follow commit order by themselves.
+        order_finding_events: None,
     };
     /// Copies the WAL into the database file, as far as it can without waiting.
     pub(in crate::store) const CHECKPOINT: &str = sql(include_str!("queries/sqlite/checkpoint.sql"));
@@ -268,6 +281,7 @@ pub(super) mod postgres {
         update_seen_findings: Template::new(include_str!("queries/postgres/update_seen_findings.sql")),
         insert_aliases: Template::new(include_str!("queries/postgres/insert_aliases.sql")),
         lock_seen_findings: Template::new(include_str!("queries/postgres/lock_seen_findings.sql")),
+        order_finding_events: Some(sql(include_str!("queries/postgres/lock_finding_events.sql"))),
     };
     /// Notifies the other replicas (binds: channel, payload).
     pub(in crate::store) const NOTIFY: &str = sql(include_str!("queries/postgres/notify.sql"));

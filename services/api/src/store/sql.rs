@@ -13,8 +13,9 @@
 use super::filter::{self, Bind, Sql};
 use super::queries::{self as q, Dialect, unknown_hole};
 use super::{
-    Exposure, FindingCursor, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent, NewFinding, NewReport,
-    ReplicaEvents, ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan, SubmitOutcome, Summary,
+    Exposure, FindingCursor, FindingEvent, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent, NewFinding,
+    NewReport, ReplicaEvents, ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan, SubmitOutcome,
+    Summary,
 };
 use prost::Message as _;
 use sqlx::query::Query;
@@ -49,11 +50,11 @@ pub(super) trait Backend: Send + Sync + std::fmt::Debug {
     /// After a report's commit.
     fn committed(&self);
     /// Tells other replicas, inside the report's transaction `tx`, of a report
-    /// that opened findings.
+    /// that opened or resolved findings, by its event position.
     fn announce(
         &self,
         tx: &mut <Self::DB as Database>::Connection,
-        scan_seq: i64,
+        position: i64,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// Starts hearing of other replicas' reports ([`Store::replica_events`]).
     fn listen_to_replicas(&self) -> impl Future<Output = Result<Option<ReplicaEvents>, StoreError>> + Send;
@@ -330,12 +331,39 @@ where
         self.listen_to_replicas().await
     }
 
-    async fn opened_by(&self, scan_seq: i64) -> Result<Vec<Finding>, StoreError> {
-        let rows = sqlx::query(q::OPENED_BY_SCAN)
-            .bind(scan_seq)
+    async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<FindingEvent>, StoreError> {
+        let rows = sqlx::query(q::FINDING_EVENTS_AFTER)
+            .bind(position)
+            .bind(i64::from(limit))
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode_finding).collect()
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            let scan_seq: i64 = row.try_get("scan_seq")?;
+            let opened = sqlx::query(q::OPENED_BY_SCAN)
+                .bind(scan_seq)
+                .fetch_all(self.reader())
+                .await?;
+            let agent_id: String = row.try_get("agent_id")?;
+            let root: String = row.try_get("root")?;
+            let resolved = sqlx::query(q::RESOLVED_BY_EVENT)
+                .bind(agent_id.as_str())
+                .bind(root.as_str())
+                .bind(row.try_get::<i64, _>("received_at")?)
+                .fetch_all(self.reader())
+                .await?;
+            events.push(FindingEvent {
+                position: row.try_get("position")?,
+                opened: opened.iter().map(decode_finding).collect::<Result<_, _>>()?,
+                resolved: resolved.iter().map(decode_finding).collect::<Result<_, _>>()?,
+            });
+        }
+        Ok(events)
+    }
+
+    async fn last_event_position(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query(q::LAST_FINDING_EVENT).fetch_one(self.reader()).await?;
+        Ok(row.try_get("position")?)
     }
 }
 
@@ -560,9 +588,6 @@ where
         .bind(report.agent_id.as_str())
         .execute(&mut *tx)
         .await?;
-    if opened {
-        store.announce(&mut *tx, seq).await?;
-    }
     // Last: see count_open_class.sql.
     let total_delta = open_delta.total();
     if total_delta != 0 {
@@ -580,12 +605,50 @@ where
             .execute(&mut *tx)
             .await?;
     }
+    // The very last: its position, in commit order (append_finding_event.sql).
+    let mut event = None;
+    if opened || resolved_findings > 0 {
+        if let Some(order) = B::DIALECT.order_finding_events {
+            sqlx::query(order).execute(&mut *tx).await?;
+        }
+        let row = sqlx::query(q::APPEND_FINDING_EVENT)
+            .bind(seq)
+            .bind(report.agent_id.as_str())
+            .bind(report.root.as_str())
+            .bind(report.received_at)
+            .fetch_one(&mut *tx)
+            .await?;
+        let position: i64 = row.try_get("position")?;
+        store.announce(&mut *tx, position).await?;
+        if report.publish {
+            let resolved = if resolved_findings > 0 {
+                let rows = sqlx::query(q::RESOLVED_BY_EVENT)
+                    .bind(report.agent_id.as_str())
+                    .bind(report.root.as_str())
+                    .bind(report.received_at)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                rows.iter()
+                    .map(decode_finding)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?
+            } else {
+                Vec::new()
+            };
+            published.sort_by(|a, b| a.id.cmp(&b.id));
+            event = Some(FindingEvent {
+                position,
+                opened: published,
+                resolved,
+            });
+        }
+    }
     tx.commit().await?;
     store.committed();
     Ok(SubmitOutcome::Stored {
         new_findings,
         resolved_findings,
-        published,
+        published: event,
     })
 }
 

@@ -154,7 +154,7 @@ impl Backend for SqliteStore {
     }
 
     /// There are no other replicas: one process owns the file.
-    async fn announce(&self, _: &mut SqliteConnection, _scan_seq: i64) -> Result<(), sqlx::Error> {
+    async fn announce(&self, _: &mut SqliteConnection, _position: i64) -> Result<(), sqlx::Error> {
         Ok(())
     }
 

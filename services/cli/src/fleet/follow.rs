@@ -1,7 +1,8 @@
 //! The commands that stream: `trigger` asks an agent to scan a tree and
 //! follows the scan (WatchScan) to its end, then lists the agent's open
 //! findings from the API; `watch` prints new findings as the API stores them
-//! (WatchFindings), reconnecting when the API goes away.
+//! (WatchFindings), reconnecting when the API goes away and going on after
+//! the last event it printed.
 
 use super::read::{FindingView, SeverityArg, finding_table, list_findings, scan_status_name, scan_type_name};
 use super::{ApiArgs, DEFAULT_AGENT_URL, Service, block_on, counted, print_json, print_lines, rfc3339};
@@ -65,6 +66,13 @@ pub(crate) struct WatchArgs {
     /// Only findings with a fixed version.
     #[arg(long)]
     fix_available: bool,
+    /// Also print findings as full scans resolve them (`resolved` first on the line, or `"event":"resolved"`).
+    #[arg(long)]
+    resolutions: bool,
+    /// Start after this resume token (printed by `--format json` as `resume_token`), replaying what was stored
+    /// since; default: from now on.
+    #[arg(long, value_name = "TOKEN")]
+    resume_token: Option<String>,
 }
 
 pub(crate) fn trigger(args: TriggerArgs) -> ExitCode {
@@ -223,11 +231,15 @@ pub(crate) fn watch(args: WatchArgs) -> ExitCode {
         // The first connection must work: a wrong URL or token is the user's to fix.
         let mut api = args.api.connect().await?;
         let mut delay = Duration::from_millis(250);
+        // Where to go on from after a reconnection: the last event printed.
+        let mut resume_token = args.resume_token.clone().unwrap_or_default();
         loop {
             let mut client = ApiServiceClient::new(api.channel.clone());
             match client
                 .watch_findings(api.request(pb::WatchFindingsRequest {
                     filter: Some(filter.clone()),
+                    resume_token: resume_token.clone(),
+                    include_resolutions: args.resolutions,
                 }))
                 .await
             {
@@ -238,8 +250,9 @@ pub(crate) fn watch(args: WatchArgs) -> ExitCode {
                         match stream.message().await {
                             Ok(Some(event)) => {
                                 if let Some(finding) = &event.finding {
-                                    print_event(finding, args.api.format)?;
+                                    print_event(finding, event.kind, &event.resume_token, args.api.format)?;
                                 }
+                                resume_token = event.resume_token;
                             }
                             Ok(None) => break,
                             Err(status) if retryable(&status) => break,
@@ -250,9 +263,7 @@ pub(crate) fn watch(args: WatchArgs) -> ExitCode {
                 Err(status) if retryable(&status) => {}
                 Err(status) => return Err(api.refused(&status)),
             }
-            eprintln!(
-                "zerotrace: the stream of findings ended; reconnecting (findings stored meanwhile are not replayed)"
-            );
+            eprintln!("zerotrace: the stream of findings ended; reconnecting, to go on after the last one printed");
             loop {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(MAX_RECONNECT_DELAY);
@@ -269,24 +280,45 @@ pub(crate) fn watch(args: WatchArgs) -> ExitCode {
     }))
 }
 
-/// Whether a broken stream is worth opening again (the API restarted or the
-/// network dropped), rather than a refusal to report.
+/// Whether a broken stream is worth opening again (the API restarted, the
+/// network dropped, the stream fell behind), rather than a refusal to report.
 fn retryable(status: &tonic::Status) -> bool {
     matches!(
         status.code(),
-        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled
+        tonic::Code::Unavailable
+            | tonic::Code::Unknown
+            | tonic::Code::Internal
+            | tonic::Code::Cancelled
+            | tonic::Code::ResourceExhausted
     )
 }
 
-/// Prints one new finding: a table line, or one JSON object per line.
-fn print_event(finding: &common_pb::Finding, format: Format) -> Result<(), CliError> {
+/// Prints one event: a table line (`resolved` first for a resolution), or
+/// one JSON object per line with the event and its resume token.
+fn print_event(finding: &common_pb::Finding, kind: i32, token: &str, format: Format) -> Result<(), CliError> {
+    let resolved = kind == pb::FindingEventKind::Resolved as i32;
     let line = match format {
-        Format::Json => {
-            serde_json::to_string(&FindingView::of(finding)).map_err(|e| CliError::Internal(e.to_string()))?
+        Format::Json => serde_json::to_string(&EventView {
+            event: if resolved { "resolved" } else { "opened" },
+            resume_token: token,
+            finding: FindingView::of(finding),
+        })
+        .map_err(|e| CliError::Internal(e.to_string()))?,
+        Format::Table => {
+            let line = finding_table(std::slice::from_ref(finding)).pop().unwrap_or_default();
+            if resolved { format!("resolved  {line}") } else { line }
         }
-        Format::Table => finding_table(std::slice::from_ref(finding)).pop().unwrap_or_default(),
     };
     print_lines(&[line])
+}
+
+/// One line of `zerotrace watch --format json`.
+#[derive(Serialize)]
+struct EventView<'a> {
+    event: &'static str,
+    resume_token: &'a str,
+    #[serde(flatten)]
+    finding: FindingView<'a>,
 }
 
 #[derive(Serialize)]

@@ -189,7 +189,32 @@ pub(crate) fn up_command(data_dir: &Path) -> Command {
 
 /// Like [`start_up`], with extra environment variables (`ZEROTRACE_*`).
 pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) -> Up {
-    let mut child = up_command(data_dir)
+    start_up_command(up_command(data_dir), envs)
+}
+
+/// Like [`start_up_with`], with the API on `api_addr` (a restart can then
+/// come back where clients look for it).
+pub(crate) fn start_up_with_api_at(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)], api_addr: &str) -> Up {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zerotrace"));
+    command
+        .arg("up")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
+        .args([
+            "--enrichment-listen",
+            "127.0.0.1:0",
+            "--enrichment-metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--api-listen", api_addr, "--api-metrics-listen", "127.0.0.1:0"])
+        .env("ZEROTRACE_ENRICHMENT_SYNC_INTERVAL", "0s");
+    start_up_command(command, envs)
+}
+
+/// Starts a `zerotrace up` command and reads the bound addresses from its banner.
+fn start_up_command(mut command: Command, envs: &[(&str, &std::ffi::OsStr)]) -> Up {
+    let mut child = command
         .envs(envs.iter().map(|(k, v)| (*k, *v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

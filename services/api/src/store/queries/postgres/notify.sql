@@ -1,4 +1,4 @@
--- Tells the other replicas of a report that opened findings ($1: the schema's
--- channel, $2: `<replica> <scan row id>`). Run inside the report's transaction,
+-- Tells the other replicas of a report that opened or resolved findings ($1:
+-- the schema's channel, $2: `<replica> <event position>`). Run inside the report's transaction,
 -- the notification goes out at commit and never for a report rolled back.
 SELECT pg_notify($1, $2)
