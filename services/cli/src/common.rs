@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
+use crate::config::WalkSettings;
 use zerotrace_inventory::WalkOptions;
 
 /// The output format of a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Format {
     /// Aligned columns for people.
     Table,
@@ -41,9 +43,9 @@ pub(crate) struct WalkArgs {
     /// How deep to descend; the root's own entries are depth 1.
     #[arg(long, value_name = "N")]
     max_depth: Option<usize>,
-    /// Lockfiles larger than this are reported as errors (bytes, or with a K/M/G suffix).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
-    max_file_size: u64,
+    /// Lockfiles larger than this are reported as errors (bytes, or with a K/M/G suffix; default 64M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_file_size: Option<u64>,
     /// Walk hidden files and directories (`.git` is always skipped).
     #[arg(long)]
     hidden: bool,
@@ -64,19 +66,38 @@ pub(crate) struct WalkArgs {
     max_binary_size: u64,
 }
 
+/// The default of `--max-file-size`.
+const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
+
 impl WalkArgs {
     /// Returns the walk options these flags ask for.
     pub(crate) fn options(&self) -> WalkOptions {
+        self.options_over(&WalkSettings::default())
+    }
+
+    /// Returns the walk options of these flags over a config file's
+    /// settings: a flag given wins, the file fills in the rest.
+    pub(crate) fn options_over(&self, file: &WalkSettings) -> WalkOptions {
+        let list = |flag: &Vec<String>, file: &Option<Vec<String>>| {
+            if flag.is_empty() {
+                file.clone().unwrap_or_default()
+            } else {
+                flag.clone()
+            }
+        };
         WalkOptions {
-            include: self.include.clone(),
-            exclude: self.exclude.clone(),
-            max_depth: self.max_depth,
-            max_file_size: self.max_file_size,
-            follow_symlinks: self.follow_symlinks,
-            hidden: self.hidden,
-            respect_gitignore: !self.no_ignore,
+            include: list(&self.include, &file.include),
+            exclude: list(&self.exclude, &file.exclude),
+            max_depth: self.max_depth.or(file.max_depth),
+            max_file_size: self
+                .max_file_size
+                .or(file.max_file_size)
+                .unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            follow_symlinks: self.follow_symlinks || file.follow_symlinks.unwrap_or(false),
+            hidden: self.hidden || file.hidden.unwrap_or(false),
+            respect_gitignore: !(self.no_ignore || file.no_ignore.unwrap_or(false)),
             threads: self.threads,
-            binaries: self.binaries,
+            binaries: self.binaries || file.binaries.unwrap_or(false),
             max_binary_size: self.max_binary_size,
         }
     }

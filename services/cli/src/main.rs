@@ -7,10 +7,13 @@
 //! - `zerotrace agents|scans|findings|summary|watch` read what the fleet
 //!   reported to the API; `zerotrace trigger PATH` has an agent scan a tree.
 
+mod baseline;
 mod common;
+mod config;
 mod db;
 mod error;
 mod fleet;
+mod ignores;
 mod inventory;
 mod scan;
 mod up;

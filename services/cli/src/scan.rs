@@ -19,8 +19,14 @@ use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, 
 use zerotrace_ecosystem::Ecosystem;
 use zerotrace_inventory::{FileError, Inventory, Package, Progress};
 
+use crate::baseline::Baseline;
 use crate::common::{DataDirArg, Format, WalkArgs, columns};
+use crate::config::Config;
 use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, exit, output};
+use crate::ignores::{IgnoreOutcome, Ignores, Suppression};
+
+/// The default of `--max-data-age`.
+const DEFAULT_MAX_DATA_AGE: Duration = Duration::from_secs(5 * 86_400);
 
 /// Packages the table names per unmatched reason before it summarises.
 const UNMATCHED_SHOWN: usize = 5;
@@ -35,16 +41,28 @@ pub(crate) struct ScanArgs {
     /// Without it, the persistent database in `<data-dir>/enrichment` is used.
     #[arg(long = "db", value_name = "ZIP_OR_DIR")]
     db: Vec<PathBuf>,
-    /// `table` for people, `json` for one JSON object.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
-    /// Warn when the advisory data a scan needs is older than this (`5d`, `36h`).
-    #[arg(long, env = "ZEROTRACE_MAX_DATA_AGE", default_value = "5d", value_parser = zerotrace_server::parse_duration)]
-    max_data_age: Duration,
-    /// Exit 1 when a vulnerability of this severity or higher is found;
+    /// `table` for people (default), `json` for one JSON object.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Warn when the advisory data a scan needs is older than this (`5d`, `36h`; default 5d).
+    #[arg(long, env = "ZEROTRACE_MAX_DATA_AGE", value_parser = zerotrace_server::parse_duration)]
+    max_data_age: Option<Duration>,
+    /// Exit 1 when a vulnerability of this severity or higher is found (default `low`);
     /// `none` never fails. Findings of unknown severity fail at `low`.
-    #[arg(long, value_enum, default_value = "low", value_name = "SEVERITY")]
-    fail_on: FailOn,
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+    /// The config file (default: the first `zerotrace.toml` from PATH up to the repository root).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Read no config file.
+    #[arg(long)]
+    no_config: bool,
+    /// A JSON report of an earlier scan: its findings are reported but do not count toward --fail-on.
+    #[arg(long, value_name = "REPORT.json")]
+    baseline: Option<PathBuf>,
+    /// Also list the findings that ignores suppressed in the table (JSON always has them).
+    #[arg(long)]
+    show_suppressed: bool,
     #[command(flatten)]
     data: DataDirArg,
     #[command(flatten)]
@@ -52,7 +70,8 @@ pub(crate) struct ScanArgs {
 }
 
 /// The `--fail-on` threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum FailOn {
     /// Never fail on findings.
     None,
@@ -98,6 +117,41 @@ pub(crate) fn run(args: ScanArgs) -> ExitCode {
     exit(scan(&args))
 }
 
+/// What a scan runs with: its flags over its config file over the defaults.
+struct Settings {
+    fail_on: FailOn,
+    format: Format,
+    max_data_age: Duration,
+    walk: zerotrace_inventory::WalkOptions,
+    ignores: Ignores,
+    baseline: Option<Baseline>,
+}
+
+impl Settings {
+    fn of(args: &ScanArgs) -> Result<Self, CliError> {
+        let config = match crate::config::find(&args.path, args.config.as_deref(), args.no_config) {
+            Some(path) => crate::config::load(&path)?,
+            None => Config::default(),
+        };
+        let today = crate::ignores::today().map_err(CliError::Usage)?;
+        let baseline = match args.baseline.as_ref().or(config.baseline.as_ref()) {
+            Some(path) => Some(Baseline::load(path)?),
+            None => None,
+        };
+        Ok(Self {
+            fail_on: args.fail_on.or(config.fail_on).unwrap_or(FailOn::Low),
+            format: args.format.or(config.format).unwrap_or(Format::Table),
+            max_data_age: args
+                .max_data_age
+                .or(config.max_data_age)
+                .unwrap_or(DEFAULT_MAX_DATA_AGE),
+            walk: args.walk.options_over(&config.walk),
+            ignores: Ignores::new(config.ignores, today),
+            baseline,
+        })
+    }
+}
+
 fn scan(args: &ScanArgs) -> Result<u8, CliError> {
     // Fail fast on a bad root before loading advisories.
     match std::fs::metadata(&args.path) {
@@ -113,11 +167,12 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
             )));
         }
     }
+    let mut settings = Settings::of(args)?;
     let started = Instant::now();
     let progress = Progress::default();
     let done = AtomicBool::new(false);
     let bar = std::io::stderr().is_terminal().then(spinner);
-    let options = args.walk.options();
+    let options = settings.walk.clone();
     // The walk and the advisory load are independent: run them side by side.
     let (db, inv) = std::thread::scope(|s| {
         let loader = s.spawn(|| open_db(args));
@@ -146,11 +201,26 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
     }
     let db = db?;
     let inv = inv?;
-    let report = build_report(&db, &inv, args, started).map_err(|e| CliError::ScanInput(e.to_string()))?;
+    let report = build_report(&db, &inv, &mut settings, started).map_err(|e| CliError::ScanInput(e.to_string()))?;
+    for ignore in &report.ignores.expired {
+        eprintln!(
+            "zerotrace: warning: the ignore of {} ({}) expired after {}: its findings count again",
+            ignore.id,
+            ignore.source,
+            ignore.until.as_deref().unwrap_or("?")
+        );
+    }
+    for ignore in &report.ignores.unused {
+        eprintln!(
+            "zerotrace: warning: the ignore of {} ({}) matched no finding",
+            ignore.id, ignore.source
+        );
+    }
+    // Suppressed findings are apart; those in the baseline do not count.
     let code = if report
         .findings
         .iter()
-        .any(|f| args.fail_on.fails(f.vulnerability.severity))
+        .any(|f| !f.baseline && settings.fail_on.fails(f.vulnerability.severity))
     {
         EXIT_FAILURE
     } else {
@@ -158,12 +228,14 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
     };
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    output(match args.format {
+    output(match settings.format {
         Format::Json => serde_json::to_writer(&mut out, &report)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
             .and_then(|()| out.flush()),
-        Format::Table => write_table(&mut out, &report, args.fail_on, code).and_then(|()| out.flush()),
+        Format::Table => {
+            write_table(&mut out, &report, settings.fail_on, code, args.show_suppressed).and_then(|()| out.flush())
+        }
     })?;
     Ok(code)
 }
@@ -224,7 +296,14 @@ struct Report<'a> {
     fail_on: &'static str,
     /// Wall time of the whole scan, seconds.
     elapsed_seconds: f64,
+    /// Findings that count (those in the baseline say so), then those an ignore suppressed.
     findings: Vec<Finding<'a>>,
+    suppressed: Vec<Finding<'a>>,
+    /// Ignores that expired, and ignores in force that matched nothing.
+    ignores: IgnoreOutcome,
+    /// Findings of the `--baseline` report, when one is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_findings: Option<usize>,
     warnings: Vec<Finding<'a>>,
     unmatched: Vec<Unmatched<'a>>,
     errors: &'a [FileError],
@@ -294,6 +373,12 @@ impl<'a> PackageRef<'a> {
 struct Finding<'a> {
     package: PackageRef<'a>,
     vulnerability: Advisory,
+    /// In the `--baseline` report: known before, does not count.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    baseline: bool,
+    /// Why an ignore suppressed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression: Option<Suppression>,
 }
 
 /// A matched advisory, shared by every package it matches; serialised
@@ -381,7 +466,7 @@ struct Unmatched<'a> {
 fn build_report<'a>(
     db: &Database,
     inv: &'a Inventory,
-    args: &ScanArgs,
+    settings: &mut Settings,
     started: Instant,
 ) -> Result<Report<'a>, zerotrace_advisory::Error> {
     let mut verdicts: HashMap<PackageQuery<'a>, Verdict> = HashMap::new();
@@ -392,10 +477,13 @@ fn build_report<'a>(
         lockfiles: inv.lockfiles,
         files_walked: inv.files_walked,
         advisories: info.advisories,
-        advisory_data: AdvisoryData::of(&info, inv, args.max_data_age),
-        fail_on: args.fail_on.as_str(),
+        advisory_data: AdvisoryData::of(&info, inv, settings.max_data_age),
+        fail_on: settings.fail_on.as_str(),
         elapsed_seconds: 0.0,
         findings: Vec::new(),
+        suppressed: Vec::new(),
+        ignores: IgnoreOutcome::default(),
+        baseline_findings: settings.baseline.as_ref().map(Baseline::len),
         warnings: Vec::new(),
         unmatched: Vec::new(),
         errors: &inv.errors,
@@ -414,15 +502,30 @@ fn build_report<'a>(
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => e.insert(db.match_package(&query)?),
         };
-        for (list, advisories) in [
-            (&mut report.findings, &verdict.vulnerabilities),
-            (&mut report.warnings, &verdict.warnings),
-        ] {
-            list.extend(advisories.iter().map(|a| Finding {
+        for a in &verdict.vulnerabilities {
+            let suppression = settings.ignores.suppression(&a.id, &a.aliases, p);
+            let baseline = settings
+                .baseline
+                .as_ref()
+                .is_some_and(|b| b.contains(p.ecosystem.osv_name(), &p.name, &p.version, &a.id));
+            let list = if suppression.is_some() {
+                &mut report.suppressed
+            } else {
+                &mut report.findings
+            };
+            list.push(Finding {
                 package: PackageRef::of(p),
                 vulnerability: Advisory(Arc::clone(a)),
-            }));
+                baseline,
+                suppression,
+            });
         }
+        report.warnings.extend(verdict.warnings.iter().map(|a| Finding {
+            package: PackageRef::of(p),
+            vulnerability: Advisory(Arc::clone(a)),
+            baseline: false,
+            suppression: None,
+        }));
         if let Some(reason) = &verdict.unmatched_reason {
             report.unmatched.push(Unmatched {
                 package: PackageRef::of(p),
@@ -440,7 +543,9 @@ fn build_report<'a>(
             .then_with(|| a.package.version.cmp(b.package.version))
     };
     report.findings.sort_by(order);
+    report.suppressed.sort_by(order);
     report.warnings.sort_by(order);
+    report.ignores = settings.ignores.outcome();
     report.elapsed_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -485,7 +590,13 @@ fn fixed_cell(v: &ScoredAdvisory) -> String {
     }
 }
 
-fn write_table(out: &mut impl Write, r: &Report<'_>, fail_on: FailOn, code: u8) -> std::io::Result<()> {
+fn write_table(
+    out: &mut impl Write,
+    r: &Report<'_>,
+    fail_on: FailOn,
+    code: u8,
+    show_suppressed: bool,
+) -> std::io::Result<()> {
     let mut by_file: BTreeMap<&str, Vec<&Finding<'_>>> = BTreeMap::new();
     for f in &r.findings {
         by_file.entry(f.package.path).or_default().push(f);
@@ -502,7 +613,11 @@ fn write_table(out: &mut impl Write, r: &Report<'_>, fail_on: FailOn, code: u8) 
             vec![
                 v.severity.to_string(),
                 format!("{:.1}", v.risk),
-                v.id.clone(),
+                if f.baseline {
+                    format!("{} (baseline)", v.id)
+                } else {
+                    v.id.clone()
+                },
                 format!("{} {}", f.package.name, f.package.version),
                 fixed_cell(v),
                 exploit_cell(v),
@@ -511,6 +626,39 @@ fn write_table(out: &mut impl Write, r: &Report<'_>, fail_on: FailOn, code: u8) 
         }));
         for line in columns(&rows) {
             writeln!(out, "  {line}")?;
+        }
+        writeln!(out)?;
+    }
+    if show_suppressed && !r.suppressed.is_empty() {
+        writeln!(out, "suppressed by ignores (not counted):")?;
+        let rows: Vec<Vec<String>> = r
+            .suppressed
+            .iter()
+            .filter_map(|f| {
+                let s = f.suppression.as_ref()?;
+                Some(vec![
+                    f.vulnerability.id.clone(),
+                    format!("{} {}", f.package.name, f.package.version),
+                    f.package.path.to_string(),
+                    s.until.as_ref().map(|u| format!("until {u}")).unwrap_or_default(),
+                    s.source.clone(),
+                    truncate(&s.reason, 60),
+                ])
+            })
+            .collect();
+        for line in columns(&rows) {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out)?;
+    }
+    if !r.ignores.expired.is_empty() || !r.ignores.unused.is_empty() {
+        writeln!(out, "ignores:")?;
+        for i in &r.ignores.expired {
+            let until = i.until.as_deref().unwrap_or("?");
+            writeln!(out, "  {} ({}): expired after {until}, applies no more", i.id, i.source)?;
+        }
+        for i in &r.ignores.unused {
+            writeln!(out, "  {} ({}): matched no finding", i.id, i.source)?;
         }
         writeln!(out)?;
     }
@@ -587,11 +735,23 @@ fn write_table(out: &mut impl Write, r: &Report<'_>, fail_on: FailOn, code: u8) 
         *by_severity.entry(f.vulnerability.severity).or_insert(0) += 1;
     }
     let breakdown: Vec<String> = by_severity.iter().rev().map(|(s, n)| format!("{n} {s}")).collect();
-    let vulns = if r.findings.is_empty() {
+    let mut vulns = if r.findings.is_empty() {
         "no vulnerabilities".to_string()
     } else {
         format!("{} vulnerabilities ({})", r.findings.len(), breakdown.join(", "))
     };
+    let known = r.findings.iter().filter(|f| f.baseline).count();
+    if known > 0 {
+        vulns.push_str(&format!(", {known} of them in the baseline"));
+    }
+    if !r.suppressed.is_empty() {
+        let hint = if show_suppressed {
+            ""
+        } else {
+            ", --show-suppressed lists them"
+        };
+        vulns.push_str(&format!(", {} suppressed by ignores{hint}", r.suppressed.len()));
+    }
     let verdict = if code == EXIT_OK {
         format!("pass at --fail-on {}", fail_on.as_str())
     } else {

@@ -39,8 +39,18 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    zerotrace_with_env(args, &[])
+}
+
+/// Like [`zerotrace`], with extra environment variables.
+pub(crate) fn zerotrace_with_env<I, S>(args: I, envs: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let out: Output = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
         .args(args)
+        .envs(envs.iter().copied())
         .env_remove("ZEROTRACE_DATA_DIR")
         .env("RUST_LOG", "warn")
         .output()
