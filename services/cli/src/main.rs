@@ -13,6 +13,7 @@ mod config;
 mod db;
 mod error;
 mod fleet;
+mod formats;
 mod ignores;
 mod inventory;
 mod scan;

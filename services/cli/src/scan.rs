@@ -20,9 +20,10 @@ use zerotrace_ecosystem::Ecosystem;
 use zerotrace_inventory::{FileError, Inventory, Package, Progress};
 
 use crate::baseline::Baseline;
-use crate::common::{DataDirArg, Format, WalkArgs, columns};
+use crate::common::{DataDirArg, WalkArgs, columns};
 use crate::config::Config;
 use crate::error::{CliError, EXIT_FAILURE, EXIT_OK, exit, output};
+use crate::formats::{self, Output, ReportFormat};
 use crate::ignores::{IgnoreOutcome, Ignores, Suppression};
 
 /// The default of `--max-data-age`.
@@ -41,9 +42,13 @@ pub(crate) struct ScanArgs {
     /// Without it, the persistent database in `<data-dir>/enrichment` is used.
     #[arg(long = "db", value_name = "ZIP_OR_DIR")]
     db: Vec<PathBuf>,
-    /// `table` for people (default), `json` for one JSON object.
-    #[arg(long, value_enum)]
-    format: Option<Format>,
+    /// Output format (repeatable): table (default), json, sarif, cyclonedx, spdx, markdown; `FORMAT=FILE`
+    /// writes it to a file. At most one goes to stdout.
+    #[arg(long, value_name = "FORMAT[=FILE]", value_parser = Output::parse)]
+    format: Vec<Output>,
+    /// The file of the one --format that names none.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Warn when the advisory data a scan needs is older than this (`5d`, `36h`; default 5d).
     #[arg(long, env = "ZEROTRACE_MAX_DATA_AGE", value_parser = zerotrace_server::parse_duration)]
     max_data_age: Option<Duration>,
@@ -120,7 +125,7 @@ pub(crate) fn run(args: ScanArgs) -> ExitCode {
 /// What a scan runs with: its flags over its config file over the defaults.
 struct Settings {
     fail_on: FailOn,
-    format: Format,
+    outputs: Vec<Output>,
     max_data_age: Duration,
     walk: zerotrace_inventory::WalkOptions,
     ignores: Ignores,
@@ -140,7 +145,15 @@ impl Settings {
         };
         Ok(Self {
             fail_on: args.fail_on.or(config.fail_on).unwrap_or(FailOn::Low),
-            format: args.format.or(config.format).unwrap_or(Format::Table),
+            outputs: formats::plan(
+                if args.format.is_empty() {
+                    config.formats
+                } else {
+                    args.format.clone()
+                },
+                args.output.clone(),
+            )
+            .map_err(CliError::Usage)?,
             max_data_age: args
                 .max_data_age
                 .or(config.max_data_age)
@@ -226,17 +239,35 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
     } else {
         EXIT_OK
     };
-    let stdout = std::io::stdout().lock();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    output(match settings.format {
-        Format::Json => serde_json::to_writer(&mut out, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
-            .and_then(|()| out.flush()),
-        Format::Table => {
-            write_table(&mut out, &report, settings.fail_on, code, args.show_suppressed).and_then(|()| out.flush())
+    for target in &settings.outputs {
+        let write = |out: &mut dyn Write| -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+            match target.format {
+                ReportFormat::Json => serde_json::to_writer(&mut out, &report)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(out)),
+                ReportFormat::Table => write_table(&mut out, &report, settings.fail_on, code, args.show_suppressed),
+                ReportFormat::Sarif => formats::sarif::write(&mut out, &report, &args.path),
+                ReportFormat::CycloneDx => formats::cyclonedx::write(&mut out, &report, &inv.packages, &args.path),
+                ReportFormat::Spdx => formats::spdx::write(&mut out, &inv.packages, &args.path),
+                ReportFormat::Markdown => formats::markdown::write(&mut out, &report, code != EXIT_OK),
+            }?;
+            out.flush()
+        };
+        match &target.path {
+            None => output(write(&mut std::io::stdout().lock()))?,
+            Some(path) => {
+                let mut file = std::fs::File::create(path).map_err(|e| {
+                    CliError::Usage(format!(
+                        "cannot write the {} report to {}: {e}",
+                        target.format.name(),
+                        path.display()
+                    ))
+                })?;
+                write(&mut file).map_err(CliError::Output)?;
+            }
         }
-    })?;
+    }
     Ok(code)
 }
 
@@ -279,44 +310,44 @@ fn open_db(args: &ScanArgs) -> Result<Database, CliError> {
 
 /// The JSON report of `zerotrace scan --format json`.
 #[derive(Debug, Serialize)]
-struct Report<'a> {
+pub(crate) struct Report<'a> {
     /// Registry packages with a pinned version, all checked against the database.
-    packages_scanned: usize,
+    pub(crate) packages_scanned: usize,
     /// Every package found, including path/git/workspace and unpinned ones.
-    packages_found: usize,
+    pub(crate) packages_found: usize,
     /// Lockfiles read.
-    lockfiles: u64,
+    pub(crate) lockfiles: u64,
     /// Files walked.
-    files_walked: u64,
+    pub(crate) files_walked: u64,
     /// Advisories in the database used.
-    advisories: usize,
+    pub(crate) advisories: usize,
     /// The advisory data used and how current it was.
-    advisory_data: AdvisoryData,
+    pub(crate) advisory_data: AdvisoryData,
     /// The `--fail-on` threshold.
-    fail_on: &'static str,
+    pub(crate) fail_on: &'static str,
     /// Wall time of the whole scan, seconds.
-    elapsed_seconds: f64,
+    pub(crate) elapsed_seconds: f64,
     /// Findings that count (those in the baseline say so), then those an ignore suppressed.
-    findings: Vec<Finding<'a>>,
-    suppressed: Vec<Finding<'a>>,
+    pub(crate) findings: Vec<Finding<'a>>,
+    pub(crate) suppressed: Vec<Finding<'a>>,
     /// Ignores that expired, and ignores in force that matched nothing.
-    ignores: IgnoreOutcome,
+    pub(crate) ignores: IgnoreOutcome,
     /// Findings of the `--baseline` report, when one is given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    baseline_findings: Option<usize>,
-    warnings: Vec<Finding<'a>>,
-    unmatched: Vec<Unmatched<'a>>,
-    errors: &'a [FileError],
+    pub(crate) baseline_findings: Option<usize>,
+    pub(crate) warnings: Vec<Finding<'a>>,
+    pub(crate) unmatched: Vec<Unmatched<'a>>,
+    pub(crate) errors: &'a [FileError],
 }
 
 /// The advisory data a scan used: its generation, each source's age, and
 /// what is too old or missing ([`zerotrace_advisory::freshness::notices`]).
 #[derive(Debug, Serialize)]
-struct AdvisoryData {
-    generation: u64,
+pub(crate) struct AdvisoryData {
+    pub(crate) generation: u64,
     max_age_seconds: u64,
     sources: Vec<DataSource>,
-    notices: Vec<String>,
+    pub(crate) notices: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -351,11 +382,11 @@ impl AdvisoryData {
 }
 
 #[derive(Debug, Serialize)]
-struct PackageRef<'a> {
-    ecosystem: &'static str,
-    name: &'a str,
-    version: &'a str,
-    path: &'a str,
+pub(crate) struct PackageRef<'a> {
+    pub(crate) ecosystem: &'static str,
+    pub(crate) name: &'a str,
+    pub(crate) version: &'a str,
+    pub(crate) path: &'a str,
 }
 
 impl<'a> PackageRef<'a> {
@@ -370,21 +401,21 @@ impl<'a> PackageRef<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct Finding<'a> {
-    package: PackageRef<'a>,
-    vulnerability: Advisory,
+pub(crate) struct Finding<'a> {
+    pub(crate) package: PackageRef<'a>,
+    pub(crate) vulnerability: Advisory,
     /// In the `--baseline` report: known before, does not count.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    baseline: bool,
+    pub(crate) baseline: bool,
     /// Why an ignore suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    suppression: Option<Suppression>,
+    pub(crate) suppression: Option<Suppression>,
 }
 
 /// A matched advisory, shared by every package it matches; serialised
 /// through [`Vulnerability`] so nothing is copied per finding.
 #[derive(Debug)]
-struct Advisory(Arc<ScoredAdvisory>);
+pub(crate) struct Advisory(Arc<ScoredAdvisory>);
 
 impl std::ops::Deref for Advisory {
     type Target = ScoredAdvisory;
@@ -454,7 +485,7 @@ impl<'b> Vulnerability<'b> {
 }
 
 #[derive(Debug, Serialize)]
-struct Unmatched<'a> {
+pub(crate) struct Unmatched<'a> {
     package: PackageRef<'a>,
     reason: String,
 }

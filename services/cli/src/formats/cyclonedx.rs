@@ -1,0 +1,185 @@
+//! CycloneDX 1.6 JSON: every package found as a component with its purl, and
+//! the findings as vulnerabilities with their ratings (CVSS vectors and
+//! scores), references (aliases), recommendation and `affects`. A finding
+//! an ignore suppressed carries a VEX analysis: the risk is accepted
+//! (`exploitable`, response `will_not_fix`) with the ignore's reason.
+//! ZeroTrace does not record which package depends on which, so the BOM
+//! has no `dependencies` graph.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use serde_json::{Value, json};
+use zerotrace_ecosystem::Ecosystem;
+use zerotrace_inventory::Package;
+
+use super::purl;
+use crate::scan::{Finding, Report};
+
+/// Writes the report as one CycloneDX BOM.
+pub(crate) fn write(
+    out: &mut impl Write,
+    report: &Report<'_>,
+    packages: &[Package],
+    root: &std::path::Path,
+) -> std::io::Result<()> {
+    let root_name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| root.display().to_string());
+    let mut refs: BTreeSet<String> = BTreeSet::new();
+    let mut components = Vec::new();
+    for p in packages {
+        let reference = component_ref(p.ecosystem, &p.name, &p.version);
+        if !refs.insert(reference.clone()) {
+            continue;
+        }
+        let mut component = json!({
+            "type": "library",
+            "bom-ref": reference,
+            "name": p.name,
+            "purl": purl(p.ecosystem, &p.name, &p.version),
+            "properties": [
+                {"name": "zerotrace:ecosystem", "value": p.ecosystem.osv_name()},
+                {"name": "zerotrace:lockfile", "value": p.path},
+                {"name": "zerotrace:scope", "value": format!("{:?}", p.scope).to_lowercase()},
+                {"name": "zerotrace:source", "value": format!("{:?}", p.source).to_lowercase()}
+            ]
+        });
+        if !p.version.is_empty() {
+            component["version"] = json!(p.version);
+        }
+        components.push(component);
+    }
+
+    // One vulnerability per advisory, and one more for its suppressed
+    // findings: an analysis belongs to the whole entry.
+    let mut grouped: BTreeMap<(String, bool), Vec<&Finding<'_>>> = BTreeMap::new();
+    for f in report.findings.iter().chain(&report.suppressed) {
+        grouped
+            .entry((f.vulnerability.id.clone(), f.suppression.is_some()))
+            .or_default()
+            .push(f);
+    }
+    let vulnerabilities: Vec<Value> = grouped
+        .iter()
+        .map(|((id, suppressed), findings)| vulnerability(id, *suppressed, findings))
+        .collect();
+
+    let bom = json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        "version": 1,
+        "metadata": {
+            "timestamp": zerotrace_advisory::time::format_rfc3339(zerotrace_advisory::time::now_unix()),
+            "tools": {"components": [{"type": "application", "name": "ZeroTrace", "version": env!("CARGO_PKG_VERSION")}]},
+            "component": {"type": "application", "bom-ref": "scan-root", "name": root_name}
+        },
+        "components": components,
+        "vulnerabilities": vulnerabilities
+    });
+    serde_json::to_writer(&mut *out, &bom).map_err(std::io::Error::from)?;
+    writeln!(out)
+}
+
+/// The `bom-ref` of a package: its purl, unique per ecosystem, name and version.
+fn component_ref(ecosystem: Ecosystem, name: &str, version: &str) -> String {
+    purl(ecosystem, name, version)
+}
+
+fn vulnerability(id: &str, suppressed: bool, findings: &[&Finding<'_>]) -> Value {
+    let Some(first) = findings.first() else {
+        return json!({});
+    };
+    let v = &first.vulnerability;
+    let mut ratings: Vec<Value> = v
+        .cvss
+        .iter()
+        .filter_map(|c| {
+            let score = c.score?;
+            let method = if c.vector.starts_with("CVSS:4") {
+                "CVSSv4"
+            } else if c.vector.starts_with("CVSS:3.1") {
+                "CVSSv31"
+            } else if c.vector.starts_with("CVSS:3") {
+                "CVSSv3"
+            } else {
+                "other"
+            };
+            Some(json!({"score": score, "severity": band(score), "method": method, "vector": c.vector}))
+        })
+        .collect();
+    if ratings.is_empty() {
+        ratings.push(json!({"severity": v.severity.to_string(), "method": "other"}));
+    }
+    let affects: BTreeSet<String> = findings
+        .iter()
+        .filter_map(|f| {
+            let ecosystem = Ecosystem::from_osv(f.package.ecosystem)?;
+            Some(component_ref(ecosystem, f.package.name, f.package.version))
+        })
+        .collect();
+    let url = v
+        .references
+        .iter()
+        .find(|r| r.kind == "ADVISORY")
+        .or_else(|| v.references.first())
+        .map(|r| r.url.clone());
+    let mut entry = json!({
+        "bom-ref": if suppressed { format!("vulnerability:{id}:suppressed") } else { format!("vulnerability:{id}") },
+        "id": id,
+        "source": {"name": "OSV", "url": format!("https://osv.dev/vulnerability/{id}")},
+        "references": v.aliases.iter().map(|a| json!({"id": a, "source": {"name": alias_source(a)}})).collect::<Vec<_>>(),
+        "ratings": ratings,
+        "description": v.summary.clone().unwrap_or_default(),
+        "affects": affects.iter().map(|r| json!({"ref": r})).collect::<Vec<_>>(),
+        "properties": [
+            {"name": "zerotrace:risk", "value": format!("{:.1}", v.risk)},
+            {"name": "zerotrace:known-exploited", "value": v.is_kev().to_string()}
+        ]
+    });
+    if let Some(details) = &v.details {
+        entry["detail"] = json!(details);
+    }
+    if !v.fixed_versions.is_empty() {
+        entry["recommendation"] = json!(format!("Upgrade to a fixed version: {}", v.fixed_versions.join(", ")));
+    }
+    if let Some(published) = &v.published {
+        entry["published"] = json!(published);
+    }
+    if let Some(url) = url {
+        entry["advisories"] = json!([{"url": url}]);
+    }
+    if suppressed && let Some(s) = first.suppression.as_ref() {
+        let until = s.until.as_ref().map(|u| format!(" (until {u})")).unwrap_or_default();
+        entry["analysis"] = json!({
+            "state": "exploitable",
+            "response": ["will_not_fix"],
+            "detail": format!("Accepted risk, ignored by {}{until}: {}", s.source, s.reason)
+        });
+    }
+    entry
+}
+
+/// The CycloneDX severity of a CVSS score.
+fn band(score: f64) -> &'static str {
+    match score {
+        s if s >= 9.0 => "critical",
+        s if s >= 7.0 => "high",
+        s if s >= 4.0 => "medium",
+        s if s > 0.0 => "low",
+        _ => "none",
+    }
+}
+
+/// Who publishes an alias, by its prefix.
+fn alias_source(alias: &str) -> &'static str {
+    match alias.split('-').next().unwrap_or_default() {
+        "CVE" => "NVD",
+        "GHSA" => "GitHub",
+        "RUSTSEC" => "RustSec",
+        "PYSEC" => "PyPA",
+        _ => "OSV",
+    }
+}
