@@ -6,6 +6,7 @@
 //!
 //! ```toml
 //! fail-on = "high"              # none | low | medium | high | critical
+//! scope = "runtime"             # runtime | dev | all
 //! format = ["table", "sarif=zerotrace.sarif"]   # table | json | sarif | cyclonedx | spdx | markdown
 //! max-data-age = "7d"
 //! baseline = "zerotrace-baseline.json"
@@ -40,7 +41,7 @@ use crate::common::parse_size;
 use crate::error::CliError;
 use crate::formats::Output;
 use crate::ignores::{Ignore, IgnoreSpec};
-use crate::scan::FailOn;
+use crate::scan::{FailOn, ScopeFilter};
 
 /// The file's name.
 pub(crate) const FILE_NAME: &str = "zerotrace.toml";
@@ -53,6 +54,7 @@ pub(crate) struct Config {
     /// The file they came from, for messages.
     pub(crate) path: Option<PathBuf>,
     pub(crate) fail_on: Option<FailOn>,
+    pub(crate) scope: Option<ScopeFilter>,
     /// The outputs (`format = "sarif=out.sarif"` or a list of them).
     pub(crate) formats: Vec<Output>,
     pub(crate) max_data_age: Option<std::time::Duration>,
@@ -78,6 +80,7 @@ pub(crate) struct WalkSettings {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileDoc {
     fail_on: Option<FailOn>,
+    scope: Option<ScopeFilter>,
     format: Option<Spanned<Formats>>,
     max_data_age: Option<Spanned<String>>,
     baseline: Option<PathBuf>,
@@ -167,6 +170,7 @@ fn parse(text: &str, name: &str) -> Result<Config, CliError> {
     })?;
     let mut config = Config {
         fail_on: doc.fail_on,
+        scope: doc.scope,
         baseline: doc.baseline,
         ..Config::default()
     };

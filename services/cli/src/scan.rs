@@ -17,7 +17,7 @@ use zerotrace_advisory::freshness;
 use zerotrace_advisory::time::{format_utc, now_unix};
 use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, Severity, Verdict};
 use zerotrace_ecosystem::Ecosystem;
-use zerotrace_inventory::{FileError, Inventory, Package, Progress};
+use zerotrace_inventory::{FileError, Inventory, Package, Progress, Scope};
 
 use crate::baseline::Baseline;
 use crate::common::{DataDirArg, WalkArgs, columns};
@@ -68,10 +68,45 @@ pub(crate) struct ScanArgs {
     /// Also list the findings that ignores suppressed in the table (JSON always has them).
     #[arg(long)]
     show_suppressed: bool,
+    /// Which dependencies to scan: `runtime` (all but development ones), `dev`, or `all` (default).
+    #[arg(long, value_enum)]
+    scope: Option<ScopeFilter>,
     #[command(flatten)]
     data: DataDirArg,
     #[command(flatten)]
     walk: WalkArgs,
+}
+
+/// The `--scope` filter: which dependencies a scan checks, by the scope
+/// their lockfile gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ScopeFilter {
+    /// Everything but development dependencies (runtime, optional, and those the file does not mark).
+    Runtime,
+    /// Development dependencies only.
+    Dev,
+    /// Every dependency.
+    All,
+}
+
+impl ScopeFilter {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ScopeFilter::Runtime => "runtime",
+            ScopeFilter::Dev => "dev",
+            ScopeFilter::All => "all",
+        }
+    }
+
+    /// Whether a package of `scope` is scanned.
+    pub(crate) fn admits(self, scope: Scope) -> bool {
+        match self {
+            ScopeFilter::All => true,
+            ScopeFilter::Runtime => scope != Scope::Development,
+            ScopeFilter::Dev => scope == Scope::Development,
+        }
+    }
 }
 
 /// The `--fail-on` threshold.
@@ -125,6 +160,7 @@ pub(crate) fn run(args: ScanArgs) -> ExitCode {
 /// What a scan runs with: its flags over its config file over the defaults.
 struct Settings {
     fail_on: FailOn,
+    scope: ScopeFilter,
     outputs: Vec<Output>,
     max_data_age: Duration,
     walk: zerotrace_inventory::WalkOptions,
@@ -145,6 +181,7 @@ impl Settings {
         };
         Ok(Self {
             fail_on: args.fail_on.or(config.fail_on).unwrap_or(FailOn::Low),
+            scope: args.scope.or(config.scope).unwrap_or(ScopeFilter::All),
             outputs: formats::plan(
                 if args.format.is_empty() {
                     config.formats
@@ -325,6 +362,9 @@ pub(crate) struct Report<'a> {
     pub(crate) advisory_data: AdvisoryData,
     /// The `--fail-on` threshold.
     pub(crate) fail_on: &'static str,
+    /// The `--scope` of the scan, and the packages it left out.
+    pub(crate) scope: ScopeFilter,
+    pub(crate) packages_out_of_scope: usize,
     /// Wall time of the whole scan, seconds.
     pub(crate) elapsed_seconds: f64,
     /// Findings that count (those in the baseline say so), then those an ignore suppressed.
@@ -387,6 +427,8 @@ pub(crate) struct PackageRef<'a> {
     pub(crate) name: &'a str,
     pub(crate) version: &'a str,
     pub(crate) path: &'a str,
+    /// `runtime`, `development`, `optional`, or `unspecified` when the file does not say.
+    pub(crate) scope: Scope,
 }
 
 impl<'a> PackageRef<'a> {
@@ -396,6 +438,7 @@ impl<'a> PackageRef<'a> {
             name: &p.name,
             version: &p.version,
             path: &p.path,
+            scope: p.scope,
         }
     }
 }
@@ -510,6 +553,8 @@ fn build_report<'a>(
         advisories: info.advisories,
         advisory_data: AdvisoryData::of(&info, inv, settings.max_data_age),
         fail_on: settings.fail_on.as_str(),
+        scope: settings.scope,
+        packages_out_of_scope: 0,
         elapsed_seconds: 0.0,
         findings: Vec::new(),
         suppressed: Vec::new(),
@@ -520,6 +565,10 @@ fn build_report<'a>(
         errors: &inv.errors,
     };
     for p in &inv.packages {
+        if !settings.scope.admits(p.scope) {
+            report.packages_out_of_scope += 1;
+            continue;
+        }
         let query = PackageQuery {
             ecosystem: p.ecosystem.osv_name(),
             name: &p.name,
@@ -613,6 +662,15 @@ fn exploit_cell(v: &ScoredAdvisory) -> String {
     parts.join(" ")
 }
 
+/// `name version`, with the scope when it is not a runtime one.
+pub(crate) fn package_cell(p: &PackageRef<'_>) -> String {
+    match p.scope {
+        Scope::Development => format!("{} {} (dev)", p.name, p.version),
+        Scope::Optional => format!("{} {} (optional)", p.name, p.version),
+        _ => format!("{} {}", p.name, p.version),
+    }
+}
+
 fn fixed_cell(v: &ScoredAdvisory) -> String {
     if v.fixed_versions.is_empty() {
         "no fix".to_string()
@@ -649,7 +707,7 @@ fn write_table(
                 } else {
                     v.id.clone()
                 },
-                format!("{} {}", f.package.name, f.package.version),
+                package_cell(&f.package),
                 fixed_cell(v),
                 exploit_cell(v),
                 truncate(summary(v), 70),
@@ -788,6 +846,14 @@ fn write_table(
     } else {
         format!("FAIL at --fail-on {}", fail_on.as_str())
     };
+    if r.packages_out_of_scope > 0 {
+        writeln!(
+            out,
+            "{} packages outside --scope {} were not scanned.",
+            r.packages_out_of_scope,
+            r.scope.as_str()
+        )?;
+    }
     writeln!(
         out,
         "{} packages scanned ({} found) in {} lockfiles, {} files walked, {} advisories: {vulns}, {} warnings, {} unmatched, {} errors; {verdict} ({:.2}s)",

@@ -108,7 +108,7 @@ fn json_has_exact_ids_and_warnings_apart() {
     let smallvec = by_id("RUSTSEC-2021-0003");
     assert_eq!(
         smallvec["package"],
-        serde_json::json!({"ecosystem": "crates.io", "name": "smallvec", "version": "1.6.0", "path": "Cargo.lock"})
+        serde_json::json!({"ecosystem": "crates.io", "name": "smallvec", "version": "1.6.0", "path": "Cargo.lock", "scope": "unspecified"})
     );
     let v = &smallvec["vulnerability"];
     assert_eq!(v["severity"], "critical");

@@ -229,3 +229,91 @@ fn a_baseline_fails_only_on_new_findings() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("not a JSON report"), "{}", bad.stderr);
 }
+
+#[test]
+fn scope_filters_development_dependencies_and_every_format_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    for (id, name) in [("N-1", "runtime-lib"), ("N-2", "test-lib")] {
+        write(
+            &osv,
+            &format!("{id}.json"),
+            &format!(
+                r#"{{"id":"{id}","modified":"2026-11-01T00:00:00Z","database_specific":{{"severity":"HIGH"}},
+                "affected":[{{"package":{{"ecosystem":"npm","name":"{name}"}},
+                "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"9.0.0"}}]}}]}}]}}"#
+            ),
+        );
+    }
+    let repo = dir.path().join("repo");
+    write(
+        &repo,
+        "package-lock.json",
+        r#"{"name":"web","lockfileVersion":3,"packages":{"":{"name":"web"},
+        "node_modules/runtime-lib":{"version":"1.0.0"},
+        "node_modules/test-lib":{"version":"1.0.0","dev":true}}}"#,
+    );
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            repo.to_str().unwrap(),
+            "--db",
+            osv.to_str().unwrap(),
+            "--max-data-age",
+            "3650d",
+        ];
+        args.extend_from_slice(extra);
+        zerotrace_with_env(&args, &[])
+    };
+    let ids = |run: &Run| -> Vec<(String, String)> {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["vulnerability"]["id"].as_str().unwrap().to_string(),
+                    f["package"]["scope"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pair = |id: &str, scope: &str| (id.to_string(), scope.to_string());
+    let all = scan(&["--format", "json"]);
+    assert_eq!(ids(&all), [pair("N-1", "runtime"), pair("N-2", "development")]);
+    let runtime = scan(&["--format", "json", "--scope", "runtime"]);
+    assert_eq!(ids(&runtime), [pair("N-1", "runtime")]);
+    assert_eq!(runtime.json()["packages_out_of_scope"], 1, "what was left out is said");
+    let dev = scan(&["--format", "json", "--scope", "dev"]);
+    assert_eq!(ids(&dev), [pair("N-2", "development")]);
+    let table = scan(&[]);
+    assert!(table.stdout.contains("test-lib 1.0.0 (dev)"), "{}", table.stdout);
+    let narrowed = scan(&["--scope", "runtime"]);
+    assert!(
+        narrowed
+            .stdout
+            .contains("1 packages outside --scope runtime were not scanned"),
+        "{}",
+        narrowed.stdout
+    );
+
+    // The config file sets it too.
+    write(&repo, "zerotrace.toml", "scope = \"dev\"\nformat = \"sarif\"\n");
+    let sarif = scan(&[]);
+    let log = sarif.json();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["properties"]["scope"], "development");
+    write(&repo, "zerotrace.toml", "format = \"cyclonedx\"\n");
+    let bom = scan(&[]).json();
+    let scopes: Vec<(&str, &str)> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["scope"].as_str().unwrap()))
+        .collect();
+    assert!(
+        scopes.contains(&("test-lib", "excluded")) && scopes.contains(&("runtime-lib", "required")),
+        "{scopes:?}"
+    );
+}

@@ -11,7 +11,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 use zerotrace_ecosystem::Ecosystem;
-use zerotrace_inventory::Package;
+use zerotrace_inventory::{Package, Scope};
 
 use super::purl;
 use crate::scan::{Finding, Report};
@@ -49,6 +49,12 @@ pub(crate) fn write(
         if !p.version.is_empty() {
             component["version"] = json!(p.version);
         }
+        // Development dependencies are not part of what runs: CycloneDX's `excluded`.
+        component["scope"] = json!(match p.scope {
+            Scope::Development => "excluded",
+            Scope::Optional => "optional",
+            _ => "required",
+        });
         components.push(component);
     }
 

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::scan::{Finding, Report};
+use crate::scan::{Finding, Report, package_cell};
 
 /// Writes the report as Markdown.
 pub(crate) fn write(out: &mut impl Write, report: &Report<'_>, failed: bool) -> std::io::Result<()> {
@@ -34,11 +34,10 @@ pub(crate) fn write(out: &mut impl Write, report: &Report<'_>, failed: bool) -> 
             let known = if f.baseline { " (baseline)" } else { "" };
             writeln!(
                 out,
-                "| {} | {}{known} | `{} {}` | {} | `{}` |",
+                "| {} | {}{known} | `{}` | {} | `{}` |",
                 v.severity,
                 cell(&v.id),
-                cell(f.package.name),
-                cell(f.package.version),
+                cell(&package_cell(&f.package)),
                 cell(&fixed),
                 cell(f.package.path)
             )?;

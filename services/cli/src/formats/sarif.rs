@@ -47,6 +47,7 @@ pub(crate) fn write(out: &mut impl Write, report: &Report<'_>, root: &std::path:
                     "ecosystem": f.package.ecosystem,
                     "package": f.package.name,
                     "version": f.package.version,
+                    "scope": f.package.scope,
                     "fixedVersions": v.fixed_versions,
                     "knownExploited": v.is_kev(),
                     "riskScore": v.risk,
