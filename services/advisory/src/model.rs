@@ -128,6 +128,16 @@ impl ScoredAdvisory {
     pub fn is_kev(&self) -> bool {
         self.kev.is_some()
     }
+
+    /// Returns the page that describes the advisory: its `ADVISORY`
+    /// reference, else its first reference.
+    pub fn advisory_url(&self) -> Option<&str> {
+        self.references
+            .iter()
+            .find(|r| r.kind == "ADVISORY")
+            .or_else(|| self.references.first())
+            .map(|r| r.url.as_str())
+    }
 }
 
 /// A package to match, as the matching rule sees it.

@@ -501,12 +501,7 @@ impl<'b> Vulnerability<'b> {
             .iter()
             .find(|c| c.score.is_some() && c.score == a.max_score)
             .map(|c| c.vector.as_str());
-        let url = a
-            .references
-            .iter()
-            .find(|r| r.kind == "ADVISORY")
-            .or_else(|| a.references.first())
-            .map(|r| r.url.as_str());
+        let url = a.advisory_url();
         Vulnerability {
             id: &a.id,
             aliases: &a.aliases,

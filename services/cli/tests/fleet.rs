@@ -27,22 +27,11 @@ const ADVISORIES: [(&str, &str, &str); 3] = [
 ];
 
 fn advisory(id: &str, name: &str, severity: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","modified":"2026-11-01T00:00:00Z","summary":"{name} is broken",
-        "database_specific":{{"severity":"{severity}"}},
-        "affected":[{{"package":{{"ecosystem":"crates.io","name":"{name}"}},
-        "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"2.0.0"}}]}}]}}]}}"#
-    )
+    common::crate_advisory(id, None, name, severity)
 }
 
 fn lockfile(names: &[&str]) -> String {
-    let mut lock = "version = 3\n".to_string();
-    for name in names {
-        lock.push_str(&format!(
-            "\n[[package]]\nname = \"{name}\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
-        ));
-    }
-    lock
+    common::cargo_lock_of(names)
 }
 
 /// Runs `zerotrace` off the async runtime (the agents answer meanwhile).

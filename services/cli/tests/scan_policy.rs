@@ -12,22 +12,11 @@ use common::{Run, write, zerotrace_with_env};
 use std::path::Path;
 
 fn advisory(id: &str, alias: &str, name: &str, severity: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","aliases":["{alias}"],"modified":"2026-11-01T00:00:00Z","summary":"{name} is broken",
-        "database_specific":{{"severity":"{severity}"}},
-        "affected":[{{"package":{{"ecosystem":"crates.io","name":"{name}"}},
-        "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"2.0.0"}}]}}]}}]}}"#
-    )
+    common::crate_advisory(id, Some(alias), name, severity)
 }
 
 fn lockfile(names: &[&str]) -> String {
-    let mut lock = "version = 3\n".to_string();
-    for name in names {
-        lock.push_str(&format!(
-            "\n[[package]]\nname = \"{name}\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
-        ));
-    }
-    lock
+    common::cargo_lock_of(names)
 }
 
 /// A repository (with `.git`) holding a lockfile of `names`, and the advisories.

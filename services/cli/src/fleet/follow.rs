@@ -4,7 +4,7 @@
 //! (WatchFindings), reconnecting when the API goes away and going on after
 //! the last event it printed.
 
-use super::read::{FindingView, SeverityArg, finding_table, list_findings, scan_status_name, scan_type_name};
+use super::read::{FilterArgs, FindingView, finding_table, list_findings, scan_status_name, scan_type_name};
 use super::{ApiArgs, DEFAULT_AGENT_URL, Service, block_on, counted, print_json, print_lines, rfc3339};
 use crate::common::Format;
 use crate::error::{CliError, EXIT_FAILURE, EXIT_OK};
@@ -45,27 +45,8 @@ pub(crate) struct TriggerArgs {
 pub(crate) struct WatchArgs {
     #[command(flatten)]
     api: ApiArgs,
-    /// Only findings at or above this severity.
-    #[arg(long, value_enum)]
-    severity: Option<SeverityArg>,
-    /// Only known exploited vulnerabilities (CISA KEV).
-    #[arg(long)]
-    kev: bool,
-    /// Only this OSV ecosystem.
-    #[arg(long)]
-    ecosystem: Option<String>,
-    /// Only this package name.
-    #[arg(long)]
-    package: Option<String>,
-    /// Only this advisory id or one of its aliases.
-    #[arg(long, value_name = "ID")]
-    advisory: Option<String>,
-    /// Only this agent's findings.
-    #[arg(long, value_name = "ID")]
-    agent: Option<String>,
-    /// Only findings with a fixed version.
-    #[arg(long)]
-    fix_available: bool,
+    #[command(flatten)]
+    filters: FilterArgs,
     /// Also print findings as full scans resolve them (`resolved` first on the line, or `"event":"resolved"`).
     #[arg(long)]
     resolutions: bool,
@@ -216,18 +197,7 @@ async fn follow_scan(
 
 pub(crate) fn watch(args: WatchArgs) -> ExitCode {
     crate::error::exit(block_on(async move {
-        let filter = pb::FindingFilter {
-            min_severity: args
-                .severity
-                .map_or(common_pb::Severity::Unspecified, SeverityArg::proto) as i32,
-            ecosystem: args.ecosystem.clone().unwrap_or_default(),
-            package_name: args.package.clone().unwrap_or_default(),
-            vulnerability_id: args.advisory.clone().unwrap_or_default(),
-            agent_id: args.agent.clone().unwrap_or_default(),
-            known_exploited_only: args.kev,
-            fix_available_only: args.fix_available,
-            include_resolved: false,
-        };
+        let filter = args.filters.filter(false);
         // The first connection must work: a wrong URL or token is the user's to fix.
         let mut api = args.api.connect().await?;
         let mut delay = Duration::from_millis(250);

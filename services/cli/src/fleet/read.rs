@@ -43,11 +43,9 @@ pub(crate) struct ScansArgs {
     limit: usize,
 }
 
-/// Flags of `zerotrace findings`.
+/// The findings filters of `zerotrace findings` and `zerotrace watch`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct FindingsArgs {
-    #[command(flatten)]
-    api: ApiArgs,
+pub(crate) struct FilterArgs {
     /// Only findings at or above this severity.
     #[arg(long, value_enum)]
     severity: Option<SeverityArg>,
@@ -69,6 +67,33 @@ pub(crate) struct FindingsArgs {
     /// Only findings with a fixed version.
     #[arg(long)]
     fix_available: bool,
+}
+
+impl FilterArgs {
+    /// The API's filter of these flags.
+    pub(super) fn filter(&self, include_resolved: bool) -> pb::FindingFilter {
+        pb::FindingFilter {
+            min_severity: self
+                .severity
+                .map_or(common_pb::Severity::Unspecified, SeverityArg::proto) as i32,
+            ecosystem: self.ecosystem.clone().unwrap_or_default(),
+            package_name: self.package.clone().unwrap_or_default(),
+            vulnerability_id: self.advisory.clone().unwrap_or_default(),
+            agent_id: self.agent.clone().unwrap_or_default(),
+            known_exploited_only: self.kev,
+            fix_available_only: self.fix_available,
+            include_resolved,
+        }
+    }
+}
+
+/// Flags of `zerotrace findings`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FindingsArgs {
+    #[command(flatten)]
+    api: ApiArgs,
+    #[command(flatten)]
+    filters: FilterArgs,
     /// Also findings a later full scan resolved.
     #[arg(long)]
     include_resolved: bool,
@@ -99,7 +124,7 @@ pub(crate) enum SeverityArg {
 }
 
 impl SeverityArg {
-    pub(super) fn proto(self) -> common_pb::Severity {
+    fn proto(self) -> common_pb::Severity {
         match self {
             SeverityArg::Low => common_pb::Severity::Low,
             SeverityArg::Medium => common_pb::Severity::Medium,
@@ -211,18 +236,7 @@ pub(crate) fn scans(args: ScansArgs) -> ExitCode {
 pub(crate) fn findings(args: FindingsArgs) -> ExitCode {
     crate::error::exit(block_on(async move {
         let api = args.api.connect().await?;
-        let filter = pb::FindingFilter {
-            min_severity: args
-                .severity
-                .map_or(common_pb::Severity::Unspecified, SeverityArg::proto) as i32,
-            ecosystem: args.ecosystem.clone().unwrap_or_default(),
-            package_name: args.package.clone().unwrap_or_default(),
-            vulnerability_id: args.advisory.clone().unwrap_or_default(),
-            agent_id: args.agent.clone().unwrap_or_default(),
-            known_exploited_only: args.kev,
-            fix_available_only: args.fix_available,
-            include_resolved: args.include_resolved,
-        };
+        let filter = args.filters.filter(args.include_resolved);
         let sort = match args.sort {
             SortArg::Risk => pb::FindingSort::Risk,
             SortArg::Severity => pb::FindingSort::Severity,

@@ -126,12 +126,7 @@ fn vulnerability(id: &str, suppressed: bool, findings: &[&Finding<'_>]) -> Value
             Some(component_ref(ecosystem, f.package.name, f.package.version))
         })
         .collect();
-    let url = v
-        .references
-        .iter()
-        .find(|r| r.kind == "ADVISORY")
-        .or_else(|| v.references.first())
-        .map(|r| r.url.clone());
+    let url = v.advisory_url().map(str::to_string);
     let mut entry = json!({
         "bom-ref": if suppressed { format!("vulnerability:{id}:suppressed") } else { format!("vulnerability:{id}") },
         "id": id,

@@ -101,12 +101,7 @@ fn rule(f: &Finding<'_>) -> Value {
         format!("Upgrade to a fixed version: {}.", v.fixed_versions.join(", "))
     };
     let details = v.details.clone().unwrap_or_else(|| summary.clone());
-    let url = v
-        .references
-        .iter()
-        .find(|r| r.kind == "ADVISORY")
-        .or_else(|| v.references.first())
-        .map(|r| r.url.clone());
+    let url = v.advisory_url().map(str::to_string);
     let mut rule = json!({
         "id": v.id,
         "name": v.id.replace(['-', '.'], ""),

@@ -179,32 +179,11 @@ pub(crate) fn start_up(data_dir: &Path) -> Up {
 /// Returns a `zerotrace up` command that stores in `data_dir` and listens on
 /// port 0 everywhere (the banner says where).
 pub(crate) fn up_command(data_dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_zerotrace"));
-    command
-        .arg("up")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--agent-listen", "127.0.0.1:0", "--agent-metrics-listen", "127.0.0.1:0"])
-        .args([
-            "--enrichment-listen",
-            "127.0.0.1:0",
-            "--enrichment-metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--api-listen", "127.0.0.1:0", "--api-metrics-listen", "127.0.0.1:0"])
-        // Tests bring their own advisory data; none reaches for the internet.
-        .env("ZEROTRACE_ENRICHMENT_SYNC_INTERVAL", "0s");
-    command
+    up_command_with_api_at(data_dir, "127.0.0.1:0")
 }
 
-/// Like [`start_up`], with extra environment variables (`ZEROTRACE_*`).
-pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) -> Up {
-    start_up_command(up_command(data_dir), envs)
-}
-
-/// Like [`start_up_with`], with the API on `api_addr` (a restart can then
-/// come back where clients look for it).
-pub(crate) fn start_up_with_api_at(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)], api_addr: &str) -> Up {
+/// Like [`up_command`], with the API's gRPC on `api_addr`.
+fn up_command_with_api_at(data_dir: &Path, api_addr: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_zerotrace"));
     command
         .arg("up")
@@ -218,8 +197,20 @@ pub(crate) fn start_up_with_api_at(data_dir: &Path, envs: &[(&str, &std::ffi::Os
             "127.0.0.1:0",
         ])
         .args(["--api-listen", api_addr, "--api-metrics-listen", "127.0.0.1:0"])
+        // Tests bring their own advisory data; none reaches for the internet.
         .env("ZEROTRACE_ENRICHMENT_SYNC_INTERVAL", "0s");
-    start_up_command(command, envs)
+    command
+}
+
+/// Like [`start_up`], with extra environment variables (`ZEROTRACE_*`).
+pub(crate) fn start_up_with(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) -> Up {
+    start_up_command(up_command(data_dir), envs)
+}
+
+/// Like [`start_up_with`], with the API on `api_addr` (a restart can then
+/// come back where clients look for it).
+pub(crate) fn start_up_with_api_at(data_dir: &Path, envs: &[(&str, &std::ffi::OsStr)], api_addr: &str) -> Up {
+    start_up_command(up_command_with_api_at(data_dir, api_addr), envs)
 }
 
 /// Starts a `zerotrace up` command and reads the bound addresses from its banner.
@@ -294,4 +285,27 @@ pub(crate) async fn scan_to_end(agent_addr: &str, root: &Path) -> agent::ScanSta
         assert!(Instant::now() < deadline, "scan did not end: {state:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// An OSV advisory of `id` (with `alias`) for every version below 2.0.0 of
+/// the crate `name`, with an OSV severity label (`HIGH`, `CRITICAL`, ...).
+pub(crate) fn crate_advisory(id: &str, alias: Option<&str>, name: &str, severity: &str) -> String {
+    let aliases = alias.map(|a| format!(r#""aliases":["{a}"],"#)).unwrap_or_default();
+    format!(
+        r#"{{"id":"{id}",{aliases}"modified":"2026-11-01T00:00:00Z","summary":"{name} is broken",
+        "database_specific":{{"severity":"{severity}"}},
+        "affected":[{{"package":{{"ecosystem":"crates.io","name":"{name}"}},
+        "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"2.0.0"}}]}}]}}]}}"#
+    )
+}
+
+/// A Cargo.lock of registry crates `names`, each at 1.0.0.
+pub(crate) fn cargo_lock_of(names: &[&str]) -> String {
+    let mut lock = "version = 3\n".to_string();
+    for name in names {
+        lock.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+        ));
+    }
+    lock
 }
