@@ -17,7 +17,7 @@ use zerotrace_advisory::freshness;
 use zerotrace_advisory::time::{format_utc, now_unix};
 use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, Severity, Verdict};
 use zerotrace_ecosystem::Ecosystem;
-use zerotrace_inventory::{FileError, Inventory, Package, Progress, Scope};
+use zerotrace_inventory::{FileError, Inventory, Package, Paths, Progress, Scope};
 
 use crate::baseline::Baseline;
 use crate::common::{DataDirArg, WalkArgs, columns};
@@ -71,6 +71,9 @@ pub(crate) struct ScanArgs {
     /// Which dependencies to scan: `runtime` (all but development ones), `dev`, or `all` (default).
     #[arg(long, value_enum)]
     scope: Option<ScopeFilter>,
+    /// Show in the table how each vulnerable package got in (JSON, SARIF and CycloneDX always carry it).
+    #[arg(long)]
+    paths: bool,
     #[command(flatten)]
     data: DataDirArg,
     #[command(flatten)]
@@ -283,9 +286,18 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
                 ReportFormat::Json => serde_json::to_writer(&mut out, &report)
                     .map_err(std::io::Error::from)
                     .and_then(|()| writeln!(out)),
-                ReportFormat::Table => write_table(&mut out, &report, settings.fail_on, code, args.show_suppressed),
+                ReportFormat::Table => write_table(
+                    &mut out,
+                    &report,
+                    settings.fail_on,
+                    code,
+                    &TableOptions {
+                        show_suppressed: args.show_suppressed,
+                        paths: args.paths,
+                    },
+                ),
                 ReportFormat::Sarif => formats::sarif::write(&mut out, &report, &args.path),
-                ReportFormat::CycloneDx => formats::cyclonedx::write(&mut out, &report, &inv.packages, &args.path),
+                ReportFormat::CycloneDx => formats::cyclonedx::write(&mut out, &report, &inv, &args.path),
                 ReportFormat::Spdx => formats::spdx::write(&mut out, &inv.packages, &args.path),
                 ReportFormat::Markdown => formats::markdown::write(&mut out, &report, code != EXIT_OK),
             }?;
@@ -453,6 +465,42 @@ pub(crate) struct Finding<'a> {
     /// Why an ignore suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) suppression: Option<Suppression>,
+    /// How the package got in, where its lockfile records the graph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) dependency: Option<DependencyPath>,
+}
+
+/// How a package got into its lockfile: whether the project depends on it
+/// itself, and one shortest chain from the project to it (`name version`
+/// each, the project first).
+#[derive(Debug, Serialize)]
+pub(crate) struct DependencyPath {
+    pub(crate) direct: bool,
+    pub(crate) path: Vec<String>,
+}
+
+impl DependencyPath {
+    fn of(paths: &Paths<'_>, p: &Package) -> Option<Self> {
+        let chain = paths.path(&p.name, &p.version)?;
+        Some(Self {
+            direct: chain.len() <= 2,
+            path: chain
+                .into_iter()
+                .map(|(name, version)| {
+                    if version.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{name} {version}")
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// The chain as one line: `app 0.1.0 → hyper 0.14.1 → h2 0.3.26`.
+    pub(crate) fn line(&self) -> String {
+        self.path.join(" → ")
+    }
 }
 
 /// A matched advisory, shared by every package it matches; serialised
@@ -559,6 +607,11 @@ fn build_report<'a>(
         unmatched: Vec::new(),
         errors: &inv.errors,
     };
+    let graphs: HashMap<&str, Paths<'_>> = inv
+        .graphs
+        .iter()
+        .map(|(path, g)| (path.as_str(), Paths::of(g)))
+        .collect();
     for p in &inv.packages {
         if !settings.scope.admits(p.scope) {
             report.packages_out_of_scope += 1;
@@ -593,6 +646,9 @@ fn build_report<'a>(
                 vulnerability: Advisory(Arc::clone(a)),
                 baseline,
                 suppression,
+                dependency: graphs
+                    .get(p.path.as_str())
+                    .and_then(|paths| DependencyPath::of(paths, p)),
             });
         }
         report.warnings.extend(verdict.warnings.iter().map(|a| Finding {
@@ -600,6 +656,7 @@ fn build_report<'a>(
             vulnerability: Advisory(Arc::clone(a)),
             baseline: false,
             suppression: None,
+            dependency: None,
         }));
         if let Some(reason) = &verdict.unmatched_reason {
             report.unmatched.push(Unmatched {
@@ -674,27 +731,36 @@ fn fixed_cell(v: &ScoredAdvisory) -> String {
     }
 }
 
+/// What the table shows beyond the findings.
+struct TableOptions {
+    show_suppressed: bool,
+    paths: bool,
+}
+
 fn write_table(
     out: &mut impl Write,
     r: &Report<'_>,
     fail_on: FailOn,
     code: u8,
-    show_suppressed: bool,
+    opts: &TableOptions,
 ) -> std::io::Result<()> {
+    let show_suppressed = opts.show_suppressed;
     let mut by_file: BTreeMap<&str, Vec<&Finding<'_>>> = BTreeMap::new();
     for f in &r.findings {
         by_file.entry(f.package.path).or_default().push(f);
     }
     for (path, findings) in &by_file {
         writeln!(out, "{path}")?;
-        let mut rows = vec![
-            ["SEVERITY", "RISK", "ID", "PACKAGE", "FIXED IN", "EXPLOITED", "SUMMARY"]
-                .map(String::from)
-                .to_vec(),
-        ];
+        let mut header = ["SEVERITY", "RISK", "ID", "PACKAGE", "FIXED IN", "EXPLOITED", "SUMMARY"]
+            .map(String::from)
+            .to_vec();
+        if opts.paths {
+            header.push("PATH".to_string());
+        }
+        let mut rows = vec![header];
         rows.extend(findings.iter().map(|f| {
             let v = &f.vulnerability;
-            vec![
+            let mut row = vec![
                 v.severity.to_string(),
                 format!("{:.1}", v.risk),
                 if f.baseline {
@@ -706,7 +772,15 @@ fn write_table(
                 fixed_cell(v),
                 exploit_cell(v),
                 truncate(summary(v), 70),
-            ]
+            ];
+            if opts.paths {
+                row.push(
+                    f.dependency
+                        .as_ref()
+                        .map_or_else(|| "(not recorded)".to_string(), DependencyPath::line),
+                );
+            }
+            row
         }));
         for line in columns(&rows) {
             writeln!(out, "  {line}")?;

@@ -302,3 +302,88 @@ fn outputs_are_checked_before_scanning() {
     assert_eq!(one.code, 1);
     assert_eq!(json(&out)["version"], "2.1.0");
 }
+
+#[test]
+fn findings_carry_how_the_package_got_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    write(
+        &osv,
+        "F-9.json",
+        &advisory("F-9", "CVE-2026-2009", "crates.io", "h2", CRITICAL),
+    );
+    let repo = dir.path().join("repo");
+    write(
+        &repo,
+        "Cargo.lock",
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"hyper\"]\n\n\
+         [[package]]\nname = \"hyper\"\nversion = \"0.14.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\ndependencies = [\"h2\"]\n\n\
+         [[package]]\nname = \"h2\"\nversion = \"0.3.26\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let (sarif, cdx) = (out.join("r.sarif"), out.join("bom.json"));
+    let run = zerotrace_with_env(
+        [
+            "scan",
+            repo.to_str().unwrap(),
+            "--db",
+            osv.to_str().unwrap(),
+            "--max-data-age",
+            "3650d",
+            "--paths",
+            "--format",
+            "table",
+            "--format",
+            &format!("sarif={}", sarif.display()),
+            "--format",
+            &format!("cyclonedx={}", cdx.display()),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("app 0.1.0 → hyper 0.14.1 → h2 0.3.26"),
+        "{}",
+        run.stdout
+    );
+    let result = &json(&sarif)["runs"][0]["results"][0];
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("(via app 0.1.0 → hyper 0.14.1 → h2 0.3.26)"),
+        "{result}"
+    );
+    assert_eq!(result["properties"]["direct"], false);
+    let bom = json(&cdx);
+    let dependencies = bom["dependencies"].as_array().unwrap();
+    assert!(
+        dependencies
+            .iter()
+            .any(|d| d["ref"] == "pkg:cargo/app@0.1.0" && d["dependsOn"][0] == "pkg:cargo/hyper@0.14.1"),
+        "{dependencies:?}"
+    );
+    if let Some(result) = validate("bom-1.6.schema.json", &cdx) {
+        result.unwrap();
+    }
+    let json_run = zerotrace_with_env(
+        [
+            "scan",
+            repo.to_str().unwrap(),
+            "--db",
+            osv.to_str().unwrap(),
+            "--max-data-age",
+            "3650d",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let report = json_run.json();
+    assert_eq!(report["findings"][0]["dependency"]["direct"], false);
+    assert_eq!(
+        report["findings"][0]["dependency"]["path"],
+        serde_json::json!(["app 0.1.0", "hyper 0.14.1", "h2 0.3.26"])
+    );
+}

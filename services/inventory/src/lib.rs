@@ -5,11 +5,13 @@
 //! [`scan`]; nothing here talks to the network.
 
 mod cache;
+mod graph;
 mod package;
 pub mod parsers;
 mod walk;
 
 pub use cache::{CacheEntry, CachedResult, Fingerprint, FingerprintCache, content_hash};
+pub use graph::{DependencyGraph, Paths};
 pub use package::{FileError, FileType, Package, ParseError, Scope};
 pub use walk::{Inventory, InventoryError, Progress, ProgressSnapshot, WalkOptions, scan};
 pub use zerotrace_ecosystem::Source;

@@ -144,6 +144,10 @@ pub struct Inventory {
     /// Files walked per kind, keyed by [`FileType::label`] in JSON; feeds
     /// `zerotrace_files_scanned_total{file_type}`.
     pub file_types: BTreeMap<FileType, u64>,
+    /// Per lockfile (by path) that records one, which package depends on
+    /// which. Not serialised.
+    #[serde(skip)]
+    pub graphs: BTreeMap<String, crate::DependencyGraph>,
     /// When the scan was given a cache: the cache to save for the next scan,
     /// holding exactly the lockfiles of this scan. Not serialised.
     #[serde(skip)]
@@ -397,6 +401,8 @@ struct Shared<'a> {
 struct Partial {
     /// Per lockfile: its relative path and its packages, already sorted.
     files: Vec<(String, Vec<Package>)>,
+    /// Per lockfile that records one: its dependency graph.
+    graphs: Vec<(String, crate::DependencyGraph)>,
     errors: Vec<FileError>,
     files_walked: u64,
     lockfiles: u64,
@@ -645,7 +651,11 @@ impl Visitor<'_> {
     fn record(&mut self, rel: String, result: CachedResult) {
         let shared = self.shared;
         match result {
-            CachedResult::Parsed(Parsed { mut packages, errors }) => {
+            CachedResult::Parsed(Parsed {
+                mut packages,
+                errors,
+                graph,
+            }) => {
                 shared
                     .progress
                     .packages
@@ -656,6 +666,9 @@ impl Visitor<'_> {
                 // Sorting here runs in parallel on the walker threads; the
                 // merge then only orders whole files.
                 sort_packages(&mut packages);
+                if let Some(graph) = graph {
+                    self.partial.graphs.push((rel.clone(), graph));
+                }
                 self.partial.files.push((rel, packages));
             }
             CachedResult::Error(message) => self.error(rel, message),
@@ -772,6 +785,7 @@ fn merge(parts: Vec<Partial>, with_cache: bool) -> Inventory {
     let mut files = Vec::new();
     for part in parts {
         files.extend(part.files);
+        inventory.graphs.extend(part.graphs);
         inventory.errors.extend(part.errors);
         inventory.files_walked += part.files_walked;
         inventory.lockfiles += part.lockfiles;

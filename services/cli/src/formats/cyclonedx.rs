@@ -3,15 +3,16 @@
 //! scores), references (aliases), recommendation and `affects`. A finding
 //! an ignore suppressed carries a VEX analysis: the risk is accepted
 //! (`exploitable`, response `will_not_fix`) with the ignore's reason.
-//! ZeroTrace does not record which package depends on which, so the BOM
-//! has no `dependencies` graph.
+//! Where a lockfile records which package depends on which (Cargo.lock, npm
+//! v2/v3), the BOM has that `dependencies` graph and each component says
+//! whether the project depends on it directly (`zerotrace:direct`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use serde_json::{Value, json};
 use zerotrace_ecosystem::Ecosystem;
-use zerotrace_inventory::{Package, Scope};
+use zerotrace_inventory::{Inventory, Paths, Scope};
 
 use super::purl;
 use crate::scan::{Finding, Report};
@@ -20,9 +21,15 @@ use crate::scan::{Finding, Report};
 pub(crate) fn write(
     out: &mut impl Write,
     report: &Report<'_>,
-    packages: &[Package],
+    inventory: &Inventory,
     root: &std::path::Path,
 ) -> std::io::Result<()> {
+    let packages = &inventory.packages;
+    let paths: BTreeMap<&str, Paths<'_>> = inventory
+        .graphs
+        .iter()
+        .map(|(path, graph)| (path.as_str(), Paths::of(graph)))
+        .collect();
     let root_name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -49,6 +56,11 @@ pub(crate) fn write(
         if !p.version.is_empty() {
             component["version"] = json!(p.version);
         }
+        if let Some(direct) = paths.get(p.path.as_str()).and_then(|g| g.direct(&p.name, &p.version))
+            && let Some(properties) = component["properties"].as_array_mut()
+        {
+            properties.push(json!({"name": "zerotrace:direct", "value": direct.to_string()}));
+        }
         // Development dependencies are not part of what runs: CycloneDX's `excluded`.
         component["scope"] = json!(match p.scope {
             Scope::Development => "excluded",
@@ -72,6 +84,7 @@ pub(crate) fn write(
         .map(|((id, suppressed), findings)| vulnerability(id, *suppressed, findings))
         .collect();
 
+    let dependencies = dependency_graph(inventory, &refs);
     let bom = json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
@@ -83,10 +96,36 @@ pub(crate) fn write(
             "component": {"type": "application", "bom-ref": "scan-root", "name": root_name}
         },
         "components": components,
+        "dependencies": dependencies,
         "vulnerabilities": vulnerabilities
     });
     serde_json::to_writer(&mut *out, &bom).map_err(std::io::Error::from)?;
     writeln!(out)
+}
+
+/// The `dependencies` of the BOM: each component the lockfiles' graphs give
+/// dependencies, with them (only components of the BOM, by `bom-ref`).
+fn dependency_graph(inventory: &Inventory, refs: &BTreeSet<String>) -> Vec<Value> {
+    let mut depends: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (path, graph) in &inventory.graphs {
+        let Some(ecosystem) = inventory.packages.iter().find(|p| p.path == *path).map(|p| p.ecosystem) else {
+            continue;
+        };
+        let reference = |i: usize| {
+            let (name, version) = graph.nodes.get(i)?;
+            let r = component_ref(ecosystem, name, version);
+            refs.contains(&r).then_some(r)
+        };
+        for &(from, to) in &graph.edges {
+            if let (Some(from), Some(to)) = (reference(from), reference(to)) {
+                depends.entry(from).or_default().insert(to);
+            }
+        }
+    }
+    depends
+        .into_iter()
+        .map(|(r, on)| json!({"ref": r, "dependsOn": on.into_iter().collect::<Vec<_>>()}))
+        .collect()
 }
 
 /// The `bom-ref` of a package: its purl, unique per ecosystem, name and version.

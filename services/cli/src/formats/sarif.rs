@@ -48,6 +48,8 @@ pub(crate) fn write(out: &mut impl Write, report: &Report<'_>, root: &std::path:
                     "package": f.package.name,
                     "version": f.package.version,
                     "scope": f.package.scope,
+                    "direct": f.dependency.as_ref().map(|d| d.direct),
+                    "dependencyPath": f.dependency.as_ref().map(|d| &d.path),
                     "fixedVersions": v.fixed_versions,
                     "knownExploited": v.is_kev(),
                     "riskScore": v.risk,
@@ -133,8 +135,14 @@ fn message(f: &Finding<'_>) -> String {
     } else {
         format!("fixed in {}", v.fixed_versions.join(", "))
     };
+    let via = f
+        .dependency
+        .as_ref()
+        .filter(|d| !d.direct)
+        .map(|d| format!(" (via {})", d.line()))
+        .unwrap_or_default();
     format!(
-        "{} {} is affected by {} ({} severity, {fixed}): {}",
+        "{} {}{via} is affected by {} ({} severity, {fixed}): {}",
         f.package.name,
         f.package.version,
         v.id,

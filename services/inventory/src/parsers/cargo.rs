@@ -9,12 +9,18 @@
 //! dependency (the lockfile cannot tell them apart), reported as
 //! [`Source::Workspace`]. Cargo.lock does not record dev-only packages, so
 //! the scope is always unspecified.
+//!
+//! Each entry's `dependencies` (`"name"`, `"name version"` or `"name version
+//! (source)"` when the name alone is ambiguous) give the dependency graph; its
+//! roots are the packages without a source (the workspace's own crates).
 
+use crate::graph::GraphBuilder;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
 use crate::parsers::{ParseInput, Parsed};
 use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
+use std::collections::HashMap;
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "Cargo.lock";
@@ -32,6 +38,8 @@ struct Entry {
     name: String,
     version: String,
     source: Option<String>,
+    #[serde(default)]
+    dependencies: Vec<String>,
 }
 
 pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
@@ -43,6 +51,32 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
         }
     }
     let mut out = Collector::new(Ecosystem::CratesIo, input.rel_path);
+    let mut graph = GraphBuilder::default();
+    let mut by_name: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
+    for entry in lock.root.iter().chain(&lock.package) {
+        let node = graph.node(&entry.name, &entry.version);
+        by_name.entry(&entry.name).or_default().push((&entry.version, node));
+        if entry.source.is_none() {
+            graph.root(node);
+        }
+    }
+    for entry in lock.root.iter().chain(&lock.package) {
+        let from = graph.node(&entry.name, &entry.version);
+        for dependency in &entry.dependencies {
+            let mut parts = dependency.split_whitespace();
+            let Some(candidates) = parts.next().and_then(|name| by_name.get(name)) else {
+                continue;
+            };
+            let target = match parts.next() {
+                Some(version) => candidates.iter().find(|(v, _)| *v == version),
+                None if candidates.len() == 1 => candidates.first(),
+                None => None,
+            };
+            if let Some(&(_, to)) = target {
+                graph.edge(from, to);
+            }
+        }
+    }
     for entry in lock.root.iter().chain(&lock.package) {
         let source = match entry.source.as_deref() {
             None => Source::Workspace,
@@ -52,5 +86,7 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
         };
         out.add(&entry.name, &entry.version, Scope::Unspecified, source);
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph.finish();
+    Ok(parsed)
 }

@@ -101,6 +101,7 @@ impl<'a> Collector<'a> {
         Parsed {
             packages: self.packages,
             errors: self.errors,
+            graph: None,
         }
     }
 }

@@ -10,9 +10,14 @@
 //! [`Source::Path`]; gems of a `PLUGIN SOURCE` (a Bundler plugin's own source
 //! type) are skipped, as nothing says where they come from. The lockfile does
 //! not record Gemfile groups, so every scope is [`Scope::Unspecified`].
+//!
+//! The graph: the Gemfile (one root node) depends on the gems of
+//! `DEPENDENCIES` (two spaces: `name`, `name (constraints)`, `name!`), and
+//! each spec on the gems its six-space lines name.
 
 use super::collect::{Collector, error, text};
 use super::{ParseInput, Parsed};
+use crate::graph::GraphBuilder;
 use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
 
@@ -33,6 +38,11 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut out = Collector::new(Ecosystem::RubyGems, input.rel_path);
     let mut section: Option<Section> = None;
     let mut in_specs = false;
+    // For the graph: each spec's (name, version) and the names it requires,
+    // and the names the Gemfile itself asks for.
+    let mut specs: Vec<((String, String), Vec<String>)> = Vec::new();
+    let mut direct: Vec<String> = Vec::new();
+    let mut in_dependencies = false;
 
     for (i, raw) in text(input).lines().enumerate() {
         let line_no = i + 1;
@@ -53,6 +63,7 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
                 _ => Section::Other,
             });
             in_specs = false;
+            in_dependencies = line == "DEPENDENCIES";
             continue;
         }
         let Some(current) = section else {
@@ -72,11 +83,56 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
                     )
                 })?;
                 out.add(name, version, Scope::Unspecified, source);
+                specs.push(((name.to_string(), version.to_string()), Vec::new()));
+            }
+            (Section::Gems(_), 6) if in_specs => {
+                if let (Some(name), Some((_, requires))) = (gem_name(body), specs.last_mut()) {
+                    requires.push(name.to_string());
+                }
+            }
+            (Section::Other, 2) if in_dependencies => {
+                if let Some(name) = gem_name(body) {
+                    direct.push(name.to_string());
+                }
             }
             _ => {}
         }
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph(&specs, &direct);
+    Ok(parsed)
+}
+
+/// The gem a requirement line names: `name`, `name (>= 1.0)`, `name!`.
+fn gem_name(body: &str) -> Option<&str> {
+    let name = body.split_whitespace().next()?.trim_end_matches('!');
+    (!name.is_empty()).then_some(name)
+}
+
+/// The dependency graph of the specs, rooted at the Gemfile.
+fn graph(specs: &[((String, String), Vec<String>)], direct: &[String]) -> Option<crate::DependencyGraph> {
+    let mut graph = GraphBuilder::default();
+    let gemfile = graph.node("(Gemfile)", "");
+    graph.root(gemfile);
+    let mut by_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for ((name, version), _) in specs {
+        let node = graph.node(name, version);
+        by_name.entry(name.as_str()).or_default().push(node);
+    }
+    for name in direct {
+        for &to in by_name.get(name.as_str()).into_iter().flatten() {
+            graph.edge(gemfile, to);
+        }
+    }
+    for ((name, version), requires) in specs {
+        let from = graph.node(name, version);
+        for required in requires {
+            for &to in by_name.get(required.as_str()).into_iter().flatten() {
+                graph.edge(from, to);
+            }
+        }
+    }
+    graph.finish()
 }
 
 /// Splits `name (version[-platform])` into the name and the bare version.

@@ -87,6 +87,9 @@ pub struct Parsed {
     /// malformed line, a version that cannot be resolved); the rest of the
     /// file was read. At most about a hundred per file.
     pub errors: Vec<String>,
+    /// Which package depends on which, for the formats that record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<crate::DependencyGraph>,
 }
 
 impl From<Vec<Package>> for Parsed {
@@ -94,6 +97,7 @@ impl From<Vec<Package>> for Parsed {
         Parsed {
             packages,
             errors: Vec::new(),
+            graph: None,
         }
     }
 }

@@ -20,7 +20,14 @@
 //!
 //! `dev` and `devOptional` give [`Scope::Development`], `optional` gives
 //! [`Scope::Optional`], anything else [`Scope::Runtime`].
+//!
+//! v2/v3 also give the dependency graph: each entry's dependencies (of every
+//! kind) resolve as Node does, in the entry's own `node_modules`, then in
+//! each enclosing one up to the project's; a `link` entry stands for the
+//! workspace it points at. The roots are the project (key `""`) and its
+//! workspaces.
 
+use crate::graph::GraphBuilder;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::{ParseInput, Parsed};
 use crate::parsers::{jsorigin, textutil};
@@ -37,14 +44,106 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
         return Err(error(FORMAT, "top level is not an object"));
     };
     let mut out = Collector::new(Ecosystem::Npm, input.rel_path);
+    let mut graph = None;
     if let Some(packages) = root.get("packages").and_then(Value::as_object) {
         parse_packages(packages, &mut out);
+        graph = dependency_graph(packages);
     } else if let Some(deps) = root.get("dependencies").and_then(Value::as_object) {
         parse_v1(deps, &mut out);
     } else if !root.contains_key("lockfileVersion") && !root.contains_key("name") {
         return Err(error(FORMAT, "neither packages nor dependencies found"));
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph;
+    Ok(parsed)
+}
+
+/// The kinds of dependency an entry lists.
+const DEPENDENCY_MAPS: [&str; 4] = [
+    "dependencies",
+    "devDependencies",
+    "optionalDependencies",
+    "peerDependencies",
+];
+
+/// The name and version an entry of a v2/v3 `packages` map stands for.
+fn entry_name<'a>(key: &'a str, entry: &'a Map<String, Value>) -> (&'a str, &'a str) {
+    let path_name = match key.rfind("node_modules/") {
+        Some(i) => key.get(i + "node_modules/".len()..).unwrap_or(""),
+        None => key.rsplit('/').next().unwrap_or(key),
+    };
+    let name = entry.get("name").and_then(Value::as_str).unwrap_or(path_name);
+    let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
+    (name, version)
+}
+
+/// The install path a dependency `name` of the entry at `key` resolves to:
+/// `key/node_modules/name`, else the same in each enclosing `node_modules`,
+/// up to the project's; a link stands for what it points at.
+fn resolve<'a>(packages: &'a Map<String, Value>, key: &str, name: &str) -> Option<&'a str> {
+    let mut base = key.to_string();
+    loop {
+        let candidate = if base.is_empty() {
+            format!("node_modules/{name}")
+        } else {
+            format!("{base}/node_modules/{name}")
+        };
+        if let Some((found, entry)) = packages.get_key_value(&candidate) {
+            if flag(entry.as_object()?, "link") {
+                let target = entry.get("resolved").and_then(Value::as_str)?;
+                return packages.get_key_value(target).map(|(k, _)| k.as_str());
+            }
+            return Some(found.as_str());
+        }
+        if base.is_empty() {
+            return None;
+        }
+        base = match base.rfind("node_modules/") {
+            Some(i) => base[..i].trim_end_matches('/').to_string(),
+            None => String::new(),
+        };
+    }
+}
+
+/// The dependency graph of a v2/v3 `packages` map.
+fn dependency_graph(packages: &Map<String, Value>) -> Option<crate::DependencyGraph> {
+    let mut graph = GraphBuilder::default();
+    let node = |graph: &mut GraphBuilder, key: &str, entry: &Map<String, Value>| {
+        let (name, version) = entry_name(key, entry);
+        let name = if key.is_empty() && name.is_empty() {
+            "(project)"
+        } else {
+            name
+        };
+        graph.node(name, version)
+    };
+    for (key, entry) in packages {
+        let Some(entry) = entry.as_object() else { continue };
+        if flag(entry, "link") {
+            continue;
+        }
+        let from = node(&mut graph, key, entry);
+        let in_node_modules = key.starts_with("node_modules/") || key.contains("/node_modules/");
+        if !in_node_modules {
+            graph.root(from);
+        }
+        for map in DEPENDENCY_MAPS
+            .iter()
+            .filter_map(|m| entry.get(*m).and_then(Value::as_object))
+        {
+            for name in map.keys() {
+                let Some(target) = resolve(packages, key, name) else {
+                    continue;
+                };
+                let Some(target_entry) = packages.get(target).and_then(Value::as_object) else {
+                    continue;
+                };
+                let to = node(&mut graph, target, target_entry);
+                graph.edge(from, to);
+            }
+        }
+    }
+    graph.finish()
 }
 
 fn flag(entry: &Map<String, Value>, key: &str) -> bool {
@@ -83,15 +182,12 @@ fn is_url(spec: &str) -> bool {
 /// shape (npm's own `/-/` path, GitHub Packages' `/download/`, mirrors), so
 /// only the dependency spec tells a tarball dependency apart.
 fn tarball_names(packages: &Map<String, Value>) -> HashSet<&str> {
-    const MAPS: [&str; 4] = [
-        "dependencies",
-        "devDependencies",
-        "optionalDependencies",
-        "peerDependencies",
-    ];
     let mut names = HashSet::new();
     for entry in packages.values().filter_map(Value::as_object) {
-        for map in MAPS.iter().filter_map(|m| entry.get(*m).and_then(Value::as_object)) {
+        for map in DEPENDENCY_MAPS
+            .iter()
+            .filter_map(|m| entry.get(*m).and_then(Value::as_object))
+        {
             for (name, spec) in map {
                 if spec.as_str().is_some_and(is_url) {
                     names.insert(name.as_str());
@@ -114,11 +210,10 @@ fn parse_packages(packages: &Map<String, Value>, out: &mut Collector<'_>) {
             Some(i) => key.get(i + "node_modules/".len()..).unwrap_or(""),
             None => key.rsplit('/').next().unwrap_or(key),
         };
-        let name = entry.get("name").and_then(Value::as_str).unwrap_or(path_name);
+        let (name, version) = entry_name(key, entry);
         if name.is_empty() {
             continue;
         }
-        let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
         let scope = scope_of(entry);
         if !in_node_modules {
             // A directory outside the project (`file:../lib`) is a path

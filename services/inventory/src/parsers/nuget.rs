@@ -7,9 +7,14 @@
 //! or test-only packages apart, so every scope is [`Scope::Unspecified`].
 //! Names keep the lockfile's spelling; NuGet ids are case-insensitive, so
 //! matching folds case (and merges one id spelled two ways here).
+//!
+//! The graph: the project (one root node) depends on its `Direct` and
+//! `Project` entries; each entry's `dependencies` name entries of the same
+//! target framework.
 
 use super::collect::{Collector, error, json_object, text};
 use super::{ParseInput, Parsed};
+use crate::graph::GraphBuilder;
 use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -31,6 +36,8 @@ struct Entry {
     resolved: Option<String>,
     #[serde(default)]
     requested: Option<String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, serde_json::Value>,
 }
 
 /// Parses a NuGet `packages.lock.json` file.
@@ -59,5 +66,36 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
             }
         }
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph(&lock);
+    Ok(parsed)
+}
+
+/// The dependency graph of the lockfile's target frameworks.
+fn graph(lock: &Lock) -> Option<crate::DependencyGraph> {
+    let mut graph = GraphBuilder::default();
+    let project = graph.node("(project)", "");
+    graph.root(project);
+    let version = |entry: &Entry| entry.resolved.as_deref().map(str::trim).unwrap_or("").to_string();
+    for packages in lock.dependencies.values() {
+        // NuGet ids are case-insensitive.
+        let by_id: BTreeMap<String, (&String, &Entry)> = packages
+            .iter()
+            .map(|(name, entry)| (name.to_ascii_lowercase(), (name, entry)))
+            .collect();
+        for (name, entry) in packages {
+            let from = graph.node(name, &version(entry));
+            let kind = entry.kind.as_deref().unwrap_or("");
+            if kind.eq_ignore_ascii_case("direct") || kind.eq_ignore_ascii_case("project") {
+                graph.edge(project, from);
+            }
+            for dependency in entry.dependencies.keys() {
+                if let Some((to_name, to)) = by_id.get(&dependency.to_ascii_lowercase()) {
+                    let to = graph.node(to_name, &version(to));
+                    graph.edge(from, to);
+                }
+            }
+        }
+    }
+    graph.finish()
 }

@@ -10,8 +10,10 @@
 //! `optional-dependencies` (extras) optional, and only through
 //! `dev-dependencies` (dependency groups) development. Dependencies name
 //! their target by `name` (plus `version`/`source` when several versions of
-//! a name are locked, as with forked resolutions).
+//! a name are locked, as with forked resolutions). The same edges, of every
+//! kind, make the dependency graph, rooted at the workspace members.
 
+use crate::graph::GraphBuilder;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::textutil;
 use crate::parsers::{ParseInput, Parsed};
@@ -65,7 +67,67 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     for ((entry, source), scope) in lock.package.iter().zip(&sources).zip(&scopes) {
         out.add(&entry.name, &entry.version, *scope, *source);
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph(&lock.package, &sources);
+    Ok(parsed)
+}
+
+/// The packages a dependency names: every locked version of the name, or
+/// the one it pins.
+struct Targets<'a> {
+    packages: &'a [Entry],
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> Targets<'a> {
+    fn new(packages: &'a [Entry]) -> Self {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in packages.iter().enumerate() {
+            by_name
+                .entry(Ecosystem::PyPI.normalize_name(&p.name))
+                .or_default()
+                .push(i);
+        }
+        Self { packages, by_name }
+    }
+
+    fn of(&self, dep: &Dep) -> Vec<usize> {
+        let all = self
+            .by_name
+            .get(&Ecosystem::PyPI.normalize_name(&dep.name))
+            .cloned()
+            .unwrap_or_default();
+        match &dep.version {
+            Some(v) => all
+                .into_iter()
+                .filter(|&i| self.packages.get(i).is_some_and(|p| &p.version == v))
+                .collect(),
+            None => all,
+        }
+    }
+}
+
+/// The dependency graph: every kind of dependency is an edge.
+fn graph(packages: &[Entry], sources: &[Source]) -> Option<crate::DependencyGraph> {
+    let targets = Targets::new(packages);
+    let mut graph = GraphBuilder::default();
+    let nodes: Vec<usize> = packages.iter().map(|p| graph.node(&p.name, &p.version)).collect();
+    for (i, p) in packages.iter().enumerate() {
+        if sources.get(i) == Some(&Source::Workspace) {
+            graph.root(nodes[i]);
+        }
+        let deps = p
+            .dependencies
+            .iter()
+            .chain(p.optional_dependencies.values().flatten())
+            .chain(p.dev_dependencies.values().flatten());
+        for dep in deps {
+            for t in targets.of(dep) {
+                graph.edge(nodes[i], nodes[t]);
+            }
+        }
+    }
+    graph.finish()
 }
 
 fn source_of(entry: &Entry) -> Source {
@@ -84,21 +146,8 @@ fn source_of(entry: &Entry) -> Source {
 }
 
 fn scopes(packages: &[Entry], sources: &[Source]) -> Vec<Scope> {
-    let normalize = |n: &str| Ecosystem::PyPI.normalize_name(n);
-    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, p) in packages.iter().enumerate() {
-        by_name.entry(normalize(&p.name)).or_default().push(i);
-    }
-    let targets = |dep: &Dep| -> Vec<usize> {
-        let all = by_name.get(&normalize(&dep.name)).cloned().unwrap_or_default();
-        match &dep.version {
-            Some(v) => all
-                .into_iter()
-                .filter(|&i| packages.get(i).is_some_and(|p| &p.version == v))
-                .collect(),
-            None => all,
-        }
-    };
+    let resolver = Targets::new(packages);
+    let targets = |dep: &Dep| resolver.of(dep);
     // A dependency on `pkg[extra]` also needs the extra's dependencies.
     let expand = |dep: &Dep| -> Vec<usize> {
         let direct = targets(dep);
