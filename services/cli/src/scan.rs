@@ -465,9 +465,10 @@ pub(crate) struct Finding<'a> {
     /// Why an ignore suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) suppression: Option<Suppression>,
-    /// How the package got in, where its lockfile records the graph.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) dependency: Option<DependencyPath>,
+    /// How the package got in, where its lockfile records the graph (shared
+    /// by the findings of one package).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "shared")]
+    pub(crate) dependency: Option<Arc<DependencyPath>>,
 }
 
 /// How a package got into its lockfile: whether the project depends on it
@@ -477,6 +478,11 @@ pub(crate) struct Finding<'a> {
 pub(crate) struct DependencyPath {
     pub(crate) direct: bool,
     pub(crate) path: Vec<String>,
+}
+
+/// Serialises what an [`Arc`] holds.
+fn shared<T: Serialize, S: serde::Serializer>(value: &Option<Arc<T>>, s: S) -> Result<S::Ok, S::Error> {
+    value.as_deref().serialize(s)
 }
 
 impl DependencyPath {
@@ -630,6 +636,15 @@ fn build_report<'a>(
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => e.insert(db.match_package(&query)?),
         };
+        // One chain per package, shared by its findings.
+        let dependency = if verdict.vulnerabilities.is_empty() {
+            None
+        } else {
+            graphs
+                .get(p.path.as_str())
+                .and_then(|paths| DependencyPath::of(paths, p))
+                .map(Arc::new)
+        };
         for a in &verdict.vulnerabilities {
             let suppression = settings.ignores.suppression(&a.id, &a.aliases, p);
             let baseline = settings
@@ -646,9 +661,7 @@ fn build_report<'a>(
                 vulnerability: Advisory(Arc::clone(a)),
                 baseline,
                 suppression,
-                dependency: graphs
-                    .get(p.path.as_str())
-                    .and_then(|paths| DependencyPath::of(paths, p)),
+                dependency: dependency.clone(),
             });
         }
         report.warnings.extend(verdict.warnings.iter().map(|a| Finding {
@@ -777,7 +790,7 @@ fn write_table(
                 row.push(
                     f.dependency
                         .as_ref()
-                        .map_or_else(|| "(not recorded)".to_string(), DependencyPath::line),
+                        .map_or_else(|| "(not recorded)".to_string(), |d| d.line()),
                 );
             }
             row
