@@ -464,7 +464,7 @@ pub(crate) struct Finding<'a> {
     pub(crate) baseline: bool,
     /// Why an ignore suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) suppression: Option<Suppression>,
+    pub(crate) suppression: Option<Box<Suppression>>,
     /// How the package got in, where its lockfile records the graph (shared
     /// by the findings of one package).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "shared")]
@@ -646,7 +646,7 @@ fn build_report<'a>(
                 .map(Arc::new)
         };
         for a in &verdict.vulnerabilities {
-            let suppression = settings.ignores.suppression(&a.id, &a.aliases, p);
+            let suppression = settings.ignores.suppression(&a.id, &a.aliases, p).map(Box::new);
             let baseline = settings
                 .baseline
                 .as_ref()
