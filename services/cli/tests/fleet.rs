@@ -51,6 +51,27 @@ fn api_flags(api: &str, token: &str) -> Vec<String> {
     ]
 }
 
+/// Starts `zerotrace watch` (JSON lines) against the API at `api`; its lines
+/// arrive on the receiver as it prints them.
+fn spawn_watch(extra: &[&str], api: &str, token: &str) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
+        .arg("watch")
+        .args(extra)
+        .args(api_flags(api, token))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, arrived) = mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    (watch, arrived)
+}
+
 /// `zerotrace trigger` of `root` on the agent at `agent`; returns its JSON.
 async fn trigger(agent: &str, api: &str, token: &str, root: &Path) -> serde_json::Value {
     let mut args = vec![
@@ -208,20 +229,7 @@ async fn two_agents_report_and_the_fleet_commands_read_exactly_their_findings() 
     assert_eq!(critical.unwrap()["open"], 1, "{summary}");
 
     // watch sees a new finding arrive, and only that one.
-    let mut watch = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
-        .arg("watch")
-        .args(api_flags(api, &token))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines, arrived) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+    let (mut watch, arrived) = spawn_watch(&[], api, &token);
     // The stream is open once the API counts the call.
     tokio::time::sleep(Duration::from_millis(500)).await;
     write(&tree_a, "Cargo.lock", &lockfile(&["alpha-crate", "gamma-crate"]));
@@ -360,21 +368,7 @@ async fn watch_goes_on_after_an_api_restart_without_missing_or_repeating() {
     let up = common::start_up_with_api_at(&data, &envs, &api);
     let token = up.reader_token.clone();
 
-    let mut watch = Command::new(env!("CARGO_BIN_EXE_zerotrace"))
-        .arg("watch")
-        .arg("--resolutions")
-        .args(api_flags(&api, &token))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines, arrived) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+    let (mut watch, arrived) = spawn_watch(&["--resolutions"], &api, &token);
     tokio::time::sleep(Duration::from_millis(500)).await;
     trigger(&up.grpc[0], &api, &token, &tree).await;
     let mut events = Vec::new();

@@ -96,6 +96,20 @@ fn scan_all(dir: &Path, out: &Path) -> (i32, [PathBuf; 5]) {
     (run.code, files)
 }
 
+/// Scans `repo` against the advisories in `osv` (old data accepted), with `extra` flags.
+fn scan_tree(repo: &Path, osv: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "scan",
+        repo.to_str().unwrap(),
+        "--db",
+        osv.to_str().unwrap(),
+        "--max-data-age",
+        "3650d",
+    ];
+    args.extend_from_slice(extra);
+    zerotrace_with_env(&args, &[])
+}
+
 /// Validates `doc` against `schema` of tests/schemas; `Err` with the
 /// violations. `None` (after saying so) when Python's jsonschema is missing
 /// outside CI; in CI that fails the test.
@@ -323,23 +337,14 @@ fn findings_carry_how_the_package_got_in() {
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let (sarif, cdx) = (out.join("r.sarif"), out.join("bom.json"));
-    let run = zerotrace_with_env(
-        [
-            "scan",
-            repo.to_str().unwrap(),
-            "--db",
-            osv.to_str().unwrap(),
-            "--max-data-age",
-            "3650d",
-            "--paths",
-            "--format",
-            "table",
-            "--format",
-            &format!("sarif={}", sarif.display()),
-            "--format",
-            &format!("cyclonedx={}", cdx.display()),
+    let sarif_to = format!("sarif={}", sarif.display());
+    let cdx_to = format!("cyclonedx={}", cdx.display());
+    let run = scan_tree(
+        &repo,
+        &osv,
+        &[
+            "--paths", "--format", "table", "--format", &sarif_to, "--format", &cdx_to,
         ],
-        &[],
     );
     assert_eq!(run.code, 1);
     assert!(
@@ -367,19 +372,7 @@ fn findings_carry_how_the_package_got_in() {
     if let Some(result) = validate("bom-1.6.schema.json", &cdx) {
         result.unwrap();
     }
-    let json_run = zerotrace_with_env(
-        [
-            "scan",
-            repo.to_str().unwrap(),
-            "--db",
-            osv.to_str().unwrap(),
-            "--max-data-age",
-            "3650d",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let json_run = scan_tree(&repo, &osv, &["--format", "json"]);
     let report = json_run.json();
     assert_eq!(report["findings"][0]["dependency"]["direct"], false);
     assert_eq!(

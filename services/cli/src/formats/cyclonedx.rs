@@ -107,8 +107,13 @@ pub(crate) fn write(
 /// dependencies, with them (only components of the BOM, by `bom-ref`).
 fn dependency_graph(inventory: &Inventory, refs: &BTreeSet<String>) -> Vec<Value> {
     let mut depends: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // A lockfile's packages are all of one ecosystem.
+    let mut ecosystems: BTreeMap<&str, Ecosystem> = BTreeMap::new();
+    for p in &inventory.packages {
+        ecosystems.entry(p.path.as_str()).or_insert(p.ecosystem);
+    }
     for (path, graph) in &inventory.graphs {
-        let Some(ecosystem) = inventory.packages.iter().find(|p| p.path == *path).map(|p| p.ecosystem) else {
+        let Some(&ecosystem) = ecosystems.get(path.as_str()) else {
             continue;
         };
         let reference = |i: usize| {
