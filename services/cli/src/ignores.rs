@@ -308,6 +308,7 @@ mod tests {
             scope: Scope::Runtime,
             source: Source::Registry,
             requirement: None,
+            direct: None,
         }
     }
 

@@ -45,10 +45,17 @@ fn inventory(args: &InventoryArgs) -> Result<(), CliError> {
     })
 }
 
-/// Returns the markers of a package that are not the default: its scope
-/// (`dev`, `optional`, `runtime`) and a non-registry source.
-pub(crate) fn markers(p: &Package) -> String {
+/// Returns the markers of a package that are not the default: whether the
+/// project depends on it `direct`ly or through others (`transitive`), where
+/// its lockfile says, its scope (`dev`, `optional`, `runtime`) and a
+/// non-registry source.
+fn markers(p: &Package) -> String {
     let mut m: Vec<&str> = Vec::new();
+    match p.direct {
+        Some(true) => m.push("direct"),
+        Some(false) => m.push("transitive"),
+        None => {}
+    }
     match p.scope {
         Scope::Unspecified => {}
         Scope::Runtime => m.push("runtime"),

@@ -487,9 +487,10 @@ fn shared<T: Serialize, S: serde::Serializer>(value: &Option<Arc<T>>, s: S) -> R
 
 impl DependencyPath {
     fn of(paths: &Paths<'_>, p: &Package) -> Option<Self> {
-        let chain = paths.path(&p.name, &p.version)?;
+        let direct = p.direct?;
+        let chain = paths.path(&p.name, &p.version).unwrap_or_default();
         Some(Self {
-            direct: chain.len() <= 2,
+            direct,
             path: chain
                 .into_iter()
                 .map(|(name, version)| {
@@ -503,9 +504,15 @@ impl DependencyPath {
         })
     }
 
-    /// The chain as one line: `app 0.1.0 → hyper 0.14.1 → h2 0.3.26`.
+    /// The chain as one line: `app 0.1.0 → hyper 0.14.1 → h2 0.3.26`, or
+    /// what is known when the lockfile marks the package indirect without
+    /// the chain (go.mod).
     pub(crate) fn line(&self) -> String {
-        self.path.join(" → ")
+        if self.path.is_empty() {
+            "(indirect; chain not recorded)".to_string()
+        } else {
+            self.path.join(" → ")
+        }
     }
 }
 

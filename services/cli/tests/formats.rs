@@ -380,3 +380,82 @@ fn findings_carry_how_the_package_got_in() {
         serde_json::json!(["app 0.1.0", "hyper 0.14.1", "h2 0.3.26"])
     );
 }
+
+#[test]
+fn go_indirect_and_manifest_marks_reach_findings_and_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    write(
+        &osv,
+        "G-1.json",
+        &advisory("G-1", "CVE-2026-2101", "Go", "golang.org/x/net", CRITICAL),
+    );
+    write(&osv, "N-1.json", &advisory("N-1", "CVE-2026-2102", "npm", "qs", MEDIUM));
+    let repo = dir.path().join("repo");
+    write(
+        &repo,
+        "svc/go.mod",
+        "module example.com/svc\n\ngo 1.22\n\nrequire (\n\tgithub.com/gin-gonic/gin v1.9.0\n\tgolang.org/x/net v0.10.0 // indirect\n)\n",
+    );
+    write(
+        &repo,
+        "web/yarn.lock",
+        "# yarn lockfile v1\n\nexpress@^4.0.0:\n  version \"4.17.0\"\n  dependencies:\n    qs \"6.7.0\"\n\nqs@6.7.0:\n  version \"6.7.0\"\n",
+    );
+    write(
+        &repo,
+        "web/package.json",
+        r#"{"name":"web","dependencies":{"express":"^4.0.0"}}"#,
+    );
+
+    let report = scan_tree(&repo, &osv, &["--format", "json"]).json();
+    let dependency = |name: &str| {
+        let findings = report["findings"].as_array().unwrap();
+        let finding = findings.iter().find(|f| f["package"]["name"] == name).unwrap();
+        finding["dependency"].clone()
+    };
+    // go.mod says indirect without the chain: marked, no path claimed.
+    assert_eq!(
+        dependency("golang.org/x/net"),
+        serde_json::json!({"direct": false, "path": []})
+    );
+    assert_eq!(
+        dependency("qs"),
+        serde_json::json!({"direct": false, "path": ["web", "express 4.17.0", "qs 6.7.0"]})
+    );
+    let table = scan_tree(&repo, &osv, &["--paths"]);
+    assert!(
+        table.stdout.contains("(indirect; chain not recorded)"),
+        "{}",
+        table.stdout
+    );
+
+    let inventory = common::zerotrace(["inventory", repo.to_str().unwrap()]);
+    let row = |name: &str| {
+        inventory
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} in {}", inventory.stdout))
+            .to_string()
+    };
+    assert!(
+        row("github.com/gin-gonic/gin").contains(" direct "),
+        "{}",
+        inventory.stdout
+    );
+    assert!(row("golang.org/x/net").contains(" transitive "), "{}", inventory.stdout);
+    assert!(row("express").contains(" direct "), "{}", inventory.stdout);
+    assert!(row("qs").contains(" transitive "), "{}", inventory.stdout);
+    let json = common::zerotrace(["inventory", repo.to_str().unwrap(), "--format", "json"]).json();
+    let stdlib = json["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "stdlib")
+        .unwrap();
+    assert!(
+        stdlib.get("direct").is_none(),
+        "the toolchain is no requirement: {stdlib}"
+    );
+}

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 /// Bumped whenever a parser changes what it produces, so that an old cache
 /// file is discarded rather than replayed.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// What identifies one version of a file's contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,15 @@ impl Fingerprint {
             mtime_secs,
             mtime_nanos,
             hash: content_hash(bytes),
+        }
+    }
+
+    /// Returns the fingerprint that also covers a second file the parse
+    /// read (a lockfile's project manifest).
+    pub fn with_manifest(self, bytes: &[u8]) -> Fingerprint {
+        Fingerprint {
+            hash: self.hash.rotate_left(1) ^ content_hash(bytes),
+            ..self
         }
     }
 }

@@ -2,6 +2,8 @@
 //! it: the nodes are the file's packages (by name and version), the roots
 //! the project's own entries (Cargo workspace members and path crates, the
 //! npm project and its workspaces), the edges each entry's dependencies.
+//! A file that says a package is indirect without saying through what
+//! (go.mod's `// indirect`) marks the node instead of drawing edges.
 //! [`Paths`] gives every package whether a root depends on it directly, and
 //! one shortest chain from a root to it.
 
@@ -21,6 +23,10 @@ pub struct DependencyGraph {
     pub roots: Vec<usize>,
     /// (from, to) by node index.
     pub edges: Vec<(usize, usize)>,
+    /// Nodes the file marks as reached only through other packages, by a
+    /// chain it does not record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indirect: Vec<usize>,
 }
 
 /// Builds a [`DependencyGraph`], one node per (name, version).
@@ -33,8 +39,9 @@ pub(crate) struct GraphBuilder {
 
 impl GraphBuilder {
     /// The node of (name, version), added if new.
+    /// Names and versions are trimmed, as the packages reported are.
     pub(crate) fn node(&mut self, name: &str, version: &str) -> usize {
-        let key = (name.to_string(), version.to_string());
+        let key = (name.trim().to_string(), version.trim().to_string());
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
@@ -50,6 +57,14 @@ impl GraphBuilder {
         }
     }
 
+    /// Marks a node as indirect: a root needs it through packages the file
+    /// does not name.
+    pub(crate) fn indirect(&mut self, node: usize) {
+        if !self.graph.indirect.contains(&node) {
+            self.graph.indirect.push(node);
+        }
+    }
+
     pub(crate) fn edge(&mut self, from: usize, to: usize) {
         if from == to {
             return;
@@ -61,15 +76,70 @@ impl GraphBuilder {
         self.graph.edges.push((from, to));
     }
 
-    /// The graph, or `None` when it has no root or no edge (nothing to say)
-    /// or grew past its cap.
+    /// The graph, or `None` when it has no root, or neither edges nor
+    /// indirect marks (nothing to say), or grew past its cap.
     pub(crate) fn finish(mut self) -> Option<DependencyGraph> {
-        if self.too_large || self.graph.roots.is_empty() || self.graph.edges.is_empty() {
+        let says_nothing = self.graph.edges.is_empty() && self.graph.indirect.is_empty();
+        if self.too_large || self.graph.roots.is_empty() || says_nothing {
             return None;
         }
         self.graph.edges.sort_unstable();
         self.graph.edges.dedup();
         Some(self.graph)
+    }
+}
+
+/// Builds the graph of a format whose dependencies name a package without a
+/// version (Gemfile.lock, poetry.lock, composer.lock): a dependency leads to
+/// every version of the package of that name, or, when none has it, to the
+/// packages that say they provide or replace it.
+#[derive(Debug, Default)]
+pub(crate) struct ByName {
+    builder: GraphBuilder,
+    /// The nodes of each name, as the caller keys them (normalised).
+    named: HashMap<String, Vec<usize>>,
+    /// The nodes that provide or replace each name.
+    provided: HashMap<String, Vec<usize>>,
+    /// (from, the name it depends on), resolved when every package is known.
+    dependencies: Vec<(usize, String)>,
+}
+
+impl ByName {
+    /// Adds a package known by `key`, reported as `name` `version`.
+    pub(crate) fn package(&mut self, key: String, name: &str, version: &str) -> usize {
+        let node = self.builder.node(name, version);
+        let nodes = self.named.entry(key).or_default();
+        if !nodes.contains(&node) {
+            nodes.push(node);
+        }
+        node
+    }
+
+    /// Adds a root: the project, by the name its manifest gives it.
+    pub(crate) fn project(&mut self, name: &str) -> usize {
+        let node = self.builder.node(name, "");
+        self.builder.root(node);
+        node
+    }
+
+    /// Says that `node` also answers to `key` (Composer's `provide` and `replace`).
+    pub(crate) fn provides(&mut self, node: usize, key: String) {
+        self.provided.entry(key).or_default().push(node);
+    }
+
+    /// Says that `from` depends on the package known by `key`.
+    pub(crate) fn depends(&mut self, from: usize, key: String) {
+        self.dependencies.push((from, key));
+    }
+
+    pub(crate) fn finish(mut self) -> Option<DependencyGraph> {
+        for (from, key) in std::mem::take(&mut self.dependencies) {
+            let targets = self.named.get(&key).or_else(|| self.provided.get(&key));
+            for &to in targets.into_iter().flatten() {
+                self.builder.edge(from, to);
+            }
+        }
+        self.builder.finish()
     }
 }
 
@@ -80,6 +150,8 @@ pub struct Paths<'g> {
     /// The node before each on its shortest chain; `None` for roots and unreachable nodes.
     parent: Vec<Option<usize>>,
     reached: Vec<bool>,
+    /// Whether the file marks each node indirect.
+    indirect: Vec<bool>,
     index: HashMap<(&'g str, &'g str), usize>,
 }
 
@@ -119,10 +191,17 @@ impl<'g> Paths<'g> {
             .enumerate()
             .map(|(i, (name, version))| ((name.as_str(), version.as_str()), i))
             .collect();
+        let mut indirect = vec![false; n];
+        for &node in &graph.indirect {
+            if let Some(mark) = indirect.get_mut(node) {
+                *mark = true;
+            }
+        }
         Self {
             graph,
             parent,
             reached,
+            indirect,
             index,
         }
     }
@@ -153,10 +232,20 @@ impl<'g> Paths<'g> {
     }
 
     /// Whether a root depends on the package itself (`Some(true)`), only
-    /// through others (`Some(false)`), or the graph cannot say (`None`). A
-    /// root is its own: `Some(true)`.
+    /// through others (`Some(false)`: a longer chain, or an indirect mark),
+    /// or the graph cannot say (`None`). A root is its own: `Some(true)`.
     pub fn direct(&self, name: &str, version: &str) -> Option<bool> {
-        self.path(name, version).map(|chain| chain.len() <= 2)
+        let &node = self.index.get(&(name, version))?;
+        if self.reached[node] {
+            let mut hops = 0;
+            let mut at = node;
+            while let Some(p) = self.parent[at] {
+                hops += 1;
+                at = p;
+            }
+            return Some(hops <= 1);
+        }
+        self.indirect[node].then_some(false)
     }
 }
 

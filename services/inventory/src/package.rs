@@ -41,6 +41,11 @@ pub struct Package {
     /// comes from (its `version` is then the git commit, or empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirement: Option<String>,
+    /// Whether the project asks for the package itself (`true`) or gets it
+    /// through other packages (`false`), for the lockfiles that record
+    /// their dependency graph; `None` when the file cannot say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct: Option<bool>,
 }
 
 fn serialize_ecosystem<S: serde::Serializer>(e: &Ecosystem, s: S) -> Result<S::Ok, S::Error> {
@@ -216,6 +221,18 @@ impl FileType {
         }
     }
 
+    /// The project manifest beside a lockfile that its parser reads too:
+    /// the lockfile records the packages and their dependencies, the
+    /// manifest which of them the project asked for itself.
+    pub fn manifest(self) -> Option<&'static str> {
+        match self {
+            FileType::YarnLock => Some("package.json"),
+            FileType::PoetryLock => Some("pyproject.toml"),
+            FileType::ComposerLock => Some("composer.json"),
+            _ => None,
+        }
+    }
+
     /// Returns the kind of a file from its name alone (no content sniffing).
     pub fn detect(file_name: &str) -> FileType {
         match file_name {
@@ -353,6 +370,7 @@ mod purl_tests {
             scope: Scope::Unspecified,
             source: Source::Registry,
             requirement: None,
+            direct: None,
         }
     }
 

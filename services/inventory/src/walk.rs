@@ -598,8 +598,21 @@ impl Visitor<'_> {
                 return;
             }
         };
-        let fingerprint = shared.cache.map(|_| Fingerprint::new(&meta, &bytes));
+        let manifest = file_type
+            .manifest()
+            .and_then(|name| {
+                zerotrace_files::read_limited(&path.with_file_name(name), shared.options.max_file_size).ok()
+            })
+            .map(|(bytes, _)| bytes);
+        let fingerprint = shared.cache.map(|_| {
+            let fingerprint = Fingerprint::new(&meta, &bytes);
+            match &manifest {
+                Some(manifest) => fingerprint.with_manifest(manifest),
+                None => fingerprint,
+            }
+        });
         let contents = decode(bytes);
+        let manifest = manifest.map(decode);
         // A requirements file with `-r`/`-c` lines, or a POM with a parent,
         // depends on other files the fingerprint does not cover, so it is
         // always parsed afresh.
@@ -625,6 +638,7 @@ impl Visitor<'_> {
                     rel_path: &rel,
                     root: shared.root,
                     max_file_size: shared.options.max_file_size,
+                    manifest: manifest.as_deref(),
                 };
                 let parsed =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parsers::parse(file_type, &input)));
@@ -666,6 +680,12 @@ impl Visitor<'_> {
                 // Sorting here runs in parallel on the walker threads; the
                 // merge then only orders whole files.
                 sort_packages(&mut packages);
+                if let Some(graph) = &graph {
+                    let paths = crate::Paths::of(graph);
+                    for p in &mut packages {
+                        p.direct = paths.direct(&p.name, &p.version);
+                    }
+                }
                 if let Some(graph) = graph {
                     self.partial.graphs.push((rel.clone(), graph));
                 }

@@ -556,3 +556,54 @@ fn a_single_file_root_is_read_alone() {
     let walked = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
     assert!(names(&walked).contains(&"sbom/app.cdx.json x@1.0.0".to_string()));
 }
+
+#[test]
+fn a_lockfiles_manifest_marks_direct_packages_and_its_changes_reach_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "web/yarn.lock",
+        "# yarn lockfile v1\n\nexpress@^4.0.0:\n  version \"4.17.0\"\n  dependencies:\n    qs \"6.7.0\"\n\nqs@6.7.0:\n  version \"6.7.0\"\n",
+    );
+    write(root, "web/package.json", r#"{"dependencies": {"express": "^4.0.0"}}"#);
+    let marks = |inv: &Inventory| -> Vec<String> {
+        inv.packages
+            .iter()
+            .map(|p| format!("{}@{} {:?}", p.name, p.version, p.direct))
+            .collect()
+    };
+    let first = scan(
+        root,
+        &WalkOptions::default(),
+        &Progress::default(),
+        Some(&FingerprintCache::new()),
+    )
+    .unwrap();
+    assert_eq!(marks(&first), ["express@4.17.0 Some(true)", "qs@6.7.0 Some(false)"]);
+    // The project now asks for qs itself: the lockfile is unchanged, the
+    // cached result is not reused.
+    write(
+        root,
+        "web/package.json",
+        r#"{"dependencies": {"express": "^4.0.0", "qs": "6.7.0"}}"#,
+    );
+    let again = scan(
+        root,
+        &WalkOptions::default(),
+        &Progress::default(),
+        first.cache.as_ref(),
+    )
+    .unwrap();
+    assert_eq!(marks(&again), ["express@4.17.0 Some(true)", "qs@6.7.0 Some(true)"]);
+    // Without the manifest nothing is claimed.
+    fs::remove_file(root.join("web/package.json")).unwrap();
+    let bare = scan(
+        root,
+        &WalkOptions::default(),
+        &Progress::default(),
+        again.cache.as_ref(),
+    )
+    .unwrap();
+    assert_eq!(marks(&bare), ["express@4.17.0 None", "qs@6.7.0 None"]);
+}

@@ -3,16 +3,16 @@
 //! scores), references (aliases), recommendation and `affects`. A finding
 //! an ignore suppressed carries a VEX analysis: the risk is accepted
 //! (`exploitable`, response `will_not_fix`) with the ignore's reason.
-//! Where a lockfile records which package depends on which (Cargo.lock, npm
-//! v2/v3), the BOM has that `dependencies` graph and each component says
-//! whether the project depends on it directly (`zerotrace:direct`).
+//! Where a lockfile records which package depends on which, the BOM has that
+//! `dependencies` graph, and each component whose lockfile says so whether
+//! the project depends on it directly (`zerotrace:direct`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use serde_json::{Value, json};
 use zerotrace_ecosystem::Ecosystem;
-use zerotrace_inventory::{Inventory, Paths, Scope};
+use zerotrace_inventory::{Inventory, Scope};
 
 use super::purl;
 use crate::scan::{Finding, Report};
@@ -25,11 +25,6 @@ pub(crate) fn write(
     root: &std::path::Path,
 ) -> std::io::Result<()> {
     let packages = &inventory.packages;
-    let paths: BTreeMap<&str, Paths<'_>> = inventory
-        .graphs
-        .iter()
-        .map(|(path, graph)| (path.as_str(), Paths::of(graph)))
-        .collect();
     let root_name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -56,7 +51,7 @@ pub(crate) fn write(
         if !p.version.is_empty() {
             component["version"] = json!(p.version);
         }
-        if let Some(direct) = paths.get(p.path.as_str()).and_then(|g| g.direct(&p.name, &p.version))
+        if let Some(direct) = p.direct
             && let Some(properties) = component["properties"].as_array_mut()
         {
             properties.push(json!({"name": "zerotrace:direct", "value": direct.to_string()}));

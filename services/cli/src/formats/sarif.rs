@@ -139,7 +139,16 @@ fn message(f: &Finding<'_>) -> String {
         .dependency
         .as_ref()
         .filter(|d| !d.direct)
-        .map(|d| format!(" (via {})", d.line()))
+        .map(|d| {
+            format!(
+                " ({})",
+                if d.path.is_empty() {
+                    "indirect".to_string()
+                } else {
+                    format!("via {}", d.line())
+                }
+            )
+        })
         .unwrap_or_default();
     format!(
         "{} {}{via} is affected by {} ({} severity, {fixed}): {}",

@@ -89,6 +89,7 @@ impl<'a> Collector<'a> {
             scope,
             source,
             requirement,
+            direct: None,
         });
     }
 

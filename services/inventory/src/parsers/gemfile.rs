@@ -17,7 +17,7 @@
 
 use super::collect::{Collector, error, text};
 use super::{ParseInput, Parsed};
-use crate::graph::GraphBuilder;
+use crate::graph::ByName;
 use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
 
@@ -111,25 +111,15 @@ fn gem_name(body: &str) -> Option<&str> {
 
 /// The dependency graph of the specs, rooted at the Gemfile.
 fn graph(specs: &[((String, String), Vec<String>)], direct: &[String]) -> Option<crate::DependencyGraph> {
-    let mut graph = GraphBuilder::default();
-    let gemfile = graph.node("(Gemfile)", "");
-    graph.root(gemfile);
-    let mut by_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
-    for ((name, version), _) in specs {
-        let node = graph.node(name, version);
-        by_name.entry(name.as_str()).or_default().push(node);
-    }
+    let mut graph = ByName::default();
+    let gemfile = graph.project("(Gemfile)");
     for name in direct {
-        for &to in by_name.get(name.as_str()).into_iter().flatten() {
-            graph.edge(gemfile, to);
-        }
+        graph.depends(gemfile, name.clone());
     }
     for ((name, version), requires) in specs {
-        let from = graph.node(name, version);
+        let from = graph.package(name.clone(), name, version);
         for required in requires {
-            for &to in by_name.get(required.as_str()).into_iter().flatten() {
-                graph.edge(from, to);
-            }
+            graph.depends(from, required.clone());
         }
     }
     graph.finish()

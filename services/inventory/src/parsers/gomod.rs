@@ -24,14 +24,18 @@
 //!   vulnerability, but never hides one the declared toolchain has. A file
 //!   with neither directive has no `stdlib`; a directive that names no Go
 //!   release is an error for its line.
-//! - `module`, `godebug`, `exclude`, `retract`, `tool` and `ignore` add
-//!   nothing.
+//! - `godebug`, `exclude`, `retract`, `tool` and `ignore` add nothing.
+//! - The graph: the main module (`module`) depends directly on the
+//!   requirements without `// indirect` (the comment is `indirect`, or starts
+//!   `indirect;`, as the go command reads it); the others are marked
+//!   indirect, through modules go.mod does not name.
 //! - Unknown lowercase directives (future Go versions add some) are skipped
 //!   with their blocks; a block left open or a malformed `require`/`replace`
 //!   line is an error, as it is for the go command.
 
 use super::collect::{Collector, error, text};
 use super::{ParseInput, Parsed};
+use crate::graph::GraphBuilder;
 use crate::{ParseError, Scope, Source};
 use zerotrace_ecosystem::Ecosystem;
 use zerotrace_ecosystem::version::go_toolchain_version;
@@ -57,7 +61,10 @@ struct Replace {
 /// What the directives of one file say.
 #[derive(Default)]
 struct Directives {
-    requires: Vec<(String, String)>,
+    /// Path, version, and whether the line is marked `// indirect`.
+    requires: Vec<(String, String, bool)>,
+    /// The main module's path.
+    module: Option<String>,
     replaces: Vec<Replace>,
     /// The argument and line of the last `go` directive.
     go: Option<(String, usize)>,
@@ -72,7 +79,8 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
 
     for (i, raw) in text(input).lines().enumerate() {
         let line_no = i + 1;
-        let tokens = lex(raw).map_err(|m| error(FORMAT, format!("line {line_no}: {m}")))?;
+        let Line { tokens, comment } = lex(raw).map_err(|m| error(FORMAT, format!("line {line_no}: {m}")))?;
+        let indirect = comment.as_deref().is_some_and(is_indirect);
         let Some(first) = tokens.first() else { continue };
         if let Some((verb, _)) = &block {
             if tokens.len() == 1 && first == ")" {
@@ -80,7 +88,7 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
                 continue;
             }
             let verb = verb.clone();
-            directive(&verb, &tokens, line_no, &mut found)?;
+            directive(&verb, &tokens, line_no, indirect, &mut found)?;
             continue;
         }
         let args = tokens.get(1..).unwrap_or_default();
@@ -90,7 +98,7 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
                 block = Some((first.clone(), line_no));
             }
             [open, close] if open == "(" && close == ")" => check_verb(first, line_no)?,
-            _ => directive(first, args, line_no, &mut found)?,
+            _ => directive(first, args, line_no, indirect, &mut found)?,
         }
     }
     if let Some((verb, line_no)) = block {
@@ -100,22 +108,31 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut out = Collector::new(Ecosystem::Go, input.rel_path);
     let Directives {
         requires,
+        module,
         replaces,
         go,
         toolchain,
     } = found;
-    for (path, version) in &requires {
+    let mut graph = GraphBuilder::default();
+    let main = graph.node(module.as_deref().unwrap_or("(module)"), "");
+    graph.root(main);
+    for (path, version, indirect) in &requires {
         let exact = replaces
             .iter()
             .rev()
             .find(|r| &r.path == path && r.version.as_ref() == Some(version));
         let any = replaces.iter().rev().find(|r| &r.path == path && r.version.is_none());
-        match exact.or(any).map(|r| &r.target) {
-            None => out.add(path, osv_version(version), Scope::Unspecified, Source::Registry),
-            Some(Target::Module { path, version }) => {
-                out.add(path, osv_version(version), Scope::Unspecified, Source::Registry)
-            }
-            Some(Target::Dir) => out.add(path, osv_version(version), Scope::Unspecified, Source::Path),
+        let (name, version, source) = match exact.or(any).map(|r| &r.target) {
+            None => (path, osv_version(version), Source::Registry),
+            Some(Target::Module { path, version }) => (path, osv_version(version), Source::Registry),
+            Some(Target::Dir) => (path, osv_version(version), Source::Path),
+        };
+        out.add(name, version, Scope::Unspecified, source);
+        let node = graph.node(name, version);
+        if *indirect {
+            graph.indirect(node);
+        } else {
+            graph.edge(main, node);
         }
     }
     let mut release = |directive: &str, found: Option<(String, usize)>| {
@@ -134,7 +151,16 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     if let Some(version) = toolchain.or(go) {
         out.add(STDLIB, &version, Scope::Unspecified, Source::Registry);
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph.finish();
+    Ok(parsed)
+}
+
+/// Whether a line's comment marks a requirement indirect: `indirect`, or
+/// `indirect;` followed by more.
+fn is_indirect(comment: &str) -> bool {
+    let comment = comment.trim();
+    comment == "indirect" || comment.starts_with("indirect;")
 }
 
 /// The name OSV's Go advisories give the standard library.
@@ -157,11 +183,17 @@ fn check_verb(verb: &str, line_no: usize) -> Result<(), ParseError> {
 }
 
 /// Handles one directive: `args` excludes the verb.
-fn directive(verb: &str, args: &[String], line_no: usize, found: &mut Directives) -> Result<(), ParseError> {
+fn directive(
+    verb: &str,
+    args: &[String],
+    line_no: usize,
+    indirect: bool,
+    found: &mut Directives,
+) -> Result<(), ParseError> {
     match verb {
         "require" => match args {
             [path, version] if is_word(path) && is_word(version) => {
-                found.requires.push((path.clone(), version.clone()));
+                found.requires.push((path.clone(), version.clone(), indirect));
                 Ok(())
             }
             _ => Err(error(
@@ -209,7 +241,13 @@ fn directive(verb: &str, args: &[String], line_no: usize, found: &mut Directives
             }
             _ => Err(error(FORMAT, format!("line {line_no}: expected `{verb} version`"))),
         },
-        "module" | "godebug" | "exclude" | "retract" | "tool" | "ignore" => Ok(()),
+        "module" => {
+            if let [path] = args {
+                found.module = Some(path.clone());
+            }
+            Ok(())
+        }
+        "godebug" | "exclude" | "retract" | "tool" | "ignore" => Ok(()),
         other => check_verb(other, line_no),
     }
 }
@@ -219,10 +257,18 @@ fn is_word(s: &str) -> bool {
     !s.is_empty() && s != "(" && s != ")" && s != "=>"
 }
 
-/// Splits one line into tokens, dropping a `//` comment. `(`, `)` and `=>`
-/// are tokens of their own; `"..."` and `` `...` `` strings are unquoted.
-fn lex(line: &str) -> Result<Vec<String>, String> {
+/// One line, split.
+struct Line {
+    tokens: Vec<String>,
+    /// What follows `//`, if the line has a comment.
+    comment: Option<String>,
+}
+
+/// Splits one line into tokens and its `//` comment. `(`, `)` and `=>` are
+/// tokens of their own; `"..."` and `` `...` `` strings are unquoted.
+fn lex(line: &str) -> Result<Line, String> {
     let mut tokens = Vec::new();
+    let mut comment = None;
     let mut chars = line.chars().peekable();
     while let Some(&c) = chars.peek() {
         // The longest directive, `replace old v => new v`, has 5 tokens.
@@ -233,7 +279,10 @@ fn lex(line: &str) -> Result<Vec<String>, String> {
             c if c.is_whitespace() => {
                 chars.next();
             }
-            '/' if line_rest_starts_comment(&mut chars.clone()) => break,
+            '/' if line_rest_starts_comment(&mut chars.clone()) => {
+                comment = Some(chars.skip(2).collect());
+                break;
+            }
             '(' | ')' => {
                 chars.next();
                 tokens.push(c.to_string());
@@ -290,7 +339,7 @@ fn lex(line: &str) -> Result<Vec<String>, String> {
             }
         }
     }
-    Ok(tokens)
+    Ok(Line { tokens, comment })
 }
 
 fn line_rest_starts_comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> bool {
@@ -303,13 +352,23 @@ mod tests {
 
     #[test]
     fn lexes_quotes_comments_and_arrows() {
+        let line = lex(r#"require "example.com/a b" v1.0.0 // indirect"#).unwrap();
+        assert_eq!(line.tokens, vec!["require", "example.com/a b", "v1.0.0"]);
+        assert_eq!(line.comment.as_deref(), Some(" indirect"));
         assert_eq!(
-            lex(r#"require "example.com/a b" v1.0.0 // indirect"#).unwrap(),
-            vec!["require", "example.com/a b", "v1.0.0"]
+            lex("replace a=>b v1").unwrap().tokens,
+            vec!["replace", "a", "=>", "b", "v1"]
         );
-        assert_eq!(lex("replace a=>b v1").unwrap(), vec!["replace", "a", "=>", "b", "v1"]);
-        assert_eq!(lex("require (").unwrap(), vec!["require", "("]);
-        assert_eq!(lex("  // only a comment").unwrap(), Vec::<String>::new());
+        assert_eq!(lex("require (").unwrap().tokens, vec!["require", "("]);
+        assert_eq!(lex("  // only a comment").unwrap().tokens, Vec::<String>::new());
         assert!(lex("require \"oops").is_err());
+    }
+
+    #[test]
+    fn indirect_is_the_comments_first_word() {
+        assert!(is_indirect(" indirect"));
+        assert!(is_indirect("indirect; used by tests"));
+        assert!(!is_indirect(" indirectly"));
+        assert!(!is_indirect(" see issue 12, indirect"));
     }
 }

@@ -15,8 +15,13 @@ use crate::{Scope, Source};
 /// Adds a package that is not from the registry; `spec` is the URL or path
 /// the lockfile resolved it to.
 pub(crate) fn add(out: &mut Collector<'_>, name: &str, spec: &str, scope: Scope, source: Source) {
-    let version = if source == Source::Git { git_commit(spec) } else { "" };
-    out.add_located(name, version, spec, scope, source);
+    out.add_located(name, version(spec, source), spec, scope, source);
+}
+
+/// The version [`add`] reports for a package resolved to `spec`: the
+/// pinned commit for git, none otherwise.
+pub(crate) fn version(spec: &str, source: Source) -> &str {
+    if source == Source::Git { git_commit(spec) } else { "" }
 }
 
 /// Returns the commit a git spec pins (`…#<sha>`, `…#commit=<sha>`, a

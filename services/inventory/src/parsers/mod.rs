@@ -57,6 +57,9 @@ pub struct ParseInput<'a> {
     pub root: &'a Path,
     /// The largest such referred file read, in bytes.
     pub max_file_size: u64,
+    /// The text of the project manifest beside the file, for the formats
+    /// that have one ([`FileType::manifest`]), when it could be read.
+    pub manifest: Option<&'a str>,
 }
 
 impl<'a> ParseInput<'a> {
@@ -69,6 +72,15 @@ impl<'a> ParseInput<'a> {
             rel_path,
             root: fs_path.parent().unwrap_or(Path::new("")),
             max_file_size: 64 * 1024 * 1024,
+            manifest: None,
+        }
+    }
+
+    /// Returns the input with the project manifest's text.
+    pub fn with_manifest(self, manifest: &'a str) -> Self {
+        ParseInput {
+            manifest: Some(manifest),
+            ..self
         }
     }
 

@@ -18,7 +18,14 @@
 //! the flag, so the dependency graph is walked from the importers:
 //! reachable from `dependencies` is runtime, from `optionalDependencies`
 //! optional, only from `devDependencies` development.
+//!
+//! The graph: each importer (the project `.` and its workspace packages, or
+//! a v5/v6 single project's top-level dependency maps) is a root depending on
+//! its `dependencies`, `devDependencies` and `optionalDependencies`
+//! (`link:` points at another importer); each package depends on those of
+//! its `snapshots` entry (v9) or of its own entry (v5/v6).
 
+use crate::graph::GraphBuilder;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::jsorigin;
 use crate::parsers::textutil::{self, Scalar};
@@ -34,6 +41,13 @@ const FORMAT: &str = "pnpm-lock.yaml";
 struct Lock {
     #[serde(rename = "lockfileVersion")]
     lockfile_version: Option<Scalar>,
+    /// A v5/v6 single project's own dependencies, at the top level.
+    #[serde(default)]
+    dependencies: Option<BTreeMap<String, ImporterDep>>,
+    #[serde(default, rename = "devDependencies")]
+    dev_dependencies: Option<BTreeMap<String, ImporterDep>>,
+    #[serde(default, rename = "optionalDependencies")]
+    optional_dependencies: Option<BTreeMap<String, ImporterDep>>,
     #[serde(default)]
     packages: Option<BTreeMap<String, Entry>>,
     #[serde(default)]
@@ -50,6 +64,10 @@ struct Entry {
     dev: Option<bool>,
     optional: Option<bool>,
     resolution: Option<Resolution>,
+    /// v5/v6: the package's own dependencies (v9 has them in `snapshots`).
+    dependencies: Option<BTreeMap<String, Scalar>>,
+    #[serde(rename = "optionalDependencies")]
+    optional_dependencies: Option<BTreeMap<String, Scalar>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -98,7 +116,7 @@ impl ImporterDep {
 }
 
 pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
-    let lock: Lock = textutil::yaml(FORMAT, input.contents)?;
+    let mut lock: Lock = textutil::yaml(FORMAT, input.contents)?;
     let Some(version) = lock.lockfile_version.as_ref() else {
         return Err(error(FORMAT, "no lockfileVersion"));
     };
@@ -113,7 +131,7 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
         return Err(error(FORMAT, format!("unsupported lockfileVersion {}", version.0)));
     }
     let slash_keys = major < 6;
-    let packages = lock.packages.unwrap_or_default();
+    let packages = lock.packages.take().unwrap_or_default();
     let any_dev_flag = packages.values().any(|e| e.dev.is_some());
     let graph_scopes = if major >= 9 {
         Some(v9_scopes(lock.importers.as_ref(), lock.snapshots.as_ref()))
@@ -122,10 +140,16 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     };
 
     let mut out = Collector::new(Ecosystem::Npm, input.rel_path);
+    let mut graph = Graph::new(major);
     for (key, entry) in &packages {
         let Some((name, version, source)) = identify(key, entry, slash_keys) else {
             continue;
         };
+        let reported = match source {
+            Source::Registry | Source::Workspace => version.as_str(),
+            Source::Git | Source::Path => jsorigin::version(&version, source),
+        };
+        graph.package(key, &name, reported);
         let scope = match &graph_scopes {
             Some(scopes) => scopes.get(key.as_str()).copied().unwrap_or(Scope::Unspecified),
             None => match entry.dev {
@@ -142,7 +166,127 @@ pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
             Source::Git | Source::Path => jsorigin::add(&mut out, &name, &version, scope, source),
         }
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph.finish(&lock, &packages);
+    Ok(parsed)
+}
+
+/// Builds the dependency graph once every package key has its node.
+struct Graph {
+    builder: GraphBuilder,
+    major: u32,
+    /// The node of each `packages` key.
+    nodes: HashMap<String, usize>,
+}
+
+impl Graph {
+    fn new(major: u32) -> Self {
+        Graph {
+            builder: GraphBuilder::default(),
+            major,
+            nodes: HashMap::new(),
+        }
+    }
+
+    /// Records the node of a `packages` key, by the name and version reported.
+    fn package(&mut self, key: &str, name: &str, version: &str) {
+        let node = self.builder.node(name, version);
+        self.nodes.insert(key.to_string(), node);
+    }
+
+    /// The node of an importer (`.` is the project), by its path.
+    fn importer(&mut self, path: &str) -> usize {
+        let name = if path == "." || path.is_empty() {
+            "(project)"
+        } else {
+            path
+        };
+        self.builder.node(name, "")
+    }
+
+    /// The package a dependency `name: version` resolves to.
+    fn target(&self, name: &str, version: &str) -> Option<usize> {
+        let get = |key: &str| self.nodes.get(key).copied();
+        if self.major >= 9 {
+            return get(&package_key_of(&snapshot_key(name, version)));
+        }
+        // v6 `/name@1.0.0(peer@1)`, v5 `/name/1.0.0_peer@1`; an alias or a
+        // git dependency gives the key itself, with or without the slash.
+        let separator = if self.major >= 6 { '@' } else { '/' };
+        get(&format!("/{name}{separator}{version}"))
+            .or_else(|| get(version))
+            .or_else(|| get(&format!("/{version}")))
+    }
+
+    fn finish(mut self, lock: &Lock, packages: &BTreeMap<String, Entry>) -> Option<crate::DependencyGraph> {
+        let top = (
+            ".",
+            [&lock.dependencies, &lock.dev_dependencies, &lock.optional_dependencies],
+        );
+        let importers = lock.importers.iter().flatten().map(|(path, i)| {
+            (
+                path.as_str(),
+                [&i.dependencies, &i.dev_dependencies, &i.optional_dependencies],
+            )
+        });
+        for (path, maps) in importers.chain(std::iter::once(top)) {
+            let from = self.importer(path);
+            self.builder.root(from);
+            for (name, dep) in maps.into_iter().flatten().flatten() {
+                let version = dep.version();
+                let to = match version.strip_prefix("link:") {
+                    Some(link) => Some(self.importer(&join(path, link))),
+                    None => self.target(name, version),
+                };
+                if let Some(to) = to {
+                    self.builder.edge(from, to);
+                }
+            }
+        }
+        let mut edges = Vec::new();
+        match &lock.snapshots {
+            Some(snapshots) if self.major >= 9 => {
+                for (key, snapshot) in snapshots {
+                    let from = self.nodes.get(&package_key_of(key)).copied();
+                    edges.extend(from.map(|from| (from, [&snapshot.dependencies, &snapshot.optional_dependencies])));
+                }
+            }
+            _ => {
+                for (key, entry) in packages {
+                    let from = self.nodes.get(key).copied();
+                    edges.extend(from.map(|from| (from, [&entry.dependencies, &entry.optional_dependencies])));
+                }
+            }
+        }
+        for (from, maps) in edges {
+            for (name, version) in maps.into_iter().flatten().flatten() {
+                if let Some(to) = self.target(name, &version.0) {
+                    self.builder.edge(from, to);
+                }
+            }
+        }
+        self.builder.finish()
+    }
+}
+
+/// The importer path a `link:` from `importer` leads to: `packages/a` +
+/// `../b` is `packages/b`.
+fn join(importer: &str, link: &str) -> String {
+    let mut parts: Vec<&str> = importer.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    for part in link.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// Strips the peer-dependency suffix of a version: `(peer@1)` (v6+) or

@@ -18,30 +18,103 @@
 //! resolved spec.
 //!
 //! yarn.lock does not record whether a package is a dev dependency.
+//!
+//! The graph: each entry answers to its specifiers (`name@range`) and
+//! depends on the entries its `dependencies` and `optionalDependencies`
+//! specify (Berry writes a range without protocol for `npm:`). Berry's
+//! workspace entries are the roots; a classic lockfile has none, so its root
+//! is the `package.json` beside it, with its `dependencies`,
+//! `devDependencies` and `optionalDependencies` (the dependencies of classic
+//! workspaces' own manifests are not read).
 
+use crate::graph::GraphBuilder;
 use crate::parsers::collect::{Collector, error};
 use crate::parsers::jsorigin;
 use crate::parsers::textutil::{self, Scalar};
 use crate::parsers::{ParseInput, Parsed};
 use crate::{ParseError, Scope, Source};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use zerotrace_ecosystem::Ecosystem;
 
 const FORMAT: &str = "yarn.lock";
 
 pub(crate) fn parse(input: &ParseInput<'_>) -> Result<Parsed, ParseError> {
     let mut out = Collector::new(Ecosystem::Npm, input.rel_path);
+    let mut graph = Graph::default();
     let is_berry = input
         .contents
         .lines()
         .any(|l| l.starts_with("__metadata:") || l.starts_with("\"__metadata\":"));
     if is_berry {
-        parse_berry(input.contents, &mut out)?;
+        parse_berry(input.contents, &mut out, &mut graph)?;
     } else {
-        parse_classic(input.contents, &mut out)?;
+        parse_classic(input.contents, &mut out, &mut graph)?;
+        if let Some(manifest) = input.manifest {
+            graph.manifest(manifest);
+        }
     }
-    Ok(out.finish())
+    let mut parsed = out.finish();
+    parsed.graph = graph.finish();
+    Ok(parsed)
+}
+
+/// The dependency graph of either format, resolved once every entry is known.
+#[derive(Default)]
+struct Graph {
+    builder: GraphBuilder,
+    /// The node each specifier (`name@range`) resolves to.
+    specifiers: HashMap<String, usize>,
+    /// Each node's dependencies, as (name, range).
+    dependencies: Vec<(usize, Vec<(String, String)>)>,
+}
+
+impl Graph {
+    /// Adds an entry answering to `specifiers`, reported as `name` `version`.
+    fn entry<'s>(
+        &mut self,
+        specifiers: impl IntoIterator<Item = &'s str>,
+        (name, version): (&str, &str),
+        dependencies: Vec<(String, String)>,
+    ) -> usize {
+        let node = self.builder.node(name, version);
+        for specifier in specifiers {
+            self.specifiers.insert(specifier.to_string(), node);
+        }
+        self.dependencies.push((node, dependencies));
+        node
+    }
+
+    /// Makes the classic lockfile's `package.json` the root.
+    fn manifest(&mut self, manifest: &str) {
+        let Ok(serde_json::Value::Object(manifest)) = serde_json::from_str(manifest) else {
+            return;
+        };
+        let name = manifest.get("name").and_then(|n| n.as_str()).unwrap_or("(project)");
+        let dependencies = ["dependencies", "devDependencies", "optionalDependencies"]
+            .iter()
+            .filter_map(|key| manifest.get(*key).and_then(|m| m.as_object()))
+            .flatten()
+            .filter_map(|(name, range)| Some((name.clone(), range.as_str()?.to_string())))
+            .collect();
+        let node = self.entry([], (name, ""), dependencies);
+        self.builder.root(node);
+    }
+
+    fn finish(mut self) -> Option<crate::DependencyGraph> {
+        for (from, dependencies) in std::mem::take(&mut self.dependencies) {
+            for (name, range) in dependencies {
+                let to = self
+                    .specifiers
+                    .get(&format!("{name}@{range}"))
+                    .or_else(|| self.specifiers.get(&format!("{name}@npm:{range}")));
+                if let Some(&to) = to {
+                    self.builder.edge(from, to);
+                }
+            }
+        }
+        self.builder.finish()
+    }
 }
 
 fn unquote(s: &str) -> &str {
@@ -66,14 +139,17 @@ fn is_path(spec: &str) -> bool {
 }
 
 struct ClassicEntry {
-    specifier: String,
+    specifiers: Vec<String>,
     version: Option<String>,
     resolved: Option<String>,
+    dependencies: Vec<(String, String)>,
     line: usize,
 }
 
-fn parse_classic(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseError> {
+fn parse_classic(contents: &str, out: &mut Collector<'_>, graph: &mut Graph) -> Result<(), ParseError> {
     let mut current: Option<ClassicEntry> = None;
+    // Whether four-space lines are dependencies of the current entry.
+    let mut in_dependencies = false;
     for (n, raw) in contents.lines().enumerate() {
         let line_no = n + 1;
         let line = raw.trim_end();
@@ -83,7 +159,7 @@ fn parse_classic(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseErr
         let indent = line.len() - line.trim_start().len();
         if indent == 0 {
             if let Some(entry) = current.take() {
-                add_classic(entry, out)?;
+                add_classic(entry, out, graph)?;
             }
             let Some(header) = line.strip_suffix(':') else {
                 return Err(error(
@@ -91,11 +167,11 @@ fn parse_classic(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseErr
                     format!("line {line_no}: expected an entry like `name@range:`"),
                 ));
             };
-            let first = split_specifiers(header).into_iter().next().unwrap_or_default();
             current = Some(ClassicEntry {
-                specifier: first,
+                specifiers: split_specifiers(header),
                 version: None,
                 resolved: None,
+                dependencies: Vec::new(),
                 line: line_no,
             });
         } else if indent == 2 {
@@ -107,17 +183,37 @@ fn parse_classic(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseErr
                 Some(i) => (body.get(..i).unwrap_or(""), body.get(i + 1..).unwrap_or("")),
                 None => (body, ""),
             };
+            in_dependencies = false;
             match unquote(key) {
                 "version" => entry.version = Some(unquote(value).to_string()),
                 "resolved" => entry.resolved = Some(unquote(value).to_string()),
+                "dependencies" | "optionalDependencies" => in_dependencies = value.trim().is_empty(),
                 _ => {}
             }
+        } else if indent == 4
+            && in_dependencies
+            && let Some(entry) = current.as_mut()
+            && let Some(dependency) = classic_dependency(line.trim_start())
+        {
+            entry.dependencies.push(dependency);
         }
     }
     if let Some(entry) = current.take() {
-        add_classic(entry, out)?;
+        add_classic(entry, out, graph)?;
     }
     Ok(())
+}
+
+/// A classic dependency line: `name "range"`, `"@scope/name" "range"`.
+fn classic_dependency(body: &str) -> Option<(String, String)> {
+    let (name, range) = match body.strip_prefix('"') {
+        Some(quoted) => {
+            let (name, rest) = quoted.split_once('"')?;
+            (name, rest)
+        }
+        None => body.split_once(' ')?,
+    };
+    Some((name.to_string(), unquote(range).to_string()))
 }
 
 /// Splits `a@1, "b@2"` into unquoted specifiers; commas inside quotes stay.
@@ -140,11 +236,12 @@ fn split_specifiers(header: &str) -> Vec<String> {
         .collect()
 }
 
-fn add_classic(entry: ClassicEntry, out: &mut Collector<'_>) -> Result<(), ParseError> {
-    let Some((mut name, range)) = textutil::split_at_name(&entry.specifier) else {
+fn add_classic(entry: ClassicEntry, out: &mut Collector<'_>, graph: &mut Graph) -> Result<(), ParseError> {
+    let first = entry.specifiers.first().map(String::as_str).unwrap_or_default();
+    let Some((mut name, range)) = textutil::split_at_name(first) else {
         return Err(error(
             FORMAT,
-            format!("line {}: no version range in {:?}", entry.line, entry.specifier),
+            format!("line {}: no version range in {first:?}", entry.line),
         ));
     };
     let Some(version) = entry.version else {
@@ -173,13 +270,19 @@ fn add_classic(entry: ClassicEntry, out: &mut Collector<'_>) -> Result<(), Parse
         } else {
             Source::Registry
         };
-    match source {
-        Source::Registry | Source::Workspace => out.add(name, &version, Scope::Unspecified, source),
+    let reported = match source {
+        Source::Registry | Source::Workspace => {
+            out.add(name, &version, Scope::Unspecified, source);
+            version.as_str()
+        }
         Source::Git | Source::Path => {
             let spec = if resolved.is_empty() { range } else { resolved };
             jsorigin::add(out, name, spec, Scope::Unspecified, source);
+            jsorigin::version(spec, source)
         }
-    }
+    };
+    let specifiers = entry.specifiers.iter().map(String::as_str);
+    graph.entry(specifiers, (name, reported), entry.dependencies);
     Ok(())
 }
 
@@ -187,9 +290,12 @@ fn add_classic(entry: ClassicEntry, out: &mut Collector<'_>) -> Result<(), Parse
 struct BerryEntry {
     version: Option<Scalar>,
     resolution: Option<String>,
+    dependencies: Option<BTreeMap<String, Scalar>>,
+    #[serde(rename = "optionalDependencies")]
+    optional_dependencies: Option<BTreeMap<String, Scalar>>,
 }
 
-fn parse_berry(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseError> {
+fn parse_berry(contents: &str, out: &mut Collector<'_>, graph: &mut Graph) -> Result<(), ParseError> {
     let entries: BTreeMap<String, BerryEntry> = textutil::yaml(FORMAT, contents)?;
     for (key, entry) in &entries {
         if key == "__metadata" {
@@ -199,21 +305,50 @@ fn parse_berry(contents: &str, out: &mut Collector<'_>) -> Result<(), ParseError
         let Some(resolution) = entry.resolution.as_deref() else {
             return Err(error(FORMAT, format!("entry {key:?} has no resolution")));
         };
-        match berry_locator(resolution, version, 0) {
-            Some((name, version, Source::Registry)) => out.add(&name, &version, Scope::Unspecified, Source::Registry),
+        let reported = match berry_locator(resolution, version, 0) {
+            Some((name, version, Source::Registry)) => {
+                out.add(&name, &version, Scope::Unspecified, Source::Registry);
+                Some((name, version))
+            }
             // `0.0.0-use.local` is what Yarn writes for a local package: no version.
-            Some((name, _, Source::Workspace)) => jsorigin::add(
-                out,
-                &name,
-                reference_of(resolution),
-                Scope::Unspecified,
-                Source::Workspace,
-            ),
-            Some((name, _, source)) => jsorigin::add(out, &name, reference_of(resolution), Scope::Unspecified, source),
-            None => {}
+            Some((name, _, source)) => {
+                let reference = reference_of(resolution);
+                jsorigin::add(out, &name, reference, Scope::Unspecified, source);
+                Some((name, jsorigin::version(reference, source).to_string()))
+            }
+            // The project's own workspace, a root of the graph only.
+            None => textutil::split_at_name(resolution)
+                .filter(|(_, reference)| reference.starts_with("workspace:"))
+                .map(|(name, _)| (name.to_string(), String::new())),
+        };
+        let Some((name, version)) = reported else { continue };
+        let dependencies = [&entry.dependencies, &entry.optional_dependencies]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|(name, range)| (name.clone(), range.0.clone()))
+            .collect();
+        // Each descriptor as written, and without Yarn's `::` parameters
+        // (and a path's `#` part), as a dependency names it.
+        let specifiers: Vec<String> = split_specifiers(key)
+            .into_iter()
+            .flat_map(|specifier| {
+                let bare =
+                    textutil::split_at_name(&specifier).map(|(name, _)| format!("{name}@{}", reference_of(&specifier)));
+                std::iter::once(specifier).chain(bare)
+            })
+            .collect();
+        let node = graph.entry(specifiers.iter().map(String::as_str), (&name, &version), dependencies);
+        if resolution_is_workspace(resolution) {
+            graph.builder.root(node);
         }
     }
     Ok(())
+}
+
+/// Whether a Berry resolution is one of the project's workspaces.
+fn resolution_is_workspace(resolution: &str) -> bool {
+    textutil::split_at_name(resolution).is_some_and(|(_, reference)| reference.starts_with("workspace:"))
 }
 
 /// Returns the reference part of a berry locator (`workspace:packages/a`,
