@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use zerotrace_ecosystem::{Ecosystem, Version};
 
 use crate::Error;
+use crate::candidates::CandidateCache;
 use crate::feeds::{self, Epss, KevEntry};
 use crate::freshness::{Feed, SourceState};
 use crate::matcher::PreparedAffected;
@@ -41,6 +42,8 @@ const MIN_INFLATION_CAP: u64 = 256 << 20;
 #[derive(Clone)]
 pub struct Database {
     store: Arc<Store>,
+    /// What the store knows of each package name asked about, parsed.
+    candidates: Arc<CandidateCache>,
 }
 
 impl std::fmt::Debug for Database {
@@ -57,6 +60,7 @@ impl Database {
     pub fn open(dir: impl AsRef<Path>) -> Result<Database, Error> {
         let db = Database {
             store: Arc::new(Store::open(dir.as_ref())?),
+            candidates: Arc::default(),
         };
         if db.store.read(|tx| needs_backfill(tx))? {
             db.store.write(|tx| backfill_sources(tx))?;
@@ -80,6 +84,7 @@ impl Database {
     pub fn in_memory() -> Result<Database, Error> {
         Ok(Database {
             store: Arc::new(Store::in_memory()?),
+            candidates: Arc::default(),
         })
     }
 
@@ -163,8 +168,26 @@ impl Database {
     /// Range semantics are described in the crate documentation
     /// ("Matching").
     pub fn match_package(&self, package: &PackageQuery<'_>) -> Result<Verdict, Error> {
+        self.store.read(|tx| {
+            let generation = generation(tx)?;
+            self.verdict(tx, generation, package)
+        })
+    }
+
+    /// Returns the verdicts on several packages, in their order, all read
+    /// in one transaction (one committed state, and no per-package
+    /// transaction cost): what a scan of a lockfile asks.
+    pub fn match_packages(&self, packages: &[PackageQuery<'_>]) -> Result<Vec<Verdict>, Error> {
+        self.store.read(|tx| {
+            let generation = generation(tx)?;
+            packages.iter().map(|p| self.verdict(tx, generation, p)).collect()
+        })
+    }
+
+    /// The verdict on one package, inside a read transaction at `generation`.
+    fn verdict(&self, tx: &Connection, generation: u64, package: &PackageQuery<'_>) -> Result<Verdict, Error> {
         match package.matchable() {
-            Ok(eco) => self.affecting(eco, package.name, package.version),
+            Ok(eco) => self.affecting(tx, generation, eco, package.name, package.version),
             Err(reason) => Ok(Verdict {
                 unmatched_reason: Some(reason),
                 ..Verdict::default()
@@ -173,70 +196,50 @@ impl Database {
     }
 
     /// The advisories of `name` in `eco` that affect `version`.
-    fn affecting(&self, eco: Ecosystem, name: &str, version: &str) -> Result<Verdict, Error> {
+    fn affecting(
+        &self,
+        tx: &Connection,
+        generation: u64,
+        eco: Ecosystem,
+        name: &str,
+        version: &str,
+    ) -> Result<Verdict, Error> {
         let normalized = eco.normalize_name(name);
         let version = version.trim();
-        self.store.read(|tx| {
-            let mut result = Verdict::default();
-            let mut candidates = tx.prepare_cached(
-                "SELECT id, informational, ranges FROM packages WHERE ecosystem = ?1 AND name = ?2 ORDER BY id",
-            )?;
-            let rows: Vec<(String, String, Vec<u8>)> = candidates
-                .query_map(params![eco.osv_name(), normalized], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<Result<_, _>>()?;
-            if rows.is_empty() {
-                // No advisory names the package: an all-clear only if the
-                // database has advisories of its ecosystem at all.
-                let covered = tx
-                    .prepare_cached("SELECT 1 FROM packages WHERE ecosystem = ?1 LIMIT 1")?
-                    .exists([eco.osv_name()])?;
-                if !covered {
-                    result.unmatched_reason = Some(format!("no {} advisories in the database", eco.osv_name()));
-                }
-                return Ok(result);
+        let mut result = Verdict::default();
+        let candidates = self.candidates.get(tx, generation, eco, &normalized)?;
+        if candidates.advisories.is_empty() {
+            // No advisory names the package: an all-clear only if the
+            // database has advisories of its ecosystem at all.
+            if !candidates.ecosystem_covered {
+                result.unmatched_reason = Some(format!("no {} advisories in the database", eco.osv_name()));
             }
-            let parsed = Version::parse(eco, version);
-            for (id, informational, ranges) in rows {
-                let entries: Vec<Affected> = decode(&ranges, "package ranges")?;
-                let mut skipped = 0;
-                let hit = entries.iter().any(|a| {
-                    let prepared = PreparedAffected::new(eco, a, &mut skipped);
-                    match &parsed {
-                        Ok(v) => prepared.affects(v),
-                        Err(_) => prepared.lists_verbatim(version),
-                    }
-                });
-                if !hit {
-                    continue;
-                }
-                let mut scored = tx.prepare_cached(
-                    "SELECT a.scored, p.scored FROM packages p JOIN advisories a ON a.id = p.id
-                     WHERE p.ecosystem = ?1 AND p.name = ?2 AND p.id = ?3 AND p.informational = ?4",
-                )?;
-                let (whole, package): (Vec<u8>, Vec<u8>) = scored
-                    .query_row(params![eco.osv_name(), normalized, id, informational], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?;
-                let package: PackageScore = decode(&package, "package score")?;
-                let advisory = Arc::new(package.apply(decode(&whole, "advisory")?));
-                if advisory.informational.is_some() {
-                    result.warnings.push(advisory);
-                } else {
-                    result.vulnerabilities.push(advisory);
-                }
+            return Ok(result);
+        }
+        let parsed = Version::parse(eco, version);
+        for candidate in &candidates.advisories {
+            let hit = candidate.affected.iter().any(|prepared| match &parsed {
+                Ok(v) => prepared.affects(v),
+                Err(_) => prepared.lists_verbatim(version),
+            });
+            if !hit {
+                continue;
             }
-            if let Err(e) = parsed {
-                result.unmatched_reason = Some(format!("{e}; only explicit version lists were checked"));
+            let advisory = candidate.scored(tx, eco, &normalized)?;
+            if advisory.informational.is_some() {
+                result.warnings.push(advisory);
+            } else {
+                result.vulnerabilities.push(advisory);
             }
-            let by_risk = |a: &Arc<ScoredAdvisory>, b: &Arc<ScoredAdvisory>| {
-                b.risk.total_cmp(&a.risk).then_with(|| a.id.cmp(&b.id))
-            };
-            result.vulnerabilities.sort_by(by_risk);
-            result.warnings.sort_by(by_risk);
-            Ok(result)
-        })
+        }
+        if let Err(e) = parsed {
+            result.unmatched_reason = Some(format!("{e}; only explicit version lists were checked"));
+        }
+        let by_risk =
+            |a: &Arc<ScoredAdvisory>, b: &Arc<ScoredAdvisory>| b.risk.total_cmp(&a.risk).then_with(|| a.id.cmp(&b.id));
+        result.vulnerabilities.sort_by(by_risk);
+        result.warnings.sort_by(by_risk);
+        Ok(result)
     }
 
     /// Imports a path, detecting its kind: a directory of OSV JSON files
@@ -869,7 +872,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| Error::Corrupt(format!("cannot encode: {e}")))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Error> {
     serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("stored {what}: {e}")))
 }
 
@@ -926,6 +929,50 @@ mod tests {
     fn database_is_send_sync_clone() {
         fn check<T: Send + Sync + Clone>() {}
         check::<Database>();
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn cached_candidates_follow_another_handles_import_and_are_shared_across_versions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("enrichment");
+        let reader = Database::open(&dir).unwrap();
+        let writer = Database::open(&dir).unwrap();
+        let advisory = |id: &str, fixed: &str| {
+            let file = tmp.path().join(format!("{id}.json"));
+            std::fs::write(
+                &file,
+                format!(
+                    r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z",
+                       "affected":[{{"package":{{"ecosystem":"crates.io","name":"demo"}},
+                       "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]}}"#
+                ),
+            )
+            .unwrap();
+            file
+        };
+        writer.import_path(advisory("ZT-1", "2.0.0")).unwrap();
+        let ids = |version: &str| -> Vec<String> {
+            let verdict = reader
+                .match_package(&PackageQuery::registry("crates.io", "demo", version))
+                .unwrap();
+            verdict.vulnerabilities.iter().map(|a| a.id.clone()).collect()
+        };
+        assert_eq!(ids("1.0.0"), ["ZT-1"]);
+        assert_eq!(ids("2.5.0"), Vec::<String>::new());
+        // Two versions hit by one advisory share its record.
+        let one = reader
+            .match_package(&PackageQuery::registry("crates.io", "demo", "1.0.0"))
+            .unwrap();
+        let two = reader
+            .match_package(&PackageQuery::registry("crates.io", "demo", "1.1.0"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&one.vulnerabilities[0], &two.vulnerabilities[0]));
+        // Another handle (another process) imports: the reader's cached
+        // candidates of `demo` give way at once.
+        writer.import_path(advisory("ZT-2", "3.0.0")).unwrap();
+        assert_eq!(ids("2.5.0"), ["ZT-2"]);
+        assert_eq!(ids("1.0.0"), ["ZT-1", "ZT-2"]);
     }
 
     #[cfg(unix)]

@@ -59,6 +59,7 @@
 //! an advisory through its id or aliases that are CVE ids (highest EPSS
 //! wins).
 
+mod candidates;
 mod db;
 mod feeds;
 pub mod freshness;

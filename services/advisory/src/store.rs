@@ -168,7 +168,26 @@ impl Store {
         matches!(self.location, Location::File(_))
     }
 
+    /// Creates the schema unless the file already has this format: opening
+    /// an existing database only reads (no write lock, so it never waits for
+    /// an import another process is running).
     fn initialise(&self) -> Result<(), Error> {
+        let current = self.read(|tx| {
+            let has_meta = tx
+                .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")?
+                .exists([])?;
+            if has_meta { meta_i64(tx, "format") } else { Ok(None) }
+        })?;
+        match current {
+            Some(FORMAT_VERSION) => return Ok(()),
+            Some(found) => {
+                return Err(Error::IncompatibleStore {
+                    found,
+                    expected: FORMAT_VERSION,
+                });
+            }
+            None => {}
+        }
         self.write(|tx| {
             tx.execute_batch(SCHEMA)?;
             match meta_i64(tx, "format")? {

@@ -3,7 +3,6 @@
 //! matches registry packages against an advisory database (the advisory
 //! crate) and reports scored findings.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use zerotrace_advisory::freshness;
 use zerotrace_advisory::time::{format_utc, now_unix};
-use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, Severity, Verdict};
+use zerotrace_advisory::{Database, Informational, PackageQuery, ScoredAdvisory, Severity};
 use zerotrace_ecosystem::Ecosystem;
 use zerotrace_inventory::{FileError, Inventory, Package, Paths, Progress, Scope};
 
@@ -599,7 +598,6 @@ fn build_report<'a>(
     settings: &mut Settings,
     started: Instant,
 ) -> Result<Report<'a>, zerotrace_advisory::Error> {
-    let mut verdicts: HashMap<PackageQuery<'a>, Verdict> = HashMap::new();
     let info = db.info()?;
     let mut report = Report {
         packages_scanned: 0,
@@ -625,24 +623,32 @@ fn build_report<'a>(
         .iter()
         .map(|(path, g)| (path.as_str(), Paths::of(g)))
         .collect();
+    let query_of = |p: &'a Package| PackageQuery {
+        ecosystem: p.ecosystem.osv_name(),
+        name: &p.name,
+        version: p.version.trim(),
+        source: p.source,
+    };
+    // Each distinct package once, matched in one read of the database.
+    let mut distinct: HashMap<PackageQuery<'a>, usize> = HashMap::new();
+    let mut queries = Vec::new();
+    for p in inv.packages.iter().filter(|p| settings.scope.admits(p.scope)) {
+        distinct.entry(query_of(p)).or_insert_with_key(|query| {
+            queries.push(*query);
+            queries.len() - 1
+        });
+    }
+    let verdicts = db.match_packages(&queries)?;
     for p in &inv.packages {
         if !settings.scope.admits(p.scope) {
             report.packages_out_of_scope += 1;
             continue;
         }
-        let query = PackageQuery {
-            ecosystem: p.ecosystem.osv_name(),
-            name: &p.name,
-            version: p.version.trim(),
-            source: p.source,
-        };
+        let query = query_of(p);
         if query.matchable().is_ok() {
             report.packages_scanned += 1;
         }
-        let verdict = match verdicts.entry(query) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(db.match_package(&query)?),
-        };
+        let verdict = &verdicts[distinct[&query]];
         // One chain per package, shared by its findings.
         let dependency = if verdict.vulnerabilities.is_empty() {
             None

@@ -154,42 +154,63 @@ impl Enrichment {
         Ok(found)
     }
 
-    async fn match_one(&self, package: &common::Package) -> Result<Arc<pb::PackageMatch>, EnrichmentError> {
-        let key = (
-            package.ecosystem.clone(),
-            package.name.clone(),
-            package.version.clone(),
-            package.source,
-        );
-        if let Some(hit) = self.matches.get(&key).await {
-            self.metrics.cache_hits(1);
-            return Ok(hit);
+    /// The match of each package, in order: cached answers as they are, the
+    /// others read from the database in one transaction and cached.
+    async fn match_all(&self, packages: &[common::Package]) -> Result<Vec<Arc<pb::PackageMatch>>, EnrichmentError> {
+        let key = |p: &common::Package| (p.ecosystem.clone(), p.name.clone(), p.version.clone(), p.source);
+        let mut answers = Vec::with_capacity(packages.len());
+        // The indexes of the packages not in the cache; their places hold
+        // an empty match until the database's answer replaces it below.
+        let mut missing = Vec::new();
+        let unanswered = Arc::new(pb::PackageMatch::default());
+        for package in packages {
+            match self.matches.get(&key(package)).await {
+                Some(hit) => answers.push(hit),
+                None => {
+                    missing.push(answers.len());
+                    answers.push(Arc::clone(&unanswered));
+                }
+            }
         }
-        self.metrics.cache_misses(1);
-        let query = PackageQuery {
-            ecosystem: &package.ecosystem,
-            name: &package.name,
-            version: &package.version,
-            source: convert::source(package.source),
-        };
-        let verdict = self.data.database().match_package(&query)?;
-        let answer = Arc::new(pb::PackageMatch {
-            package: None,
-            vulnerabilities: verdict
-                .vulnerabilities
-                .iter()
-                .map(|a| convert::vulnerability(a))
-                .collect(),
-            warnings: verdict.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
-            unmatched_reason: verdict.unmatched_reason.unwrap_or_default(),
-        });
-        let plausible = Ecosystem::from_osv(package.ecosystem.trim()).is_some()
-            && package.name.len() <= MAX_CACHED_MISS_LEN
-            && package.version.len() <= MAX_CACHED_MISS_LEN;
-        if plausible || !answer.vulnerabilities.is_empty() || !answer.warnings.is_empty() {
-            self.matches.insert(key, answer.clone()).await;
+        self.metrics.cache_hits((packages.len() - missing.len()) as u64);
+        if missing.is_empty() {
+            return Ok(answers);
         }
-        Ok(answer)
+        self.metrics.cache_misses(missing.len() as u64);
+        let queries: Vec<PackageQuery<'_>> = missing
+            .iter()
+            .map(|&i| {
+                let package = &packages[i];
+                PackageQuery {
+                    ecosystem: &package.ecosystem,
+                    name: &package.name,
+                    version: &package.version,
+                    source: convert::source(package.source),
+                }
+            })
+            .collect();
+        let verdicts = self.data.database().match_packages(&queries)?;
+        for (&i, verdict) in missing.iter().zip(verdicts) {
+            let package = &packages[i];
+            let answer = Arc::new(pb::PackageMatch {
+                package: None,
+                vulnerabilities: verdict
+                    .vulnerabilities
+                    .iter()
+                    .map(|a| convert::vulnerability(a))
+                    .collect(),
+                warnings: verdict.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
+                unmatched_reason: verdict.unmatched_reason.unwrap_or_default(),
+            });
+            let plausible = Ecosystem::from_osv(package.ecosystem.trim()).is_some()
+                && package.name.len() <= MAX_CACHED_MISS_LEN
+                && package.version.len() <= MAX_CACHED_MISS_LEN;
+            if plausible || !answer.vulnerabilities.is_empty() || !answer.warnings.is_empty() {
+                self.matches.insert(key(package), answer.clone()).await;
+            }
+            answers[i] = answer;
+        }
+        Ok(answers)
     }
 }
 
@@ -215,14 +236,15 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             .iter()
             .filter_map(|p| Ecosystem::from_osv(p.ecosystem.trim()))
             .collect();
-        let mut matches = Vec::with_capacity(packages.len());
-        for package in packages {
-            let answer = self.match_one(&package).await?;
-            matches.push(pb::PackageMatch {
+        let answers = self.match_all(&packages).await?;
+        let matches = packages
+            .into_iter()
+            .zip(answers)
+            .map(|(package, answer)| pb::PackageMatch {
                 package: Some(package),
                 ..(*answer).clone()
-            });
-        }
+            })
+            .collect();
         Ok(Response::new(pb::MatchPackagesResponse {
             matches,
             advisory_data: Some(self.data.advisory_data(&info, ecosystems)),
