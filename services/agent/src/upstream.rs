@@ -160,6 +160,7 @@ impl Upstream {
         for batch in batches {
             let message = enrichment::MatchPackagesRequest {
                 packages: batch.to_vec(),
+                advisories_by_reference: true,
             };
             let request = match &self.enrichment_token {
                 Some(token) => bearer(message, token)?,
@@ -171,8 +172,8 @@ impl Upstream {
                 .await
                 .map_err(AgentError::Upstream)?
                 .into_inner();
-            matches.extend(response.matches);
-            let batch_data = response.advisory_data.unwrap_or_default();
+            let batch_data = response.advisory_data.clone().unwrap_or_default();
+            matches.extend(resolve_references(response)?);
             match &mut data {
                 None => data = Some(batch_data),
                 Some(data) => {
@@ -358,4 +359,38 @@ fn bearer<T>(message: T, token: &str) -> Result<Request<T>, AgentError> {
         .map_err(|_| AgentError::Internal("an api token is not a valid header value".to_string()))?;
     request.metadata_mut().insert("authorization", value);
     Ok(request)
+}
+
+/// Puts each match's advisories back in place from a response that carries
+/// them once each (`advisories_by_reference`). A reference to no advisory is
+/// an error: dropping it would report a vulnerable package as clean.
+fn resolve_references(
+    response: enrichment::MatchPackagesResponse,
+) -> Result<Vec<enrichment::PackageMatch>, AgentError> {
+    let advisories = response.advisories;
+    let resolve = |refs: &[u32]| -> Result<Vec<common::Vulnerability>, AgentError> {
+        refs.iter()
+            .map(|&i| {
+                advisories.get(i as usize).cloned().ok_or_else(|| {
+                    AgentError::Upstream(tonic::Status::internal(format!(
+                        "enrichment referred to advisory {i} of {}",
+                        advisories.len()
+                    )))
+                })
+            })
+            .collect()
+    };
+    response
+        .matches
+        .into_iter()
+        .map(|mut m| {
+            let vulnerabilities = resolve(&m.vulnerability_refs)?;
+            let warnings = resolve(&m.warning_refs)?;
+            m.vulnerabilities.extend(vulnerabilities);
+            m.warnings.extend(warnings);
+            m.vulnerability_refs.clear();
+            m.warning_refs.clear();
+            Ok(m)
+        })
+        .collect()
 }

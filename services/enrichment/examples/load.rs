@@ -130,6 +130,7 @@ impl EnrichmentService for Echo {
         Ok(Response::new(pb::MatchPackagesResponse {
             matches,
             advisory_data: None,
+            advisories: Vec::new(),
         }))
     }
 
@@ -254,6 +255,7 @@ async fn run_match(
     mix: &Arc<Mix>,
     o: &Options,
     seed: u64,
+    advisories_by_reference: bool,
 ) -> Result<Stats, BoxError> {
     let (clients, mix) = (clients.clone(), mix.clone());
     measure(name, budget(o), o.concurrency, move |call| {
@@ -262,7 +264,10 @@ async fn run_match(
         let sent = packages.len();
         async move {
             let response = client
-                .match_packages(pb::MatchPackagesRequest { packages })
+                .match_packages(pb::MatchPackagesRequest {
+                    packages,
+                    advisories_by_reference,
+                })
                 .await?
                 .into_inner();
             if response.matches.len() != sent {
@@ -294,6 +299,7 @@ async fn echo(mix: &Arc<Mix>, o: &Options) -> Result<(Stats, Stats), BoxError> {
         mix,
         o,
         2,
+        true,
     )
     .await?;
     drop(clients);
@@ -371,23 +377,39 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
         started.elapsed().as_secs_f64(),
         info.total_advisories
     );
-    // What one batch weighs: the response carries every matched advisory in full, per package.
-    let sample = clients[0]
-        .clone()
-        .match_packages(pb::MatchPackagesRequest {
-            packages: mix.batch(0, 0),
-        })
-        .await?
-        .into_inner();
-    let (matched, warnings): (usize, usize) = sample
-        .matches
-        .iter()
-        .fold((0, 0), |(v, w), m| (v + m.vulnerabilities.len(), w + m.warnings.len()));
-    eprintln!(
-        "# a sample MatchPackages response: {} packages, {matched} vulnerabilities and {warnings} warnings, {} bytes",
-        sample.matches.len(),
-        prost::Message::encoded_len(&sample)
-    );
+    // What one batch weighs, in each shape.
+    for advisories_by_reference in [false, true] {
+        let sample = clients[0]
+            .clone()
+            .match_packages(pb::MatchPackagesRequest {
+                packages: mix.batch(0, 0),
+                advisories_by_reference,
+            })
+            .await?
+            .into_inner();
+        let (matched, warnings): (usize, usize) = sample.matches.iter().fold((0, 0), |(v, w), m| {
+            (
+                v + m.vulnerabilities.len() + m.vulnerability_refs.len(),
+                w + m.warnings.len() + m.warning_refs.len(),
+            )
+        });
+        eprintln!(
+            "# a sample MatchPackages response ({}): {} packages, {matched} vulnerabilities and {warnings} warnings, \
+             {} advisories carried, {} bytes",
+            if advisories_by_reference {
+                "by reference"
+            } else {
+                "embedded"
+            },
+            sample.matches.len(),
+            if advisories_by_reference {
+                sample.advisories.len()
+            } else {
+                matched + warnings
+            },
+            prost::Message::encoded_len(&sample)
+        );
+    }
 
     let scraping = Arc::new(AtomicBool::new(true));
     let scrapes = Arc::new(AtomicU64::new(0));
@@ -436,6 +458,7 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
                     mix,
                     o,
                     5,
+                    true,
                 ),
             )
             .await?,
@@ -450,6 +473,23 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
                     mix,
                     o,
                     6,
+                    true,
+                ),
+            )
+            .await?,
+        );
+        // The deprecated shape, every advisory embedded per package, as old clients get it.
+        phases.push(
+            with_hit_rate(
+                "match-warm-embedded",
+                metrics,
+                run_match(
+                    &format!("MatchPackages of {batch}, warm cache, advisories embedded (old shape)"),
+                    &clients,
+                    mix,
+                    o,
+                    6,
+                    false,
                 ),
             )
             .await?,

@@ -4,6 +4,7 @@
 use crate::data::DataState;
 use crate::{EnrichmentError, convert};
 use moka::future::Cache;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -201,6 +202,7 @@ impl Enrichment {
                     .collect(),
                 warnings: verdict.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
                 unmatched_reason: verdict.unmatched_reason.unwrap_or_default(),
+                ..Default::default()
             });
             let plausible = Ecosystem::from_osv(package.ecosystem.trim()).is_some()
                 && package.name.len() <= MAX_CACHED_MISS_LEN
@@ -214,13 +216,54 @@ impl Enrichment {
     }
 }
 
+/// The matches of a batch with each advisory once: a match refers to its
+/// advisories by position in the returned list. An advisory is scored per
+/// package name, so the versions of one package share its entry.
+fn by_reference(
+    packages: Vec<common::Package>,
+    answers: &[Arc<pb::PackageMatch>],
+) -> (Vec<pb::PackageMatch>, Vec<common::Vulnerability>) {
+    let mut advisories: Vec<common::Vulnerability> = Vec::new();
+    let mut positions: HashMap<(String, String, String), u32> = HashMap::new();
+    let matches = packages
+        .into_iter()
+        .zip(answers)
+        .map(|(package, answer)| {
+            let name = match Ecosystem::from_osv(package.ecosystem.trim()) {
+                Some(ecosystem) => ecosystem.normalize_name(&package.name),
+                None => package.name.clone(),
+            };
+            let mut refer = |v: &common::Vulnerability| -> u32 {
+                let key = (package.ecosystem.clone(), name.clone(), v.id.clone());
+                *positions.entry(key).or_insert_with(|| {
+                    advisories.push(v.clone());
+                    u32::try_from(advisories.len() - 1).unwrap_or(u32::MAX)
+                })
+            };
+            let vulnerability_refs = answer.vulnerabilities.iter().map(&mut refer).collect();
+            let warning_refs = answer.warnings.iter().map(&mut refer).collect();
+            pb::PackageMatch {
+                package: Some(package),
+                unmatched_reason: answer.unmatched_reason.clone(),
+                vulnerability_refs,
+                warning_refs,
+                ..Default::default()
+            }
+        })
+        .collect();
+    (matches, advisories)
+}
+
 #[tonic::async_trait]
 impl pb::enrichment_service_server::EnrichmentService for Enrichment {
     async fn match_packages(
         &self,
         request: Request<pb::MatchPackagesRequest>,
     ) -> Result<Response<pb::MatchPackagesResponse>, Status> {
-        let packages = request.into_inner().packages;
+        let pb::MatchPackagesRequest {
+            packages,
+            advisories_by_reference,
+        } = request.into_inner();
         if packages.len() > self.max_batch_size as usize {
             return Err(EnrichmentError::TooLarge {
                 what: "packages",
@@ -237,17 +280,23 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             .filter_map(|p| Ecosystem::from_osv(p.ecosystem.trim()))
             .collect();
         let answers = self.match_all(&packages).await?;
-        let matches = packages
-            .into_iter()
-            .zip(answers)
-            .map(|(package, answer)| pb::PackageMatch {
-                package: Some(package),
-                ..(*answer).clone()
-            })
-            .collect();
+        let (matches, advisories) = if advisories_by_reference {
+            by_reference(packages, &answers)
+        } else {
+            let embedded = packages
+                .into_iter()
+                .zip(answers)
+                .map(|(package, answer)| pb::PackageMatch {
+                    package: Some(package),
+                    ..(*answer).clone()
+                })
+                .collect();
+            (embedded, Vec::new())
+        };
         Ok(Response::new(pb::MatchPackagesResponse {
             matches,
             advisory_data: Some(self.data.advisory_data(&info, ecosystems)),
+            advisories,
         }))
     }
 

@@ -93,6 +93,50 @@ fn package(name: &str, version: &str) -> common::Package {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_reference_each_advisory_comes_once_and_resolves_to_the_embedded_answer() {
+    let mut running = start(100).await;
+    let client = &mut running.client;
+    let packages = vec![
+        package("demo-crate", "1.0.0"),
+        package("other-crate", "1.0.0"),
+        package("demo-crate", "1.2.2"),
+        package("demo-crate", "1.2.3"),
+        package("demo-crate", "1.1.0"),
+    ];
+    let ask = |advisories_by_reference| pb::MatchPackagesRequest {
+        packages: packages.clone(),
+        advisories_by_reference,
+    };
+    let embedded = client.match_packages(ask(false)).await.unwrap().into_inner();
+    let by_reference = client.match_packages(ask(true)).await.unwrap().into_inner();
+    assert!(embedded.advisories.is_empty(), "the old shape is unchanged");
+    // Three vulnerable versions of one package name: one advisory carried.
+    assert_eq!(by_reference.advisories.len(), 1);
+    assert_eq!(by_reference.advisories[0].id, "RUSTSEC-2099-0001");
+    let refs: Vec<&[u32]> = by_reference
+        .matches
+        .iter()
+        .map(|m| m.vulnerability_refs.as_slice())
+        .collect();
+    assert_eq!(refs, [&[0][..], &[], &[0], &[], &[0]]);
+    for (old, new) in embedded.matches.iter().zip(&by_reference.matches) {
+        assert!(new.vulnerabilities.is_empty() && new.warnings.is_empty());
+        let resolved: Vec<&common::Vulnerability> = new
+            .vulnerability_refs
+            .iter()
+            .map(|&i| &by_reference.advisories[i as usize])
+            .collect();
+        assert_eq!(resolved, old.vulnerabilities.iter().collect::<Vec<_>>());
+        assert_eq!(
+            (&new.package, &new.unmatched_reason),
+            (&old.package, &old.unmatched_reason)
+        );
+    }
+    running.stop.take().unwrap().send(()).unwrap();
+    running.task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matches_scores_and_caches() {
     let mut running = start(100).await;
     let client = &mut running.client;
@@ -107,6 +151,7 @@ async fn matches_scores_and_caches() {
                 ..package("demo-crate", "1.0.0")
             },
         ],
+        advisories_by_reference: false,
     };
     let matches = client
         .match_packages(request.clone())
@@ -201,7 +246,10 @@ async fn an_oversized_batch_is_a_permanent_limit_naming_itself() {
     let packages = (0..3).map(|i| package("demo-crate", &format!("1.0.{i}"))).collect();
     let err = running
         .client
-        .match_packages(pb::MatchPackagesRequest { packages })
+        .match_packages(pb::MatchPackagesRequest {
+            packages,
+            advisories_by_reference: true,
+        })
         .await
         .unwrap_err();
     // The same status as the API's permanent limits: RESOURCE_EXHAUSTED with
@@ -244,6 +292,7 @@ async fn absurd_ids_and_keys_are_refused_short_and_never_cached() {
     let hits = |m: &str| counter_value(m, "zerotrace_cve_cache_hits_total");
     let absurd = pb::MatchPackagesRequest {
         packages: vec![package(&"x".repeat(100_000), "1.0.0")],
+        advisories_by_reference: false,
     };
     let before = scrape(running.metrics_addr).await.unwrap();
     for _ in 0..3 {
@@ -254,6 +303,7 @@ async fn absurd_ids_and_keys_are_refused_short_and_never_cached() {
     assert_eq!(hits(&after) - hits(&before), 0.0, "an absurd key is not cached");
     let real = pb::MatchPackagesRequest {
         packages: vec![package("demo-crate", "1.0.0")],
+        advisories_by_reference: false,
     };
     client.match_packages(real.clone()).await.unwrap();
     client.match_packages(real).await.unwrap();
