@@ -103,7 +103,7 @@ impl Database {
     /// also grows across restarts and is shared by every process using the
     /// file); caches keyed on it never serve results from older data.
     pub fn generation(&self) -> Result<u64, Error> {
-        self.store.read(|tx| generation(tx))
+        self.store.read_one(generation)
     }
 
     /// Returns the advisory with this id, or the first (by id) advisory

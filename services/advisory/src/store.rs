@@ -219,6 +219,17 @@ impl Store {
         }
     }
 
+    /// Runs one statement's worth of reading, `f`, outside a transaction: a
+    /// single statement sees one committed state by itself, and this spares
+    /// the BEGIN and COMMIT of [`Store::read`] (what a per-call check such as
+    /// the generation costs).
+    pub(crate) fn read_one<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let conn = self.checkout()?;
+        let result = f(&conn);
+        self.checkin(conn);
+        result
+    }
+
     /// Runs `f` in a read transaction: it sees one committed state throughout.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
         self.with_transaction(TransactionBehavior::Deferred, f)
@@ -276,7 +287,8 @@ fn connect(location: &Location) -> Result<Connection, Error> {
 /// Returns a `meta` value.
 pub(crate) fn meta(tx: &Connection, key: &str) -> Result<Option<String>, Error> {
     Ok(tx
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
