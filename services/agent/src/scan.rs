@@ -362,12 +362,28 @@ impl Scanner {
             tracing::warn!(scan_id = %handle.id, notice = %notice, "advisory data");
         }
 
-        let finding = |package: &Option<common::Package>, vulnerability: common::Vulnerability| common::Finding {
-            package: package.clone(),
-            vulnerability: Some(vulnerability),
-            agent_id: self.agent_id.clone(),
-            scan_id: handle.id.clone(),
-            ..Default::default()
+        // The report carries each advisory once per package name; findings
+        // and warnings refer to it by position.
+        let mut advisories: Vec<common::Vulnerability> = Vec::new();
+        let mut positions: HashMap<(String, String, String), u32> = HashMap::new();
+        let mut finding = |package: &Option<common::Package>, vulnerability: common::Vulnerability| {
+            let (ecosystem, name) = package
+                .as_ref()
+                .map(|p| (p.ecosystem.clone(), p.name.clone()))
+                .unwrap_or_default();
+            let position = *positions
+                .entry((ecosystem, name, vulnerability.id.clone()))
+                .or_insert_with(|| {
+                    advisories.push(vulnerability);
+                    u32::try_from(advisories.len() - 1).unwrap_or(u32::MAX)
+                });
+            common::Finding {
+                package: package.clone(),
+                advisory_ref: Some(position),
+                agent_id: self.agent_id.clone(),
+                scan_id: handle.id.clone(),
+                ..Default::default()
+            }
         };
         let (mut findings, mut warnings, mut unmatched) = (Vec::new(), Vec::new(), Vec::new());
         let mut by_severity: BTreeMap<&'static str, (SeverityLabel, u64)> = BTreeMap::new();
@@ -416,6 +432,7 @@ impl Scanner {
             unmatched,
             advisory_data: Some(advisory_data),
             error_message: String::new(),
+            advisories,
         })
     }
 

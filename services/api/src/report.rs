@@ -77,6 +77,17 @@ pub fn prepare_report(
     report.status = known_or(report.status, common::ScanStatus::Unspecified);
     let scan_type = common::ScanType::try_from(report.scan_type).unwrap_or_default();
     let status = common::ScanStatus::try_from(report.status).unwrap_or_default();
+    let advisories = std::mem::take(&mut report.advisories);
+    if advisories.len() > max_findings.saturating_mul(2) {
+        return Err(ApiError::TooLarge {
+            reason: "TOO_MANY_FINDINGS",
+            message: format!(
+                "report has {} advisories; the limit is twice --max-findings-per-report ({max_findings})",
+                advisories.len()
+            ),
+            limit: max_findings.saturating_mul(2) as u64,
+        });
+    }
     let reported = std::mem::take(&mut report.findings);
     let mut by_key: HashMap<[u8; 16], NewFinding> = HashMap::with_capacity(reported.len());
     for (i, finding) in reported.into_iter().enumerate() {
@@ -84,9 +95,7 @@ pub fn prepare_report(
         let mut package = finding
             .package
             .ok_or_else(|| ApiError::invalid(format!("{} is required", field("package"))))?;
-        let mut vuln = finding
-            .vulnerability
-            .ok_or_else(|| ApiError::invalid(format!("{} is required", field("vulnerability"))))?;
+        let mut vuln = vulnerability_of(finding.vulnerability, finding.advisory_ref, &advisories, &field)?;
         bound_package(&field, &mut package)?;
         bound_vulnerability(&field, &mut vuln)?;
         // The store sorts and filters by severity: unset and unknown are both `UNKNOWN`.
@@ -108,7 +117,7 @@ pub fn prepare_report(
         // A finding listed twice in one report is one finding: the last listing wins.
         by_key.insert(key, new);
     }
-    bound_report_lists(&mut report, max_findings)?;
+    bound_report_lists(&mut report, &advisories, max_findings)?;
     let mut findings: Vec<NewFinding> = by_key.into_values().collect();
     // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
     findings.sort_unstable_by_key(|f| f.key);
@@ -127,10 +136,41 @@ pub fn prepare_report(
     })
 }
 
+/// The vulnerability a reported finding or warning names: embedded, or by
+/// its position in the report's `advisories` (newer agents send each
+/// advisory once). Neither, or a position past the list, is INVALID_ARGUMENT.
+fn vulnerability_of(
+    embedded: Option<common::Vulnerability>,
+    advisory_ref: Option<u32>,
+    advisories: &[common::Vulnerability],
+    field: &dyn Fn(&'static str) -> String,
+) -> Result<common::Vulnerability, ApiError> {
+    match (embedded, advisory_ref) {
+        (Some(vulnerability), None) => Ok(vulnerability),
+        (None, Some(position)) => advisories.get(position as usize).cloned().ok_or_else(|| {
+            ApiError::invalid(format!(
+                "{} is {position}, but the report has {} advisories",
+                field("advisory_ref"),
+                advisories.len()
+            ))
+        }),
+        (Some(_), Some(_)) => Err(ApiError::invalid(format!(
+            "{} and {} are both set; send one",
+            field("vulnerability"),
+            field("advisory_ref")
+        ))),
+        (None, None) => Err(ApiError::invalid(format!("{} is required", field("vulnerability")))),
+    }
+}
+
 /// Bounds what a report carries besides its findings (stored with the scan
 /// and returned by GetScan): warnings like findings, and capped lists of
 /// errors, unmatched packages and advisory-data lines.
-fn bound_report_lists(report: &mut pb::ScanReport, max_findings: usize) -> Result<(), ApiError> {
+fn bound_report_lists(
+    report: &mut pb::ScanReport,
+    advisories: &[common::Vulnerability],
+    max_findings: usize,
+) -> Result<(), ApiError> {
     if report.warnings.len() > max_findings {
         return Err(ApiError::TooLarge {
             reason: "TOO_MANY_FINDINGS",
@@ -143,6 +183,15 @@ fn bound_report_lists(report: &mut pb::ScanReport, max_findings: usize) -> Resul
     }
     for (i, warning) in report.warnings.iter_mut().enumerate() {
         let field = |name: &'static str| format!("report.warnings[{i}].{name}");
+        if warning.advisory_ref.is_some() {
+            let embedded = vulnerability_of(
+                warning.vulnerability.take(),
+                warning.advisory_ref.take(),
+                advisories,
+                &field,
+            )?;
+            warning.vulnerability = Some(embedded);
+        }
         if let Some(package) = warning.package.as_mut() {
             bound_package(&field, package)?;
         }

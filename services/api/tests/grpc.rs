@@ -1316,3 +1316,94 @@ async fn replicas_on_one_postgres_schema_watch_each_others_reports() {
     b.stop().await;
     schema.drop_schema().await;
 }
+
+#[tokio::test]
+async fn a_report_may_carry_each_advisory_once_and_findings_come_back_whole() {
+    let server = Server::start(|_| {}).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    let embedded = findings("R", 12);
+    // The same findings, their vulnerabilities once each in `advisories`.
+    let mut advisories = Vec::new();
+    let by_reference: Vec<_> = embedded
+        .iter()
+        .map(|f| {
+            advisories.push(f.vulnerability.clone().unwrap());
+            zerotrace_proto::common::v1::Finding {
+                package: f.package.clone(),
+                advisory_ref: Some((advisories.len() - 1) as u32),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut sent = report("scan-ref", ScanType::Full, by_reference.clone());
+    // A warning by reference too, sharing the first advisory.
+    sent.warnings = vec![zerotrace_proto::common::v1::Finding {
+        package: embedded[0].package.clone(),
+        advisory_ref: Some(0),
+        ..Default::default()
+    }];
+    sent.advisories = advisories.clone();
+    let response = submit_ok(&mut client, &agent, &token, sent.clone()).await;
+    assert_eq!(response.new_findings, 12);
+
+    let listed = client
+        .list_findings(authed(
+            pb::ListFindingsRequest {
+                page_size: 100,
+                ..Default::default()
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let whole = |f: &zerotrace_proto::common::v1::Finding| {
+        let v = f.vulnerability.clone().unwrap();
+        (
+            f.package.as_ref().unwrap().name.clone(),
+            v.id.clone(),
+            v.summary,
+            v.fixed_versions,
+            v.severity,
+        )
+    };
+    let mut got: Vec<_> = listed.findings.iter().map(whole).collect();
+    let mut want: Vec<_> = embedded.iter().map(whole).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "every finding comes back with its vulnerability embedded");
+    assert!(listed.findings.iter().all(|f| f.advisory_ref.is_none()));
+    let scan = client
+        .get_scan(authed(
+            pb::GetScanRequest {
+                agent_id: agent.clone(),
+                scan_id: "scan-ref".to_string(),
+            },
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .scan
+        .unwrap();
+    let stored = scan.report.unwrap();
+    assert_eq!(stored.warnings[0].vulnerability.as_ref().unwrap().id, advisories[0].id);
+    assert!(stored.advisories.is_empty(), "the stored report keeps no second copy");
+
+    // A reference past the list, or a finding that names its vulnerability twice, is refused.
+    let mut past = report("scan-bad", ScanType::Full, by_reference.clone());
+    past.advisories = advisories[..3].to_vec();
+    let mut twice = report("scan-twice", ScanType::Full, by_reference);
+    twice.advisories = advisories.clone();
+    twice.findings[0].vulnerability = Some(advisories[0].clone());
+    for bad in [past, twice] {
+        let status = client
+            .submit_scan_report(authed(submit_request(&agent, bad), &token))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains("advisory_ref"), "{}", status.message());
+    }
+    server.stop().await;
+}
