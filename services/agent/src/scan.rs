@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 use zerotrace_inventory::{FingerprintCache, Inventory, Progress, Source, WalkOptions};
+use zerotrace_proto::advisories::AdvisoryList;
 use zerotrace_proto::agent::v1 as pb;
 use zerotrace_proto::api::v1 as api;
 use zerotrace_proto::common::v1 as common;
@@ -364,19 +365,12 @@ impl Scanner {
 
         // The report carries each advisory once per package name; findings
         // and warnings refer to it by position.
-        let mut advisories: Vec<common::Vulnerability> = Vec::new();
-        let mut positions: HashMap<(String, String, String), u32> = HashMap::new();
+        let mut advisories = AdvisoryList::default();
         let mut finding = |package: &Option<common::Package>, vulnerability: common::Vulnerability| {
             let (ecosystem, name) = package
                 .as_ref()
-                .map(|p| (p.ecosystem.clone(), p.name.clone()))
-                .unwrap_or_default();
-            let position = *positions
-                .entry((ecosystem, name, vulnerability.id.clone()))
-                .or_insert_with(|| {
-                    advisories.push(vulnerability);
-                    u32::try_from(advisories.len() - 1).unwrap_or(u32::MAX)
-                });
+                .map_or(("", ""), |p| (p.ecosystem.as_str(), p.name.as_str()));
+            let position = advisories.position(ecosystem, name, &vulnerability);
             common::Finding {
                 package: package.clone(),
                 advisory_ref: Some(position),
@@ -432,7 +426,7 @@ impl Scanner {
             unmatched,
             advisory_data: Some(advisory_data),
             error_message: String::new(),
-            advisories,
+            advisories: advisories.into_vec(),
         })
     }
 

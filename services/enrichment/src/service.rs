@@ -4,13 +4,13 @@
 use crate::data::DataState;
 use crate::{EnrichmentError, convert};
 use moka::future::Cache;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tonic::{Request, Response, Status};
 use zerotrace_advisory::PackageQuery;
 use zerotrace_ecosystem::Ecosystem;
+use zerotrace_proto::advisories::AdvisoryList;
 use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::enrichment::v1 as pb;
 use zerotrace_telemetry::EnrichmentMetrics;
@@ -223,8 +223,7 @@ fn by_reference(
     packages: Vec<common::Package>,
     answers: &[Arc<pb::PackageMatch>],
 ) -> (Vec<pb::PackageMatch>, Vec<common::Vulnerability>) {
-    let mut advisories: Vec<common::Vulnerability> = Vec::new();
-    let mut positions: HashMap<(String, String, String), u32> = HashMap::new();
+    let mut advisories = AdvisoryList::default();
     let matches = packages
         .into_iter()
         .zip(answers)
@@ -233,13 +232,7 @@ fn by_reference(
                 Some(ecosystem) => ecosystem.normalize_name(&package.name),
                 None => package.name.clone(),
             };
-            let mut refer = |v: &common::Vulnerability| -> u32 {
-                let key = (package.ecosystem.clone(), name.clone(), v.id.clone());
-                *positions.entry(key).or_insert_with(|| {
-                    advisories.push(v.clone());
-                    u32::try_from(advisories.len() - 1).unwrap_or(u32::MAX)
-                })
-            };
+            let mut refer = |v: &common::Vulnerability| advisories.position(&package.ecosystem, &name, v);
             let vulnerability_refs = answer.vulnerabilities.iter().map(&mut refer).collect();
             let warning_refs = answer.warnings.iter().map(&mut refer).collect();
             pb::PackageMatch {
@@ -251,7 +244,7 @@ fn by_reference(
             }
         })
         .collect();
-    (matches, advisories)
+    (matches, advisories.into_vec())
 }
 
 #[tonic::async_trait]

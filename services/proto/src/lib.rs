@@ -88,3 +88,39 @@ mod tests {
         }
     }
 }
+
+/// Advisories carried once each in a message (MatchPackagesResponse,
+/// ScanReport) and referred to by their position in it.
+pub mod advisories {
+    use crate::common::v1 as common;
+    use std::collections::HashMap;
+
+    /// An advisory is scored for the package it affects (severity and fixed
+    /// versions can differ between packages), so the list keeps one entry per
+    /// (ecosystem, package name, advisory id): the versions of one package
+    /// share it.
+    #[derive(Debug, Default)]
+    pub struct AdvisoryList {
+        advisories: Vec<common::Vulnerability>,
+        positions: HashMap<(String, String, String), u32>,
+    }
+
+    impl AdvisoryList {
+        /// The position of `vulnerability` as scored for the package
+        /// `ecosystem`/`name` (as the caller spells names alike), added on
+        /// first sight.
+        pub fn position(&mut self, ecosystem: &str, name: &str, vulnerability: &common::Vulnerability) -> u32 {
+            let key = (ecosystem.to_string(), name.to_string(), vulnerability.id.clone());
+            let advisories = &mut self.advisories;
+            *self.positions.entry(key).or_insert_with(|| {
+                advisories.push(vulnerability.clone());
+                u32::try_from(advisories.len() - 1).unwrap_or(u32::MAX)
+            })
+        }
+
+        /// The advisories, in position order.
+        pub fn into_vec(self) -> Vec<common::Vulnerability> {
+            self.advisories
+        }
+    }
+}
