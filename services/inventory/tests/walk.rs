@@ -35,6 +35,11 @@ fn tree() -> tempfile::TempDir {
     dir
 }
 
+/// The inventory of `root` with the default options, from `cache` if given.
+fn walk(root: &Path, cache: Option<&FingerprintCache>) -> Inventory {
+    scan(root, &WalkOptions::default(), &Progress::default(), cache).unwrap()
+}
+
 fn names(inv: &Inventory) -> Vec<String> {
     inv.packages
         .iter()
@@ -220,7 +225,7 @@ fn symlinks_are_skipped_by_default_and_loops_reported_when_followed() {
     let root = dir.path();
     std::os::unix::fs::symlink(root, root.join("py/loop")).unwrap();
     std::os::unix::fs::symlink(root.join("Cargo.lock"), root.join("py/Cargo.lock")).unwrap();
-    let inv = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    let inv = walk(root, None);
     assert_eq!(inv.file_types.get(&FileType::CargoLock), Some(&1));
     let followed = scan(
         root,
@@ -257,7 +262,7 @@ fn unreadable_directories_are_recorded() {
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
         return;
     }
-    let inv = scan(dir.path(), &WalkOptions::default(), &Progress::default(), None).unwrap();
+    let inv = walk(dir.path(), None);
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
     assert!(inv.errors.iter().any(|e| e.path == "locked"), "{:?}", inv.errors);
     assert_eq!(inv.packages.len(), 5);
@@ -322,13 +327,7 @@ fn cached_results_are_reused_without_parsing() {
     use zerotrace_inventory::{CacheEntry, CachedResult};
     let dir = tree();
     let root = dir.path();
-    let first = scan(
-        root,
-        &WalkOptions::default(),
-        &Progress::default(),
-        Some(&FingerprintCache::new()),
-    )
-    .unwrap();
+    let first = walk(root, Some(&FingerprintCache::new()));
     let mut cache = first.cache.unwrap();
     // Doctor the cached result of an unchanged file: the scan must return it.
     let entry = cache.get("Cargo.lock").unwrap().clone();
@@ -339,7 +338,7 @@ fn cached_results_are_reused_without_parsing() {
             result: CachedResult::Error("from cache".into()),
         },
     );
-    let second = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
+    let second = walk(root, Some(&cache));
     assert!(
         second
             .errors
@@ -381,7 +380,7 @@ fn requirements_includes_stay_inside_the_scanned_tree() {
     let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
 
-    let inv = scan(&root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    let inv = walk(&root, None);
     assert_eq!(
         names(&inv),
         ["requirements.txt flask@0.1", "requirements.txt idna@3.7"],
@@ -418,13 +417,7 @@ fn entry_errors_are_listed_beside_the_packages_of_their_file_also_from_the_cache
         "app/gradle.lockfile",
         "com.google.guava:guava:32.1.3-jre=runtimeClasspath\nbroken-line=runtimeClasspath\norg.slf4j:slf4j-api:2.0.9=runtimeClasspath\n",
     );
-    let first = scan(
-        root,
-        &WalkOptions::default(),
-        &Progress::default(),
-        Some(&FingerprintCache::new()),
-    )
-    .unwrap();
+    let first = walk(root, Some(&FingerprintCache::new()));
     assert_eq!(
         names(&first),
         [
@@ -440,7 +433,7 @@ fn entry_errors_are_listed_beside_the_packages_of_their_file_also_from_the_cache
         first.errors
     );
     let cache = first.cache.clone().unwrap();
-    let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
+    let again = walk(root, Some(&cache));
     assert_eq!(without_cache(again), without_cache(first));
 }
 
@@ -461,7 +454,7 @@ fn node_modules_is_not_walked_but_its_hidden_npm_lockfile_is_read() {
     write(root, "app/node_modules/minimist/package.json", "{}");
     // A node_modules without a package.json beside it is no npm project.
     write(root, "stray/node_modules/.package-lock.json", hidden);
-    let inv = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    let inv = walk(root, None);
     assert_eq!(names(&inv), ["app/node_modules/.package-lock.json minimist@1.2.5"]);
     assert_eq!(inv.file_types.get(&FileType::NpmLock), Some(&1));
     assert!(inv.errors.is_empty(), "{:?}", inv.errors);
@@ -500,17 +493,11 @@ fn a_module_pom_follows_its_parent_also_with_a_cache() {
          <artifactId>app</artifactId><dependencies><dependency><groupId>x</groupId><artifactId>lib</artifactId>\
          <version>${lib.version}</version></dependency></dependencies></project>",
     );
-    let first = scan(
-        root,
-        &WalkOptions::default(),
-        &Progress::default(),
-        Some(&FingerprintCache::new()),
-    )
-    .unwrap();
+    let first = walk(root, Some(&FingerprintCache::new()));
     assert_eq!(names(&first), ["app/pom.xml x:lib@1.0"]);
     write(root, "pom.xml", &parent("1.1"));
     let cache = first.cache.clone().unwrap();
-    let again = scan(root, &WalkOptions::default(), &Progress::default(), Some(&cache)).unwrap();
+    let again = walk(root, Some(&cache));
     assert_eq!(names(&again), ["app/pom.xml x:lib@1.1"]);
 }
 
@@ -518,13 +505,7 @@ fn a_module_pom_follows_its_parent_also_with_a_cache() {
 fn a_single_file_root_is_read_alone() {
     let dir = tree();
     let root = dir.path();
-    let inv = scan(
-        &root.join("Cargo.lock"),
-        &WalkOptions::default(),
-        &Progress::default(),
-        None,
-    )
-    .unwrap();
+    let inv = walk(&root.join("Cargo.lock"), None);
     assert_eq!(names(&inv), ["Cargo.lock serde@1.0.100"]);
     assert_eq!((inv.files_walked, inv.lockfiles), (1, 1));
     write(
@@ -532,28 +513,16 @@ fn a_single_file_root_is_read_alone() {
         "sbom/app.cdx.json",
         r#"{"bomFormat":"CycloneDX","components":[{"name":"x","purl":"pkg:npm/x@1.0.0"},{"name":"y","purl":"pkg:deb/y@1"}]}"#,
     );
-    let inv = scan(
-        &root.join("sbom/app.cdx.json"),
-        &WalkOptions::default(),
-        &Progress::default(),
-        None,
-    )
-    .unwrap();
+    let inv = walk(&root.join("sbom/app.cdx.json"), None);
     assert_eq!(names(&inv), ["app.cdx.json x@1.0.0"]);
     assert_eq!(inv.errors.len(), 1, "{:?}", inv.errors);
     assert_eq!(inv.errors[0].path, "app.cdx.json");
     // A broken file is an error in the inventory, as in a walk.
-    let inv = scan(
-        &root.join("broken/poetry.lock"),
-        &WalkOptions::default(),
-        &Progress::default(),
-        None,
-    )
-    .unwrap();
+    let inv = walk(&root.join("broken/poetry.lock"), None);
     assert!(inv.packages.is_empty());
     assert_eq!(inv.errors[0].path, "poetry.lock");
     // The walk finds SBOMs by their names too.
-    let walked = scan(root, &WalkOptions::default(), &Progress::default(), None).unwrap();
+    let walked = walk(root, None);
     assert!(names(&walked).contains(&"sbom/app.cdx.json x@1.0.0".to_string()));
 }
 
@@ -573,13 +542,7 @@ fn a_lockfiles_manifest_marks_direct_packages_and_its_changes_reach_the_cache() 
             .map(|p| format!("{}@{} {:?}", p.name, p.version, p.direct))
             .collect()
     };
-    let first = scan(
-        root,
-        &WalkOptions::default(),
-        &Progress::default(),
-        Some(&FingerprintCache::new()),
-    )
-    .unwrap();
+    let first = walk(root, Some(&FingerprintCache::new()));
     assert_eq!(marks(&first), ["express@4.17.0 Some(true)", "qs@6.7.0 Some(false)"]);
     // The project now asks for qs itself: the lockfile is unchanged, the
     // cached result is not reused.
@@ -588,22 +551,10 @@ fn a_lockfiles_manifest_marks_direct_packages_and_its_changes_reach_the_cache() 
         "web/package.json",
         r#"{"dependencies": {"express": "^4.0.0", "qs": "6.7.0"}}"#,
     );
-    let again = scan(
-        root,
-        &WalkOptions::default(),
-        &Progress::default(),
-        first.cache.as_ref(),
-    )
-    .unwrap();
+    let again = walk(root, first.cache.as_ref());
     assert_eq!(marks(&again), ["express@4.17.0 Some(true)", "qs@6.7.0 Some(true)"]);
     // Without the manifest nothing is claimed.
     fs::remove_file(root.join("web/package.json")).unwrap();
-    let bare = scan(
-        root,
-        &WalkOptions::default(),
-        &Progress::default(),
-        again.cache.as_ref(),
-    )
-    .unwrap();
+    let bare = walk(root, again.cache.as_ref());
     assert_eq!(marks(&bare), ["express@4.17.0 None", "qs@6.7.0 None"]);
 }
