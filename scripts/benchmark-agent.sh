@@ -61,17 +61,9 @@ cargo build --release --quiet -p zerotrace-cli -p zerotrace-agent
 zt=$root/target/release/zerotrace
 agent=$root/target/release/zerotrace-agent
 
-bench_dir=${ZEROTRACE_BENCH_DIR:-/tmp/zerotrace-bench}
-corpus=$bench_dir/corpus-$files
-if [ ! -f "$corpus/.complete" ]; then
-  echo "== building the $files-file corpus in $corpus" >&2
-  rm -rf "$corpus"
-  mkdir -p "$bench_dir"
-  python3 "$corpus_script" "$corpus" --files "$files" >&2
-  touch "$corpus/.complete"
-else
-  echo "== reusing the corpus in $corpus" >&2
-fi
+# shellcheck source=scripts/bench-corpus.sh
+source scripts/bench-corpus.sh
+corpus=$(bench_corpus "$files")
 
 tmp=$(mktemp -d)
 agent_pid=

@@ -83,19 +83,9 @@ git clone --quiet "$bundle" "$tmp/advisory-db"
 "$zt" db import --data-dir "$tmp/data" "$data/osv/crates.io/all.zip" "$data/osv/PyPI/all.zip" \
   "$data/kev/known_exploited_vulnerabilities.json" "$data/epss/epss_scores-sample.csv" >/dev/null
 
-bench_dir=${ZEROTRACE_BENCH_DIR:-/tmp/zerotrace-bench}
-corpus_of() { # FILES LOCKFILES: builds (once) and prints the corpus directory
-  local dir=$bench_dir/corpus-$1-$2
-  [ "$1" = 100000 ] && [ "$2" = 300 ] && dir=$bench_dir/corpus-100000
-  if [ ! -f "$dir/.complete" ]; then
-    echo "== building the $1-file corpus in $dir" >&2
-    rm -rf "$dir"; mkdir -p "$bench_dir"
-    python3 "$corpus_script" "$dir" --files "$1" --lockfiles "$2" >&2
-    touch "$dir/.complete"
-  fi
-  echo "$dir"
-}
-tree=$(corpus_of 2000 100)
+# shellcheck source=scripts/bench-corpus.sh
+source scripts/bench-corpus.sh
+tree=$(bench_corpus 2000 100)
 largest_lock=$(find "$tree" -name Cargo.lock -printf '%s %p\n' | sort -n | tail -n1 | cut -d' ' -f2)
 
 # once NAME CMD...: one run; appends "wall_us rss_kb" to $tmp/NAME.samples,
@@ -147,7 +137,7 @@ paired same-old scan-old-2 "$largest_lock" audit_same scan
 echo "== the 100-lockfile tree ($runs paired runs)" >&2
 paired audit-tree scan-tree "$tree" audit_tree scan
 if [ "$corpus_files" -gt 0 ]; then
-  corpus=$(corpus_of 100000 300)
+  corpus=$(bench_corpus 100000)
   echo "== the reference corpus (3 paired runs)" >&2
   runs_saved=$runs; runs=3
   paired zips-corpus scan-corpus "$corpus" zips scan_all
