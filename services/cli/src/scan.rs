@@ -3,6 +3,7 @@
 //! matches registry packages against an advisory database (the advisory
 //! crate) and reports scored findings.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -618,11 +619,9 @@ fn build_report<'a>(
         unmatched: Vec::new(),
         errors: &inv.errors,
     };
-    let graphs: HashMap<&str, Paths<'_>> = inv
-        .graphs
-        .iter()
-        .map(|(path, g)| (path.as_str(), Paths::of(g)))
-        .collect();
+    // The chains of a lockfile's graph, walked the first time one of its
+    // packages has a finding (most lockfiles have none).
+    let mut chains: HashMap<&str, Paths<'_>> = HashMap::new();
     let query_of = |p: &'a Package| PackageQuery {
         ecosystem: p.ecosystem.osv_name(),
         name: &p.name,
@@ -653,10 +652,11 @@ fn build_report<'a>(
         let dependency = if verdict.vulnerabilities.is_empty() {
             None
         } else {
-            graphs
-                .get(p.path.as_str())
-                .and_then(|paths| DependencyPath::of(paths, p))
-                .map(Arc::new)
+            let paths = match chains.entry(p.path.as_str()) {
+                Entry::Occupied(known) => Some(known.into_mut()),
+                Entry::Vacant(new) => inv.graphs.get(&p.path).map(|graph| new.insert(Paths::of(graph))),
+            };
+            paths.and_then(|paths| DependencyPath::of(paths, p)).map(Arc::new)
         };
         for a in &verdict.vulnerabilities {
             let suppression = settings.ignores.suppression(&a.id, &a.aliases, p).map(Box::new);
