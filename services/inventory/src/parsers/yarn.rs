@@ -317,9 +317,10 @@ fn parse_berry(contents: &str, out: &mut Collector<'_>, graph: &mut Graph) -> Re
                 Some((name, jsorigin::version(reference, source).to_string()))
             }
             // The project's own workspace, a root of the graph only.
-            None => textutil::split_at_name(resolution)
-                .filter(|(_, reference)| reference.starts_with("workspace:"))
-                .map(|(name, _)| (name.to_string(), String::new())),
+            None if resolution_is_workspace(resolution) => {
+                textutil::split_at_name(resolution).map(|(name, _)| (name.to_string(), String::new()))
+            }
+            None => None,
         };
         let Some((name, version)) = reported else { continue };
         let dependencies = [&entry.dependencies, &entry.optional_dependencies]
