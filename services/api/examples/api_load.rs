@@ -122,6 +122,33 @@ impl ApiService for Echo {
     ) -> Unimplemented<pb::ResetAgentTokenResponse> {
         Err(Status::unimplemented("echo"))
     }
+    async fn get_finding(&self, _: Request<pb::GetFindingRequest>) -> Unimplemented<pb::GetFindingResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn create_decision(
+        &self,
+        _: Request<pb::CreateDecisionRequest>,
+    ) -> Unimplemented<pb::CreateDecisionResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn get_decision(&self, _: Request<pb::GetDecisionRequest>) -> Unimplemented<pb::GetDecisionResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn list_decisions(&self, _: Request<pb::ListDecisionsRequest>) -> Unimplemented<pb::ListDecisionsResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn update_decision(
+        &self,
+        _: Request<pb::UpdateDecisionRequest>,
+    ) -> Unimplemented<pb::UpdateDecisionResponse> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn delete_decision(
+        &self,
+        _: Request<pb::DeleteDecisionRequest>,
+    ) -> Unimplemented<pb::DeleteDecisionResponse> {
+        Err(Status::unimplemented("echo"))
+    }
 }
 
 async fn connect(addr: std::net::SocketAddr) -> Result<ApiServiceClient<Channel>, BoxError> {

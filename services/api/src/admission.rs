@@ -65,8 +65,9 @@ impl CallKind {
             "RegisterAgent" => CallKind::Register,
             "Heartbeat" => CallKind::Agent,
             "SubmitScanReport" => CallKind::Report,
-            "ResetAgentToken" => CallKind::Admin,
-            "ListScans" | "GetScan" | "ListFindings" | "GetSummary" | "ListAgents" | "WatchFindings" => CallKind::Read,
+            "ResetAgentToken" | "CreateDecision" | "UpdateDecision" | "DeleteDecision" => CallKind::Admin,
+            "ListScans" | "GetScan" | "ListFindings" | "GetSummary" | "ListAgents" | "WatchFindings" | "GetFinding"
+            | "GetDecision" | "ListDecisions" => CallKind::Read,
             _ => CallKind::Unknown,
         };
         (kind, method == "WatchFindings")
@@ -370,5 +371,13 @@ mod tests {
             CallKind::Register
         );
         assert_eq!(CallKind::of("/zerotrace.api.v1.ApiService/Nope").0, CallKind::Unknown);
+        assert_eq!(
+            CallKind::of("/zerotrace.api.v1.ApiService/UpdateDecision").0,
+            CallKind::Admin
+        );
+        assert_eq!(
+            CallKind::of("/zerotrace.api.v1.ApiService/GetFinding").0,
+            CallKind::Read
+        );
     }
 }

@@ -60,28 +60,39 @@ impl Credentials {
         }
     }
 
-    /// Admits a read call: it carries the reader token.
+    /// Admits a read call: it carries the reader token, or the admin token
+    /// (an admin reads what it changes).
     pub(crate) fn reader(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
-        match bearer(metadata) {
-            Some(token) if same_hash(&hash_token(token), &self.reader_hash) => Ok(()),
+        match bearer(metadata).map(hash_token) {
+            Some(hash) if same_hash(&hash, &self.reader_hash) || self.is_admin(&hash) => Ok(()),
             Some(_) => Err(ApiError::TokenInvalid("reader token")),
             None => Err(ApiError::TokenMissing("reader token")),
         }
     }
 
-    /// Admits an admin call: it carries the admin token, and one is configured.
+    /// Admits an admin call: it carries the admin token, and one is
+    /// configured. The reader token is known but read-only: PERMISSION_DENIED.
     pub(crate) fn admin(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
-        let Some(admin_hash) = &self.admin_hash else {
+        if self.admin_hash.is_none() {
             return Err(ApiError::denied(
                 "ADMIN_DISABLED",
                 "admin calls are off: start the API with --admin-token",
             ));
-        };
-        match bearer(metadata) {
-            Some(token) if same_hash(&hash_token(token), admin_hash) => Ok(()),
+        }
+        match bearer(metadata).map(hash_token) {
+            Some(hash) if self.is_admin(&hash) => Ok(()),
+            Some(hash) if same_hash(&hash, &self.reader_hash) => Err(ApiError::denied(
+                "READ_ONLY_TOKEN",
+                "the reader token is read-only: this call needs the admin token",
+            )),
             Some(_) => Err(ApiError::TokenInvalid("admin token")),
             None => Err(ApiError::TokenMissing("admin token")),
         }
+    }
+
+    /// Whether a token's hash is the admin token's.
+    fn is_admin(&self, hash: &str) -> bool {
+        self.admin_hash.as_deref().is_some_and(|admin| same_hash(hash, admin))
     }
 
     /// Whether RegisterAgent needs the registration token (for a new agent).

@@ -58,9 +58,18 @@ pub enum ApiError {
     /// The thing asked for does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// A scan id reused for a different report.
+    /// What the call would create exists already: a scan id reused for a
+    /// different report, a decision id taken.
+    #[error("{message}")]
+    AlreadyExists {
+        /// Stable reason (`SCAN_ID_CONFLICT`, `DECISION_EXISTS`).
+        reason: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// What the call would change changed since the caller read it (its etag).
     #[error("{0}")]
-    AlreadyExists(String),
+    Aborted(String),
     /// The request is over a limit it can never fit.
     #[error("{message}")]
     TooLarge {
@@ -119,7 +128,8 @@ impl ApiError {
             ApiError::PermissionDenied { reason, .. } => Problem::new(Kind::PermissionDenied, reason, message),
             ApiError::InvalidArgument(_) => Problem::new(Kind::InvalidArgument, "INVALID_ARGUMENT", message),
             ApiError::NotFound(_) => Problem::new(Kind::NotFound, "NOT_FOUND", message),
-            ApiError::AlreadyExists(_) => Problem::new(Kind::AlreadyExists, "SCAN_ID_CONFLICT", message),
+            ApiError::AlreadyExists { reason, .. } => Problem::new(Kind::AlreadyExists, reason, message),
+            ApiError::Aborted(_) => Problem::new(Kind::Aborted, "ETAG_MISMATCH", message),
             ApiError::TooLarge { reason, limit, .. } => {
                 Problem::new(Kind::TooLarge, reason, message).with("limit", limit)
             }

@@ -50,7 +50,8 @@ pub(crate) type FindingStream = Pin<Box<dyn Stream<Item = Result<pb::WatchFindin
 
 impl FindingSelector {
     /// Returns whether a finding passes the filter, as the SQL would decide
-    /// (resolved or not: the stream says which).
+    /// (resolved or not: the stream says which; decided by the decision the
+    /// store read with it).
     fn matches(&self, finding: &common::Finding) -> bool {
         let (Some(package), Some(vuln)) = (&finding.package, &finding.vulnerability) else {
             return false;
@@ -65,6 +66,7 @@ impl FindingSelector {
             && self.agent_id.as_ref().is_none_or(|a| *a == finding.agent_id)
             && (!self.known_exploited_only || vuln.known_exploited)
             && (!self.fix_available_only || !vuln.fixed_versions.is_empty())
+            && (self.include_decided || finding.decision.is_empty())
     }
 }
 

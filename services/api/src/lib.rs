@@ -12,6 +12,7 @@ mod digest;
 mod error;
 mod exposure;
 mod feed;
+mod names;
 mod paging;
 mod rate;
 mod report;

@@ -25,6 +25,7 @@ pub(crate) enum PageKind {
     Scans = 1,
     Findings = 2,
     Agents = 3,
+    Decisions = 4,
 }
 
 /// Seals and opens page tokens (see the module documentation).
@@ -188,6 +189,22 @@ impl Cursor for AgentsPosition {
 
     fn read(body: &mut BodyReader<'_>) -> Result<Self, ApiError> {
         Ok(AgentsPosition(body.str()?))
+    }
+}
+
+/// The position in the decisions listing: the last decision id returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DecisionsPosition(pub(crate) String);
+
+impl Cursor for DecisionsPosition {
+    const KIND: PageKind = PageKind::Decisions;
+
+    fn write(&self, body: &mut BodyWriter) {
+        body.str(&self.0);
+    }
+
+    fn read(body: &mut BodyReader<'_>) -> Result<Self, ApiError> {
+        Ok(DecisionsPosition(body.str()?))
     }
 }
 

@@ -10,11 +10,12 @@ use crate::exposure::Exposure;
 use crate::feed::{
     FeedEvent, FindingStream, ResumePoint, StreamStopper, WatchStart, relay_other_replicas, watch_stream,
 };
-use crate::paging::{AgentsPosition, FindingsPosition, PageTokens};
+use crate::names::{check_decision_id, decision_name, parse_decision_name, parse_finding_name};
+use crate::paging::{AgentsPosition, DecisionsPosition, FindingsPosition, PageTokens};
 use crate::report::prepare_report;
-use crate::store::{FindingOrder, FindingQuery, NewAgent, ScanQuery, Store, SubmitOutcome};
+use crate::store::{DecisionWrite, FindingOrder, FindingQuery, NewAgent, ScanQuery, Store, SubmitOutcome};
 use crate::time::{micros, now_micros, timestamp};
-use crate::validate::{MAX_PAGE_BYTES, check_id, check_text, enum_value, optional_id, page_size, selector};
+use crate::validate::{MAX_PAGE_BYTES, check_id, check_text, decision, enum_value, optional_id, page_size, selector};
 use crate::{ApiError, StartError};
 use prost::Message as _;
 use std::collections::HashMap;
@@ -341,10 +342,13 @@ impl pb::api_service_server::ApiService for Api {
                 resolved_findings,
             } => (false, new_findings, resolved_findings),
             SubmitOutcome::Conflict => {
-                return Err(ApiError::AlreadyExists(format!(
-                    "scan_id {:?} of this agent is stored with different content; a new report needs a new scan_id",
-                    prepared.scan_id
-                ))
+                return Err(ApiError::AlreadyExists {
+                    reason: "SCAN_ID_CONFLICT",
+                    message: format!(
+                        "scan_id {:?} of this agent is stored with different content; a new report needs a new scan_id",
+                        prepared.scan_id
+                    ),
+                }
                 .into());
             }
         };
@@ -488,12 +492,19 @@ impl pb::api_service_server::ApiService for Api {
     ) -> Result<Response<pb::GetSummaryResponse>, Status> {
         let inner = &self.inner;
         inner.credentials.reader(request.metadata())?;
-        let agent_id = optional_id("agent_id", &request.get_ref().agent_id)?;
+        let req = request.get_ref();
+        let agent_id = optional_id("agent_id", &req.agent_id)?;
         let now = now_micros();
         let (online_since, offline_before) = inner.status_thresholds(now);
         let summary = inner
             .store
-            .summary(agent_id.as_deref(), online_since, offline_before, TOP_PACKAGES)
+            .summary(
+                agent_id.as_deref(),
+                online_since,
+                offline_before,
+                TOP_PACKAGES,
+                req.include_decided,
+            )
             .await
             .map_err(ApiError::from)?;
         let counts: HashMap<i32, u64> = summary.by_severity.iter().copied().collect();
@@ -603,5 +614,186 @@ impl pb::api_service_server::ApiService for Api {
         };
         let stream = watch_stream(Arc::clone(&inner.store), &inner.feed, stopping, start).await?;
         Ok(Response::new(stream))
+    }
+
+    async fn get_finding(
+        &self,
+        request: Request<pb::GetFindingRequest>,
+    ) -> Result<Response<pb::GetFindingResponse>, Status> {
+        let inner = &self.inner;
+        inner.credentials.reader(request.metadata())?;
+        let name = &request.get_ref().name;
+        let (agent_id, key) = parse_finding_name(name)?;
+        let finding = inner
+            .store
+            .get_finding(&agent_id, &key)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound(format!("no finding {name}")))?;
+        Ok(Response::new(pb::GetFindingResponse { finding: Some(finding) }))
+    }
+
+    async fn create_decision(
+        &self,
+        request: Request<pb::CreateDecisionRequest>,
+    ) -> Result<Response<pb::CreateDecisionResponse>, Status> {
+        let inner = &self.inner;
+        inner.credentials.admin(request.metadata())?;
+        let req = request.get_ref();
+        let mut decision = decision(req.decision.as_ref())?;
+        let id = if req.decision_id.is_empty() {
+            new_decision_id()?
+        } else {
+            check_decision_id("decision_id", &req.decision_id)?;
+            req.decision_id.clone()
+        };
+        let now = Some(timestamp(now_micros()));
+        decision.name = decision_name(&id);
+        decision.create_time = now;
+        decision.update_time = now;
+        decision.etag = new_etag()?;
+        if !inner
+            .store
+            .create_decision(&id, &decision)
+            .await
+            .map_err(ApiError::from)?
+        {
+            return Err(ApiError::AlreadyExists {
+                reason: "DECISION_EXISTS",
+                message: format!("{} exists; UpdateDecision changes it", decision.name),
+            }
+            .into());
+        }
+        tracing::info!(decision = %decision.name, author = %decision.author, "decision recorded");
+        Ok(Response::new(pb::CreateDecisionResponse {
+            decision: Some(decision),
+        }))
+    }
+
+    async fn get_decision(
+        &self,
+        request: Request<pb::GetDecisionRequest>,
+    ) -> Result<Response<pb::GetDecisionResponse>, Status> {
+        let inner = &self.inner;
+        inner.credentials.reader(request.metadata())?;
+        let name = &request.get_ref().name;
+        let decision = inner.stored_decision(name).await?;
+        Ok(Response::new(pb::GetDecisionResponse {
+            decision: Some(decision),
+        }))
+    }
+
+    async fn list_decisions(
+        &self,
+        request: Request<pb::ListDecisionsRequest>,
+    ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        let inner = &self.inner;
+        inner.credentials.reader(request.metadata())?;
+        let req = request.get_ref();
+        let limit = page_size(req.page_size)?;
+        let listing = pb::ListDecisionsRequest::default();
+        let after: Option<DecisionsPosition> = inner.pages.after(&req.page_token, &listing)?;
+        let mut decisions = inner
+            .store
+            .list_decisions(after.as_ref().map_or("", |a| a.0.as_str()), limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let mut next_page_token = String::new();
+        if decisions.len() > limit as usize {
+            decisions.truncate(limit as usize);
+            if let Some(id) = decisions.last().and_then(|d| d.name.strip_prefix("decisions/")) {
+                next_page_token = inner.pages.next(&listing, &DecisionsPosition(id.to_string()));
+            }
+        }
+        Ok(Response::new(pb::ListDecisionsResponse {
+            decisions,
+            next_page_token,
+        }))
+    }
+
+    async fn update_decision(
+        &self,
+        request: Request<pb::UpdateDecisionRequest>,
+    ) -> Result<Response<pb::UpdateDecisionResponse>, Status> {
+        let inner = &self.inner;
+        inner.credentials.admin(request.metadata())?;
+        let sent = request
+            .get_ref()
+            .decision
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid("decision is required"))?;
+        let id = parse_decision_name(&sent.name)?;
+        if sent.etag.is_empty() {
+            return Err(ApiError::invalid("decision.etag is required: the etag the decision was read with").into());
+        }
+        let mut decision = decision(Some(sent))?;
+        let stored = inner.stored_decision(&sent.name).await?;
+        decision.name = stored.name;
+        decision.create_time = stored.create_time;
+        decision.update_time = Some(timestamp(now_micros()));
+        decision.etag = new_etag()?;
+        let written = inner
+            .store
+            .update_decision(&id, &decision, &sent.etag)
+            .await
+            .map_err(ApiError::from)?;
+        decision_written(written, &decision.name)?;
+        tracing::info!(decision = %decision.name, author = %decision.author, "decision updated");
+        Ok(Response::new(pb::UpdateDecisionResponse {
+            decision: Some(decision),
+        }))
+    }
+
+    async fn delete_decision(
+        &self,
+        request: Request<pb::DeleteDecisionRequest>,
+    ) -> Result<Response<pb::DeleteDecisionResponse>, Status> {
+        let inner = &self.inner;
+        inner.credentials.admin(request.metadata())?;
+        let req = request.get_ref();
+        let id = parse_decision_name(&req.name)?;
+        check_text("etag", &req.etag)?;
+        let written = inner
+            .store
+            .delete_decision(&id, &req.etag)
+            .await
+            .map_err(ApiError::from)?;
+        decision_written(written, &req.name)?;
+        tracing::info!(decision = %req.name, "decision deleted");
+        Ok(Response::new(pb::DeleteDecisionResponse {}))
+    }
+}
+
+impl Inner {
+    /// Returns the decision of `name`, or NOT_FOUND.
+    async fn stored_decision(&self, name: &str) -> Result<pb::Decision, ApiError> {
+        let id = parse_decision_name(name)?;
+        self.store
+            .get_decision(&id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no decision {name}")))
+    }
+}
+
+/// A new decision id: `d` and 16 random hex digits.
+fn new_decision_id() -> Result<String, ApiError> {
+    let bytes = crate::digest::random_bytes::<8>().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+    Ok(format!("d{}", crate::digest::hex(&bytes)))
+}
+
+/// A new etag: 8 random bytes in hex, so no two writes share one.
+fn new_etag() -> Result<String, ApiError> {
+    let bytes = crate::digest::random_bytes::<8>().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+    Ok(crate::digest::hex(&bytes))
+}
+
+/// The error of a decision write that did not happen.
+fn decision_written(written: DecisionWrite, name: &str) -> Result<(), ApiError> {
+    match written {
+        DecisionWrite::Done => Ok(()),
+        DecisionWrite::NotFound => Err(ApiError::NotFound(format!("no decision {name}"))),
+        DecisionWrite::Stale => Err(ApiError::Aborted(format!(
+            "{name} changed since it was read (another etag): read it again and retry"
+        ))),
     }
 }

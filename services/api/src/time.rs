@@ -33,6 +33,14 @@ pub(crate) fn micros(field: &str, ts: &Timestamp) -> Result<Micros, ApiError> {
     Ok(ts.seconds * 1_000_000 + i64::from(ts.nanos / 1000))
 }
 
+/// Returns a timestamp the service checked with [`micros`] in microseconds
+/// (out of range saturates, never panics).
+pub(crate) fn micros_saturating(ts: &Timestamp) -> Micros {
+    ts.seconds
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(ts.nanos / 1000))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

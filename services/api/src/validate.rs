@@ -230,6 +230,72 @@ pub(crate) fn selector(filter: Option<&pb::FindingFilter>) -> Result<FindingSele
         known_exploited_only: filter.known_exploited_only,
         fix_available_only: filter.fix_available_only,
         include_resolved: filter.include_resolved,
+        include_decided: filter.include_decided,
+    })
+}
+
+/// Checks a decision a client writes and returns what the service stores of
+/// it: its kind, reason, analysis, expiry (to the microsecond the store
+/// keeps), author and scope; the fields the service sets (name, times,
+/// etag) are left empty.
+pub(crate) fn decision(decision: Option<&pb::Decision>) -> Result<pb::Decision, ApiError> {
+    let decision = decision.ok_or_else(|| ApiError::invalid("decision is required"))?;
+    let kind: pb::DecisionKind = enum_value("decision.kind", decision.kind)?;
+    if kind == pb::DecisionKind::Unspecified {
+        return Err(ApiError::invalid(
+            "decision.kind is required: accepted risk, false positive or not affected",
+        ));
+    }
+    let required_text = |field: &str, value: &str| -> Result<String, ApiError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ApiError::invalid(format!("{field} is required")));
+        }
+        check_text(field, value)?;
+        Ok(value.to_string())
+    };
+    let justification: pb::AnalysisJustification = enum_value("decision.justification", decision.justification)?;
+    if justification != pb::AnalysisJustification::Unspecified && kind != pb::DecisionKind::NotAffected {
+        return Err(ApiError::invalid(
+            "decision.justification says why a finding is not affected: only with DECISION_KIND_NOT_AFFECTED",
+        ));
+    }
+    let mut responses = Vec::with_capacity(decision.responses.len());
+    for (i, &response) in decision.responses.iter().enumerate() {
+        let field = format!("decision.responses[{i}]");
+        let known: pb::AnalysisResponse = enum_value(&field, response)?;
+        if known == pb::AnalysisResponse::Unspecified {
+            return Err(ApiError::invalid(format!("{field} is unspecified")));
+        }
+        if !responses.contains(&response) {
+            responses.push(response);
+        }
+    }
+    let expire_time = match &decision.expire_time {
+        Some(ts) => Some(crate::time::timestamp(crate::time::micros("decision.expire_time", ts)?)),
+        None => None,
+    };
+    let scope = decision
+        .scope
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("decision.scope is required: an advisory and a package"))?;
+    check_id("decision.scope.advisory_id", &scope.advisory_id)?;
+    check_id("decision.scope.ecosystem", &scope.ecosystem)?;
+    check_id("decision.scope.package_name", &scope.package_name)?;
+    check_text("decision.scope.version", &scope.version)?;
+    optional_id("decision.scope.agent_id", &scope.agent_id)?;
+    check_text("decision.scope.root", &scope.root)?;
+    let author = required_text("decision.author", &decision.author)?;
+    check_id("decision.author", &author)?;
+    Ok(pb::Decision {
+        kind: kind as i32,
+        reason: required_text("decision.reason", &decision.reason)?,
+        justification: justification as i32,
+        responses,
+        expire_time,
+        author,
+        scope: Some(scope.clone()),
+        ..pb::Decision::default()
     })
 }
 

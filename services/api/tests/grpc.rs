@@ -336,7 +336,11 @@ async fn re_registration_keeps_the_token_and_an_admin_can_reset_it() {
         );
         async move { client.reset_agent_token(request).await }
     };
-    for token in [READER, first.token.as_str(), "let-me-in"] {
+    // The reader token is known but read-only; an agent's token or a made-up
+    // one is no admin credential at all.
+    let err = reset(READER, &first.agent_id).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    for token in [first.token.as_str(), "let-me-in"] {
         let err = reset(token, &first.agent_id).await.unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated, "{token}: {err:?}");
     }
@@ -1405,5 +1409,245 @@ async fn a_report_may_carry_each_advisory_once_and_findings_come_back_whole() {
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         assert!(status.message().contains("advisory_ref"), "{}", status.message());
     }
+    server.stop().await;
+}
+
+const ADMIN: &str = "admin-secret";
+
+/// A decision on h2's GHSA-h2, named by the alias its reports give it.
+fn h2_not_affected() -> pb::Decision {
+    pb::Decision {
+        kind: pb::DecisionKind::NotAffected as i32,
+        justification: pb::AnalysisJustification::CodeNotReachable as i32,
+        responses: vec![pb::AnalysisResponse::WillNotFix as i32],
+        reason: "the HPACK decoder is never fed untrusted input".to_string(),
+        author: "alice".to_string(),
+        scope: Some(pb::DecisionScope {
+            advisory_id: "CVE-GHSA-h2".to_string(),
+            ecosystem: "crates.io".to_string(),
+            package_name: "h2".to_string(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn admins_decide_findings_and_reads_leave_decided_ones_out() {
+    let server = Server::start(|c| c.admin_token = ADMIN.to_string()).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    let calls = client.clone();
+    let watch = |include_decided: bool| {
+        let mut client = calls.clone();
+        async move {
+            let request = pb::WatchFindingsRequest {
+                filter: Some(pb::FindingFilter {
+                    include_decided,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            client
+                .watch_findings(authed(request, READER))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let create = |token: &str, decision: pb::Decision, decision_id: &str| {
+        let mut client = calls.clone();
+        let request = authed(
+            pb::CreateDecisionRequest {
+                decision: Some(decision),
+                decision_id: decision_id.to_string(),
+            },
+            token,
+        );
+        async move { client.create_decision(request).await }
+    };
+
+    // Writes need the admin token: the reader's is read-only, others are no credential.
+    let err = client
+        .create_decision(pb::CreateDecisionRequest {
+            decision: Some(h2_not_affected()),
+            decision_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let err = create(READER, h2_not_affected(), "").await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let err = create(&token, h2_not_affected(), "").await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+
+    // What a decision must be.
+    let mut bad = Vec::new();
+    let mut no_kind = h2_not_affected();
+    no_kind.kind = 0;
+    bad.push((no_kind, ""));
+    let mut justified_risk = h2_not_affected();
+    justified_risk.kind = pb::DecisionKind::AcceptedRisk as i32;
+    bad.push((justified_risk, ""));
+    let mut no_reason = h2_not_affected();
+    no_reason.reason = "  ".to_string();
+    bad.push((no_reason, ""));
+    let mut no_scope = h2_not_affected();
+    no_scope.scope = None;
+    bad.push((no_scope, ""));
+    let mut no_package = h2_not_affected();
+    no_package.scope.as_mut().unwrap().package_name.clear();
+    bad.push((no_package, ""));
+    bad.push((h2_not_affected(), "Bad_Id"));
+    for (decision, id) in bad {
+        let err = create(ADMIN, decision.clone(), id).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{decision:?} {id}: {err:?}");
+    }
+
+    let created = create(ADMIN, h2_not_affected(), "h2-unreachable")
+        .await
+        .unwrap()
+        .into_inner()
+        .decision
+        .unwrap();
+    assert_eq!(created.name, "decisions/h2-unreachable");
+    assert!(!created.etag.is_empty() && created.create_time.is_some());
+    let err = create(ADMIN, h2_not_affected(), "h2-unreachable").await.unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+
+    // A report opens two findings: the decided one is hidden unless asked for.
+    let mut hidden = watch(false).await;
+    let mut shown = watch(true).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reported = vec![
+        finding(
+            package("crates.io", "h2", "0.3.1"),
+            vulnerability("GHSA-h2", Severity::High, 7.0),
+        ),
+        finding(
+            package("crates.io", "tokio", "1.0.0"),
+            vulnerability("GHSA-tokio", Severity::Low, 2.0),
+        ),
+    ];
+    submit_ok(&mut client, &agent, &token, report("s1", ScanType::Full, reported)).await;
+    assert_eq!(next_watched(&mut hidden).await.vulnerability.unwrap().id, "GHSA-tokio");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), hidden.message())
+            .await
+            .is_err(),
+        "the decided finding is not sent"
+    );
+    let mut both = [next_watched(&mut shown).await, next_watched(&mut shown).await];
+    both.sort_by(|a, b| a.package.as_ref().unwrap().name.cmp(&b.package.as_ref().unwrap().name));
+    assert_eq!(both[0].decision, "decisions/h2-unreachable");
+    assert_eq!(both[1].decision, "");
+
+    let list = |include_decided: bool| {
+        let mut client = calls.clone();
+        let request = authed(
+            pb::ListFindingsRequest {
+                filter: Some(pb::FindingFilter {
+                    include_decided,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            READER,
+        );
+        async move { client.list_findings(request).await.unwrap().into_inner() }
+    };
+    let page = list(false).await;
+    assert_eq!((page.findings.len(), page.total_size), (1, 1));
+    let page = list(true).await;
+    assert_eq!((page.findings.len(), page.total_size), (2, 2));
+    let h2 = page.findings.iter().find(|f| !f.decision.is_empty()).unwrap().clone();
+    assert_eq!(h2.name, format!("agents/{agent}/findings/{}", h2.id));
+    assert_eq!(h2.root, "/src/app");
+    let summary_of = |include_decided: bool| {
+        let mut client = calls.clone();
+        let request = authed(
+            pb::GetSummaryRequest {
+                agent_id: String::new(),
+                include_decided,
+            },
+            READER,
+        );
+        async move { client.get_summary(request).await.unwrap().into_inner().open_findings }
+    };
+    assert_eq!((summary_of(false).await, summary_of(true).await), (1, 2));
+
+    // GetFinding by name, decided or not.
+    let get = |name: String| {
+        let mut client = calls.clone();
+        async move { client.get_finding(authed(pb::GetFindingRequest { name }, READER)).await }
+    };
+    let got = get(h2.name.clone()).await.unwrap().into_inner().finding.unwrap();
+    assert_eq!(
+        (got.id, got.decision),
+        (h2.id.clone(), "decisions/h2-unreachable".to_string())
+    );
+    assert_eq!(
+        get("findings/x".to_string()).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let unknown = format!("agents/{agent}/findings/{}", "0".repeat(32));
+    assert_eq!(get(unknown).await.unwrap_err().code(), Code::NotFound);
+
+    // Updates carry the etag they read: a stale one is ABORTED.
+    let update = |decision: pb::Decision| {
+        let mut client = calls.clone();
+        let request = authed(
+            pb::UpdateDecisionRequest {
+                decision: Some(decision),
+            },
+            ADMIN,
+        );
+        async move { client.update_decision(request).await }
+    };
+    let mut changed = created.clone();
+    changed.reason = "confirmed by a second review".to_string();
+    changed.etag = "stale".to_string();
+    assert_eq!(update(changed.clone()).await.unwrap_err().code(), Code::Aborted);
+    changed.etag.clear();
+    assert_eq!(update(changed.clone()).await.unwrap_err().code(), Code::InvalidArgument);
+    changed.etag = created.etag.clone();
+    let updated = update(changed).await.unwrap().into_inner().decision.unwrap();
+    assert_ne!(updated.etag, created.etag);
+    assert_eq!(updated.create_time, created.create_time);
+    assert_eq!(updated.reason, "confirmed by a second review");
+
+    let listed = client
+        .list_decisions(authed(pb::ListDecisionsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.decisions, std::slice::from_ref(&updated));
+
+    // Deleted (with its current etag only): its finding counts again.
+    let delete = |etag: &str| {
+        let mut client = calls.clone();
+        let request = authed(
+            pb::DeleteDecisionRequest {
+                name: updated.name.clone(),
+                etag: etag.to_string(),
+            },
+            ADMIN,
+        );
+        async move { client.delete_decision(request).await }
+    };
+    assert_eq!(delete(&created.etag).await.unwrap_err().code(), Code::Aborted);
+    delete(&updated.etag).await.unwrap();
+    assert_eq!(delete("").await.unwrap_err().code(), Code::NotFound);
+    let err = client
+        .get_decision(authed(
+            pb::GetDecisionRequest {
+                name: updated.name.clone(),
+            },
+            READER,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(list(false).await.total_size, 2);
     server.stop().await;
 }

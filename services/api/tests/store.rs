@@ -12,8 +12,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use zerotrace_api::prepare_report;
 use zerotrace_api::store::{
-    self, FindingOrder, FindingQuery, FindingSelector, NewAgent, ScanQuery, Store, SubmitOutcome,
+    self, DecisionWrite, FindingOrder, FindingQuery, FindingSelector, NewAgent, ScanQuery, Store, SubmitOutcome,
 };
+use zerotrace_proto::api::v1 as pb;
 use zerotrace_proto::common::v1::{ScanStatus, ScanType, Severity};
 
 const SECOND: i64 = 1_000_000;
@@ -201,12 +202,12 @@ async fn reports_are_idempotent_and_conflicts_change_nothing() {
             "findings are not duplicated in the scan"
         );
         assert_eq!(scan.report.as_ref().unwrap().errors.len(), 1);
-        assert_eq!(store.summary(None, 0, 0, 10).await.unwrap().scans, 1);
+        assert_eq!(store.summary(None, 0, 0, 10, false).await.unwrap().scans, 1);
 
         // A report of an unknown agent is refused whole.
         let prepared = prepare_report("ghost", report.clone(), 100_000, T0).unwrap();
         assert!(store.submit_report(&prepared).await.is_err());
-        assert_eq!(store.summary(None, 0, 0, 10).await.unwrap().scans, 1);
+        assert_eq!(store.summary(None, 0, 0, 10, false).await.unwrap().scans, 1);
     })
     .await;
 }
@@ -804,7 +805,7 @@ async fn summary_counts_open_findings_and_agents() {
         )
         .await;
         let summary = store
-            .summary(None, T0 + 900 * SECOND, T0 + 100 * SECOND, 3)
+            .summary(None, T0 + 900 * SECOND, T0 + 100 * SECOND, 3, false)
             .await
             .unwrap();
         assert_eq!(summary.agents, [1, 1, 1]);
@@ -813,7 +814,7 @@ async fn summary_counts_open_findings_and_agents() {
         assert_eq!(summary.top_packages.len(), 3);
         assert!(summary.top_packages[0].2 >= summary.top_packages[1].2);
         let only_b = store
-            .summary(Some("b"), T0 + 900 * SECOND, T0 + 100 * SECOND, 3)
+            .summary(Some("b"), T0 + 900 * SECOND, T0 + 100 * SECOND, 3, false)
             .await
             .unwrap();
         assert_eq!(only_b.agents, [0, 1, 0]);
@@ -864,7 +865,7 @@ async fn concurrent_reports_of_one_agent_all_land() {
         for task in tasks {
             assert!(matches!(task.await.unwrap(), SubmitOutcome::Stored { .. }));
         }
-        assert_eq!(store.summary(None, 0, 0, 1).await.unwrap().scans, 8);
+        assert_eq!(store.summary(None, 0, 0, 1, false).await.unwrap().scans, 8);
         // Concurrent reports that open, change and resolve the same findings
         // leave the kept counts exact.
         kept_counts_agree(store.as_ref(), "concurrent reports").await;
@@ -873,4 +874,231 @@ async fn concurrent_reports_of_one_agent_all_land() {
         assert_eq!(agents[0].open_findings, listed.len() as u64);
     })
     .await;
+}
+
+/// A decision as the service would store it (name and etag set), of
+/// `advisory` in `package`, narrowed as `narrow` says.
+fn decision(id: &str, advisory: &str, package: &str, narrow: impl FnOnce(&mut pb::DecisionScope)) -> pb::Decision {
+    let mut scope = pb::DecisionScope {
+        advisory_id: advisory.to_string(),
+        ecosystem: "crates.io".to_string(),
+        package_name: package.to_string(),
+        ..Default::default()
+    };
+    narrow(&mut scope);
+    pb::Decision {
+        name: format!("decisions/{id}"),
+        kind: pb::DecisionKind::AcceptedRisk as i32,
+        reason: "not reachable from our code".to_string(),
+        author: "alice".to_string(),
+        scope: Some(scope),
+        etag: format!("{id}-1"),
+        ..Default::default()
+    }
+}
+
+/// (agent, package, version, decision) of the findings a filter lists, sorted.
+async fn decided(store: &dyn Store, include_decided: bool) -> Vec<(String, String, String, String)> {
+    let selector = FindingSelector {
+        include_decided,
+        ..Default::default()
+    };
+    let mut found: Vec<_> = all_findings(store, selector.clone(), FindingOrder::Risk)
+        .await
+        .into_iter()
+        .map(|f| {
+            let package = f.package.unwrap();
+            (f.agent_id, package.name, package.version, f.decision)
+        })
+        .collect();
+    found.sort();
+    let total = store
+        .list_findings(&open_query(selector, FindingOrder::Severity, 1))
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(total, Some(found.len() as u64), "the count agrees with the pages");
+    found
+}
+
+#[tokio::test]
+async fn decisions_hide_the_findings_of_their_scope_while_in_force() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        agent(store, "b").await;
+        let mut h2 = vulnerability("GHSA-h2", Severity::High, 7.0);
+        h2.aliases = vec!["CVE-2024-2".to_string()];
+        let tokio = vulnerability("GHSA-tokio", Severity::Low, 2.0);
+        let both = |version: &str| {
+            vec![
+                finding(package("crates.io", "h2", version), h2.clone()),
+                finding(package("crates.io", "tokio", "1.0.0"), tokio.clone()),
+            ]
+        };
+        let mut a = both("0.3.1");
+        a.push(finding(package("crates.io", "h2", "0.3.2"), h2.clone()));
+        submit(store, "a", &report("s1", ScanType::Full, a), T0).await;
+        submit(store, "b", &report("s1", ScanType::Full, both("0.3.1")), T0).await;
+        let row = |agent: &str, name: &str, version: &str, decision: &str| {
+            (
+                agent.to_string(),
+                name.to_string(),
+                version.to_string(),
+                decision.to_string(),
+            )
+        };
+        let everything = |d1: &str, d2: &str| {
+            vec![
+                row("a", "h2", "0.3.1", d1),
+                row("a", "h2", "0.3.2", d2),
+                row("a", "tokio", "1.0.0", ""),
+                row("b", "h2", "0.3.1", ""),
+                row("b", "tokio", "1.0.0", ""),
+            ]
+        };
+        assert_eq!(decided(store, false).await, everything("", ""));
+
+        // By alias, narrowed to agent a and one version: only that finding.
+        let narrow = decision("h2-a", "CVE-2024-2", "h2", |s| {
+            s.version = "0.3.1".to_string();
+            s.agent_id = "a".to_string();
+        });
+        assert!(store.create_decision("h2-a", &narrow).await.unwrap());
+        assert!(
+            !store.create_decision("h2-a", &narrow).await.unwrap(),
+            "the id is taken"
+        );
+        let with_decided = everything("decisions/h2-a", "");
+        assert_eq!(decided(store, true).await, with_decided);
+        let mut hidden = with_decided.clone();
+        hidden.remove(0);
+        assert_eq!(decided(store, false).await, hidden);
+        let summary = store.summary(None, 0, 0, 10, false).await.unwrap();
+        assert_eq!(summary.by_severity.iter().map(|(_, n)| n).sum::<u64>(), 4);
+        let top = |name: &str, n: u64| ("crates.io".to_string(), name.to_string(), n);
+        assert_eq!(summary.top_packages, [top("h2", 2), top("tokio", 2)]);
+        let summary = store.summary(Some("a"), 0, 0, 10, true).await.unwrap();
+        assert_eq!(summary.by_severity.iter().map(|(_, n)| n).sum::<u64>(), 3);
+
+        // GetFinding reads it with its name, root and decision.
+        let listed = all_findings(store, FindingSelector::default(), FindingOrder::Risk).await;
+        let other = listed.iter().find(|f| f.agent_id == "b").unwrap();
+        assert_eq!(other.name, format!("agents/b/findings/{}", other.id));
+        assert_eq!(other.root, "/src/app");
+        let decided_one = all_findings(
+            store,
+            FindingSelector {
+                include_decided: true,
+                agent_id: Some("a".to_string()),
+                package_name: Some("h2".to_string()),
+                ..Default::default()
+            },
+            FindingOrder::Risk,
+        )
+        .await
+        .into_iter()
+        .find(|f| !f.decision.is_empty())
+        .unwrap();
+        let key = hex_key(&decided_one.id);
+        let got = store.get_finding("a", &key).await.unwrap().unwrap();
+        assert_eq!(got.decision, "decisions/h2-a");
+        assert_eq!(got.package.unwrap().version, "0.3.1");
+        assert!(
+            store.get_finding("b", &key).await.unwrap().is_none(),
+            "another agent's key"
+        );
+
+        // Widened to every version and agent by id; a stale etag changes nothing.
+        let wide = decision("h2-a", "GHSA-h2", "h2", |_| {});
+        assert_eq!(
+            store.update_decision("h2-a", &wide, "old").await.unwrap(),
+            DecisionWrite::Stale
+        );
+        assert_eq!(
+            store.update_decision("nope", &wide, "h2-a-1").await.unwrap(),
+            DecisionWrite::NotFound
+        );
+        let mut wide2 = wide.clone();
+        wide2.etag = "h2-a-2".to_string();
+        assert_eq!(
+            store.update_decision("h2-a", &wide2, "h2-a-1").await.unwrap(),
+            DecisionWrite::Done
+        );
+        assert_eq!(
+            decided(store, false).await,
+            [row("a", "tokio", "1.0.0", ""), row("b", "tokio", "1.0.0", "")]
+        );
+        assert_eq!(store.get_decision("h2-a").await.unwrap().unwrap(), wide2);
+
+        // Expired: it applies no more, and the kept count is right again.
+        let mut expired = wide2.clone();
+        expired.expire_time = Some(prost_types::Timestamp {
+            seconds: 1_000_000_000,
+            nanos: 0,
+        });
+        expired.etag = "h2-a-3".to_string();
+        assert_eq!(
+            store.update_decision("h2-a", &expired, "h2-a-2").await.unwrap(),
+            DecisionWrite::Done
+        );
+        assert_eq!(decided(store, false).await.len(), 5);
+        assert!(decided(store, true).await.iter().all(|r| r.3.is_empty()));
+        let mut future = expired.clone();
+        future.expire_time = Some(prost_types::Timestamp {
+            seconds: 4_000_000_000,
+            nanos: 0,
+        });
+        future.etag = "h2-a-4".to_string();
+        store.update_decision("h2-a", &future, "h2-a-3").await.unwrap();
+        assert_eq!(decided(store, false).await.len(), 2);
+
+        // A finding reported after the decision is decided at once, in the
+        // event WatchFindings reads too.
+        let late = vec![finding(package("crates.io", "h2", "0.4.0"), h2.clone())];
+        let outcome = submit(store, "b", &report("s2", ScanType::Incremental, late), T0 + SECOND).await;
+        assert!(
+            matches!(outcome, SubmitOutcome::Stored { new_findings: 1, .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(decided(store, false).await.len(), 2);
+        let last = store.last_event_position().await.unwrap();
+        let events = store.events_after(last - 1, 10).await.unwrap();
+        assert_eq!(events[0].opened.len(), 1);
+        assert_eq!(events[0].opened[0].decision, "decisions/h2-a");
+
+        // Listed by id, page after page; deleted with the etag it has.
+        let other = decision("a-other", "GHSA-tokio", "tokio", |s| s.root = "/elsewhere".to_string());
+        assert!(store.create_decision("a-other", &other).await.unwrap());
+        assert_eq!(decided(store, false).await.len(), 2, "another root covers nothing here");
+        let names = |list: Vec<pb::Decision>| list.into_iter().map(|d| d.name).collect::<Vec<_>>();
+        assert_eq!(names(store.list_decisions("", 1).await.unwrap()), ["decisions/a-other"]);
+        assert_eq!(
+            names(store.list_decisions("a-other", 10).await.unwrap()),
+            ["decisions/h2-a"]
+        );
+        assert_eq!(
+            store.delete_decision("h2-a", "old").await.unwrap(),
+            DecisionWrite::Stale
+        );
+        assert_eq!(
+            store.delete_decision("h2-a", "h2-a-4").await.unwrap(),
+            DecisionWrite::Done
+        );
+        assert_eq!(
+            store.delete_decision("h2-a", "").await.unwrap(),
+            DecisionWrite::NotFound
+        );
+        assert_eq!(store.delete_decision("a-other", "").await.unwrap(), DecisionWrite::Done);
+        assert_eq!(decided(store, false).await.len(), 6);
+    })
+    .await;
+}
+
+/// The 16-byte key of a finding id.
+fn hex_key(id: &str) -> Vec<u8> {
+    (0..id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&id[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! Upgrading an existing database: the migrations that change how findings
 //! are stored (SQLite rebuilds the table, PostgreSQL converts the key) and
 //! that key aliases by agent keep every row, and the constraints they move
-//! still hold.
+//! still hold; the findings stored before decisions get the version column
+//! that a decision narrowed to a version compares.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -15,6 +16,9 @@ use zerotrace_proto::common::v1::{Finding, Package, Vulnerability};
 /// The first migration that changes how findings are stored (binary key,
 /// deferred agent key).
 const REBUILD: &str = "20261129000000";
+
+/// The migration that added decisions and the findings' version column.
+const DECISIONS: &str = "20261206000000";
 
 /// Copies the migrations of `backend` older than `before` into `scratch`.
 fn migrations_until(backend: &str, before: &str, scratch: &Path) {
@@ -108,6 +112,79 @@ macro_rules! seed_old_findings {
             .await
             .unwrap();
     }};
+}
+
+/// Writes, in the schema the migrations before [`DECISIONS`] left (16-byte
+/// keys, no version column), one agent and findings of crate-1 and crate-2,
+/// both at version 1.0.0. A macro, as [`seed_old_findings`].
+macro_rules! seed_findings_before_decisions {
+    ($pool:expr) => {{
+        sqlx::query(
+            "INSERT INTO agents (agent_id, hostname, version, token_hash, registered_at, last_seen) \
+             VALUES ('agent-1', 'host', '1.0', 'hash', 1, 1)",
+        )
+        .execute($pool)
+        .await
+        .unwrap();
+        for n in 1..=2u32 {
+            sqlx::query(
+                "INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, \
+                 kev, fix_available, first_seen, last_seen, first_scan_id, last_scan_id, data) \
+                 VALUES ($1, 'agent-1', '/srv', 'crates.io', $2, $3, 3, $4, FALSE, FALSE, 1, 2, 's1', 's1', $5)",
+            )
+            .bind(vec![n as u8; 16])
+            .bind(format!("crate-{n}"))
+            .bind(format!("RUSTSEC-2026-{n:04}"))
+            .bind(f64::from(n))
+            .bind(finding(n).encode_to_vec())
+            .execute($pool)
+            .await
+            .unwrap();
+        }
+    }};
+}
+
+/// After the upgrade, a decision narrowed to the version the old findings
+/// have (1.0.0) covers crate-1's, and one narrowed to another version leaves
+/// crate-2's listed: the version column was filled from the stored findings.
+async fn decisions_narrow_by_the_filled_versions(store: &dyn zerotrace_api::store::Store) {
+    for (n, version) in [(1u32, "1.0.0"), (2, "2.0.0")] {
+        let id = format!("crate-{n}");
+        let decision = zerotrace_proto::api::v1::Decision {
+            name: format!("decisions/{id}"),
+            kind: zerotrace_proto::api::v1::DecisionKind::FalsePositive as i32,
+            reason: "checked by hand".to_string(),
+            author: "alice".to_string(),
+            etag: "1".to_string(),
+            scope: Some(zerotrace_proto::api::v1::DecisionScope {
+                advisory_id: format!("RUSTSEC-2026-{n:04}"),
+                ecosystem: "crates.io".to_string(),
+                package_name: id.clone(),
+                version: version.to_string(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(store.create_decision(&id, &decision).await.unwrap());
+    }
+    let page = store
+        .list_findings(&FindingQuery {
+            filter: FindingSelector::default(),
+            order: FindingOrder::Risk,
+            after: None,
+            limit: 10,
+            max_bytes: usize::MAX,
+            count_total: true,
+        })
+        .await
+        .unwrap();
+    let names: Vec<_> = page
+        .findings
+        .iter()
+        .map(|f| f.package.as_ref().unwrap().name.as_str())
+        .collect();
+    assert_eq!(names, ["crate-2"]);
+    assert_eq!(page.total, Some(1));
 }
 
 /// The open findings ListAgents shows, agent by agent.
@@ -278,5 +355,50 @@ async fn a_new_database_uses_16_kib_pages_and_an_old_one_keeps_its_own() {
         assert_eq!(page_size, expected, "{}", data_dir.display());
         let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
         assert_eq!(journal, "wal");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_findings_before_decisions_get_their_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("api.sqlite3");
+    let old = migrate_until(&path, DECISIONS, &dir.path().join("old-migrations")).await;
+    seed_findings_before_decisions!(&old);
+    old.close().await;
+
+    let store = store::open("", dir.path()).await.unwrap();
+    decisions_narrow_by_the_filled_versions(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn postgres_findings_before_decisions_get_their_versions() {
+    let Some(schema) = common::PgSchema::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("old-migrations");
+    migrations_until("postgres", DECISIONS, &scratch);
+    let old = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&schema.url)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(scratch.as_path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    seed_findings_before_decisions!(&old);
+    old.close().await;
+
+    let outcome = std::panic::AssertUnwindSafe(async {
+        let store = store::open(&schema.url, dir.path()).await.unwrap();
+        decisions_narrow_by_the_filled_versions(store.as_ref()).await;
+    });
+    let outcome = futures_util::FutureExt::catch_unwind(outcome).await;
+    schema.drop_schema().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
     }
 }

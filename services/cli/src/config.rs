@@ -114,6 +114,12 @@ struct IgnoreDoc {
     package: Option<Spanned<String>>,
     version: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    justification: Option<Spanned<String>>,
+    responses: Option<Spanned<Vec<String>>>,
+    author: Option<Spanned<String>>,
+    agent: Option<Spanned<String>>,
+    root: Option<Spanned<String>>,
 }
 
 /// Finds the config of a scan of `root`: `explicit` if given, none with
@@ -214,6 +220,12 @@ fn parse(text: &str, name: &str) -> Result<Config, CliError> {
             ("package", entry.package.as_ref().map(Spanned::span)),
             ("version", entry.version.as_ref().map(Spanned::span)),
             ("path", entry.path.as_ref().map(Spanned::span)),
+            ("kind", entry.kind.as_ref().map(Spanned::span)),
+            ("justification", entry.justification.as_ref().map(Spanned::span)),
+            ("responses", entry.responses.as_ref().map(Spanned::span)),
+            ("author", entry.author.as_ref().map(Spanned::span)),
+            ("agent", entry.agent.as_ref().map(Spanned::span)),
+            ("root", entry.root.as_ref().map(Spanned::span)),
         ];
         let spec = IgnoreSpec {
             id: entry.id.into_inner(),
@@ -223,6 +235,12 @@ fn parse(text: &str, name: &str) -> Result<Config, CliError> {
             package: entry.package.map(Spanned::into_inner),
             version: entry.version.map(Spanned::into_inner),
             path: entry.path.map(Spanned::into_inner),
+            kind: entry.kind.map(Spanned::into_inner),
+            justification: entry.justification.map(Spanned::into_inner),
+            responses: entry.responses.map(Spanned::into_inner).unwrap_or_default(),
+            author: entry.author.map(Spanned::into_inner),
+            agent: entry.agent.map(Spanned::into_inner),
+            root: entry.root.map(Spanned::into_inner),
         };
         let ignore = Ignore::check(spec, format!("{name}:{entry_line}")).map_err(|e| {
             let span = spans

@@ -6,6 +6,13 @@
 //! reports them, with the reason. After its date it applies no more and the
 //! scan warns that it expired; an ignore that matched nothing is reported as
 //! unused.
+//!
+//! An entry also says what was decided (`kind`, `justification`,
+//! `responses`: [`crate::triage`]) and by whom (`author`). The same entries
+//! are the shape of the API's fleet decisions (`zerotrace decisions export`
+//! and `import`), which may narrow themselves to an agent and a scan root: an
+//! entry with `agent` or `root` is a fleet decision, and a local scan does not
+//! apply it (it says so).
 
 use std::cmp::Ordering;
 
@@ -14,6 +21,9 @@ use serde::Serialize;
 use zerotrace_advisory::time::parse_unix;
 use zerotrace_ecosystem::Ecosystem;
 use zerotrace_inventory::Package;
+use zerotrace_proto::api::v1 as pb;
+
+use crate::triage::Analysis;
 
 /// Seconds in a day: an ignore applies through the whole of its `until` date (UTC).
 const DAY: u64 = 86_400;
@@ -28,10 +38,17 @@ pub(crate) struct Ignore {
     pub(crate) reason: String,
     /// Its last day, as written (`YYYY-MM-DD`), and the Unix second it ends.
     pub(crate) until: Option<(String, u64)>,
+    /// What was decided.
+    pub(crate) analysis: Analysis,
+    /// Who decided it, if the entry says.
+    pub(crate) author: Option<String>,
     ecosystem: Option<Ecosystem>,
     package: Option<String>,
     version: Option<Requirement>,
     path: Option<GlobMatcher>,
+    /// The agent and scan root of a fleet decision.
+    agent: Option<String>,
+    root: Option<String>,
 }
 
 /// An entry as the file spells it; [`Ignore::check`] turns it into an [`Ignore`].
@@ -44,6 +61,12 @@ pub(crate) struct IgnoreSpec {
     pub(crate) package: Option<String>,
     pub(crate) version: Option<String>,
     pub(crate) path: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) justification: Option<String>,
+    pub(crate) responses: Vec<String>,
+    pub(crate) author: Option<String>,
+    pub(crate) agent: Option<String>,
+    pub(crate) root: Option<String>,
 }
 
 /// Which field of an entry is wrong, and why.
@@ -96,16 +119,94 @@ impl Ignore {
             ),
             None => None,
         };
+        let analysis = Analysis::parse(spec.kind.as_deref(), spec.justification.as_deref(), &spec.responses)
+            .map_err(|(key, message)| bad(key, message))?;
+        let text = |key: &'static str, value: Option<String>| -> Result<Option<String>, SpecError> {
+            match value.map(|v| v.trim().to_string()) {
+                Some(v) if v.is_empty() => Err(bad(key, "is empty".to_string())),
+                other => Ok(other),
+            }
+        };
         Ok(Self {
             at,
             id: spec.id.trim().to_string(),
             reason: spec.reason.trim().to_string(),
             until,
+            analysis,
+            author: text("author", spec.author)?,
             ecosystem,
             package: spec.package.map(|p| p.trim().to_string()),
             version,
             path,
+            agent: text("agent", spec.agent)?,
+            root: text("root", spec.root)?,
         })
+    }
+
+    /// Whether it is a fleet decision: narrowed to an agent or a scan root,
+    /// which a local scan does not have.
+    pub(crate) fn fleet_only(&self) -> bool {
+        self.agent.is_some() || self.root.is_some()
+    }
+
+    /// The API decision this entry stands for (`zerotrace decisions
+    /// import`), made by the entry's author or else `author`. A decision
+    /// names an ecosystem and a package, narrows to one exact version at
+    /// most, and knows agents and scan roots but not lockfile paths.
+    pub(crate) fn decision(&self, author: Option<&str>) -> Result<pb::Decision, SpecError> {
+        let bad = |key, message: &str| SpecError {
+            key,
+            message: message.to_string(),
+        };
+        let ecosystem = self
+            .ecosystem
+            .ok_or_else(|| bad("ecosystem", "is required in a fleet decision"))?;
+        let package = self
+            .package
+            .clone()
+            .ok_or_else(|| bad("package", "is required in a fleet decision"))?;
+        let version = match &self.version {
+            Some(requirement) => requirement
+                .exact()
+                .ok_or_else(|| {
+                    bad(
+                        "version",
+                        "a fleet decision narrows to one exact version (`1.2.3`), not a range",
+                    )
+                })?
+                .to_string(),
+            None => String::new(),
+        };
+        if self.path.is_some() {
+            return Err(bad(
+                "path",
+                "a fleet decision narrows by `agent` and scan `root`, not by lockfile path",
+            ));
+        }
+        let author = self
+            .author
+            .as_deref()
+            .or(author)
+            .ok_or_else(|| bad("author", "is required: write it in the entry or pass --author"))?;
+        let mut decision = pb::Decision {
+            reason: self.reason.clone(),
+            author: author.to_string(),
+            expire_time: self.until.as_ref().map(|(_, end)| prost_types::Timestamp {
+                seconds: i64::try_from(*end).unwrap_or(i64::MAX),
+                nanos: 0,
+            }),
+            scope: Some(pb::DecisionScope {
+                advisory_id: self.id.clone(),
+                ecosystem: ecosystem.osv_name().to_string(),
+                package_name: package,
+                version,
+                agent_id: self.agent.clone().unwrap_or_default(),
+                root: self.root.clone().unwrap_or_default(),
+            }),
+            ..Default::default()
+        };
+        self.analysis.apply_to(&mut decision);
+        Ok(decision)
     }
 
     /// Whether the ignore still applies at `now` (Unix seconds).
@@ -150,6 +251,14 @@ enum Op {
 }
 
 impl Requirement {
+    /// The one version it admits, when it is a single `=` comparator.
+    fn exact(&self) -> Option<&str> {
+        match self.0.as_slice() {
+            [(Op::Eq, version)] => Some(version),
+            _ => None,
+        }
+    }
+
     fn parse(text: &str) -> Result<Self, String> {
         let mut comparators = Vec::new();
         for part in text.split(',') {
@@ -206,11 +315,16 @@ impl Requirement {
 pub(crate) struct Suppression {
     /// `ignore` (zerotrace.toml).
     pub(crate) kind: &'static str,
+    /// What was decided: `accepted-risk`, `false-positive`, `not-affected`.
+    pub(crate) decision: String,
     pub(crate) reason: String,
     /// The ignore's last day, if it has one.
     pub(crate) until: Option<String>,
     /// Where the ignore is written.
     pub(crate) source: String,
+    /// The whole analysis, for the formats that carry it (CycloneDX).
+    #[serde(skip)]
+    pub(crate) analysis: Analysis,
 }
 
 /// The ignores of a scan, and what they did.
@@ -228,6 +342,8 @@ pub(crate) struct IgnoreOutcome {
     pub(crate) expired: Vec<IgnoreRef>,
     /// Ignores in force that matched no finding.
     pub(crate) unused: Vec<IgnoreRef>,
+    /// Fleet decisions (with `agent` or `root`): a local scan does not apply them.
+    pub(crate) fleet: Vec<IgnoreRef>,
 }
 
 /// An ignore named in the report.
@@ -248,19 +364,20 @@ impl Ignores {
     /// The suppression of a finding, if an ignore in force matches it (the first one written).
     pub(crate) fn suppression(&mut self, advisory: &str, aliases: &[String], package: &Package) -> Option<Suppression> {
         let now = self.now;
-        let (i, rule) = self
-            .rules
-            .iter()
-            .enumerate()
-            .find(|(_, rule)| rule.in_force(now) && rule.matches(advisory, aliases, package))?;
+        let (i, rule) =
+            self.rules.iter().enumerate().find(|(_, rule)| {
+                !rule.fleet_only() && rule.in_force(now) && rule.matches(advisory, aliases, package)
+            })?;
         if let Some(used) = self.used.get_mut(i) {
             *used = true;
         }
         Some(Suppression {
             kind: "ignore",
+            decision: rule.analysis.config_words().0,
             reason: rule.reason.clone(),
             until: rule.until.as_ref().map(|(date, _)| date.clone()),
             source: rule.at.clone(),
+            analysis: rule.analysis.clone(),
         })
     }
 
@@ -273,7 +390,9 @@ impl Ignores {
                 until: rule.until.as_ref().map(|(date, _)| date.clone()),
                 source: rule.at.clone(),
             };
-            if !rule.in_force(self.now) {
+            if rule.fleet_only() {
+                outcome.fleet.push(named);
+            } else if !rule.in_force(self.now) {
                 outcome.expired.push(named);
             } else if !used {
                 outcome.unused.push(named);

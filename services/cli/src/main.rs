@@ -17,6 +17,7 @@ mod formats;
 mod ignores;
 mod inventory;
 mod scan;
+mod triage;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,8 @@ enum Command {
     Trigger(fleet::TriggerArgs),
     /// Print new findings as the API stores them, one line each, until interrupted.
     Watch(fleet::WatchArgs),
+    /// Export or import the fleet's decisions on findings, as `[[ignore]]` entries.
+    Decisions(fleet::DecisionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Summary(args) => fleet::summary(args),
         Command::Trigger(args) => fleet::trigger(args),
         Command::Watch(args) => fleet::watch(args),
+        Command::Decisions(args) => fleet::decisions(args),
     }
 }
 

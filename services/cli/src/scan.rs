@@ -269,6 +269,12 @@ fn scan(args: &ScanArgs) -> Result<u8, CliError> {
             ignore.id, ignore.source
         );
     }
+    for ignore in &report.ignores.fleet {
+        eprintln!(
+            "zerotrace: warning: the ignore of {} ({}) names an agent or root: a fleet decision, which a local scan does not apply",
+            ignore.id, ignore.source
+        );
+    }
     // Suppressed findings are apart; those in the baseline do not count.
     let code = if report
         .findings
@@ -835,7 +841,7 @@ fn write_table(
         }
         writeln!(out)?;
     }
-    if !r.ignores.expired.is_empty() || !r.ignores.unused.is_empty() {
+    if !r.ignores.expired.is_empty() || !r.ignores.unused.is_empty() || !r.ignores.fleet.is_empty() {
         writeln!(out, "ignores:")?;
         for i in &r.ignores.expired {
             let until = i.until.as_deref().unwrap_or("?");
@@ -843,6 +849,13 @@ fn write_table(
         }
         for i in &r.ignores.unused {
             writeln!(out, "  {} ({}): matched no finding", i.id, i.source)?;
+        }
+        for i in &r.ignores.fleet {
+            writeln!(
+                out,
+                "  {} ({}): a fleet decision (agent or root), not applied here",
+                i.id, i.source
+            )?;
         }
         writeln!(out)?;
     }

@@ -40,6 +40,9 @@ pub enum Kind {
     TooLarge,
     /// A limit that passes: rate, concurrency (a later retry can succeed).
     Busy,
+    /// The call lost a race: what it read changed since (an etag that no
+    /// longer matches); read again and retry.
+    Aborted,
     /// The system is not in the state the call needs (no advisory data
     /// yet); the same call fails until an operator or a background job
     /// changes that state.
@@ -65,6 +68,7 @@ impl Kind {
             Kind::Unavailable => Code::Unavailable,
             Kind::DeadlineExceeded => Code::DeadlineExceeded,
             Kind::FailedPrecondition => Code::FailedPrecondition,
+            Kind::Aborted => Code::Aborted,
             Kind::Internal => Code::Internal,
         }
     }

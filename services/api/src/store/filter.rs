@@ -9,7 +9,7 @@
 //! with its thousands of binds, uses sqlx's `QueryBuilder` instead.
 
 use super::queries::{self, Push, Template, unknown_hole};
-use super::{FindingCursor, FindingOrder, FindingSelector, ScanQuery};
+use super::{FindingCursor, FindingOrder, FindingSelector, Micros, ScanQuery};
 
 /// A bound value of a dynamically built statement.
 #[derive(Debug, Clone)]
@@ -46,6 +46,44 @@ impl Push for Sql {
     }
 }
 
+/// How a read judges decisions: at which time, and whether any decision is
+/// in force then (when none is, filters skip the per-finding test).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DecisionsAt {
+    pub(super) now: Micros,
+    pub(super) any_in_force: bool,
+}
+
+/// Appends [`queries::DECISION_IN_FORCE`] for the findings table named
+/// `finding` in the statement, at the time bound as `now`.
+fn push_decision_in_force(sql: &mut Sql, finding: &str, now: &str) {
+    queries::DECISION_IN_FORCE.fill(sql, |sql, hole| match hole {
+        "finding" => {
+            sql.push(finding);
+        }
+        "now" => {
+            sql.push(now);
+        }
+        other => unknown_hole(other),
+    });
+}
+
+/// A statement that reads findings with the decision in force on each
+/// (`{decision}`), where `binds` are the values of its own `$1`, `$2`, …
+/// and `finding` the name it gives the findings table.
+pub(super) fn with_decision(template: Template, finding: &str, binds: Vec<Bind>, now: Micros) -> Sql {
+    let mut sql = Sql::default();
+    for bind in binds {
+        sql.bind(bind);
+    }
+    let now = sql.bind(Bind::I64(now));
+    template.fill(&mut sql, |sql, hole| match hole {
+        "decision" => push_decision_in_force(sql, finding, &now),
+        other => unknown_hole(other),
+    });
+    sql
+}
+
 /// The statement of a page of scans: the filter and position of `query`.
 pub(super) fn scan_page(query: &ScanQuery) -> Sql {
     let mut sql = Sql::default();
@@ -66,10 +104,13 @@ pub(super) fn finding_page(
     order: FindingOrder,
     after: Option<&FindingCursor>,
     limit: u32,
+    decisions: DecisionsAt,
 ) -> Sql {
     let mut sql = Sql::default();
+    let now = sql.bind(Bind::I64(decisions.now));
     queries::LIST_FINDINGS.fill(&mut sql, |sql, hole| match hole {
-        "where" => finding_where(sql, filter, Some((order, after))),
+        "decision" => push_decision_in_force(sql, "findings", &now),
+        "where" => finding_where(sql, filter, Some((order, after)), decisions, &now),
         "order" => {
             sql.push(finding_order(order));
         }
@@ -83,10 +124,11 @@ pub(super) fn finding_page(
 }
 
 /// The statement that counts the findings of a filter.
-pub(super) fn finding_count(filter: &FindingSelector) -> Sql {
+pub(super) fn finding_count(filter: &FindingSelector, decisions: DecisionsAt) -> Sql {
     let mut sql = Sql::default();
+    let now = sql.bind(Bind::I64(decisions.now));
     queries::COUNT_FINDINGS.fill(&mut sql, |sql, hole| match hole {
-        "where" => finding_where(sql, filter, None),
+        "where" => finding_where(sql, filter, None, decisions, &now),
         other => unknown_hole(other),
     });
     sql
@@ -94,10 +136,17 @@ pub(super) fn finding_count(filter: &FindingSelector) -> Sql {
 
 /// A statement of the summary, of every agent or of one. The agent is bound
 /// first ($1) when there is one, and fills `{and_agent}` and `{where_agent}`;
-/// `values` follow, each filling the holes of its name.
-pub(super) fn summary(template: Template, agent_id: Option<&str>, values: &[(&str, Bind)]) -> Sql {
+/// `undecided`, when given, leaves out the findings a decision covers
+/// (`{and_undecided}`); `values` follow, each filling the holes of its name.
+pub(super) fn summary(
+    template: Template,
+    agent_id: Option<&str>,
+    undecided: Option<DecisionsAt>,
+    values: &[(&str, Bind)],
+) -> Sql {
     let mut sql = Sql::default();
     let agent = agent_id.map(|agent| sql.bind(Bind::Text(agent.to_string())));
+    let undecided = undecided.filter(|d| d.any_in_force).map(|d| sql.bind(Bind::I64(d.now)));
     let values: Vec<(&str, String)> = values
         .iter()
         .map(|(name, value)| (*name, sql.bind(value.clone())))
@@ -110,6 +159,13 @@ pub(super) fn summary(template: Template, agent_id: Option<&str>, values: &[(&st
             sql.push(&format!("WHERE agent_id = {agent}"));
         }
         ("and_agent" | "where_agent", None) => {}
+        ("and_undecided", _) => {
+            if let Some(now) = &undecided {
+                sql.push("AND NOT EXISTS (");
+                push_decision_in_force(sql, "findings", now);
+                sql.push(")");
+            }
+        }
         (hole, _) => match values.iter().find(|(name, _)| *name == hole) {
             Some((_, placeholder)) => {
                 sql.push(placeholder);
@@ -131,8 +187,15 @@ fn finding_order(order: FindingOrder) -> &'static str {
 }
 
 /// Appends the WHERE clause of a findings filter. `page` is the order and
-/// position of a page, `None` for a count of all matches.
-fn finding_where(sql: &mut Sql, filter: &FindingSelector, page: Option<(FindingOrder, Option<&FindingCursor>)>) {
+/// position of a page, `None` for a count of all matches; `now` is where
+/// `decisions.now` is bound.
+fn finding_where(
+    sql: &mut Sql,
+    filter: &FindingSelector,
+    page: Option<(FindingOrder, Option<&FindingCursor>)>,
+    decisions: DecisionsAt,
+    now: &str,
+) {
     let counting = page.is_none();
     let after = page.and_then(|(order, after)| after.map(|cursor| (order, cursor)));
     let mut conditions: Vec<String> = Vec::new();
@@ -177,6 +240,13 @@ fn finding_where(sql: &mut Sql, filter: &FindingSelector, page: Option<(FindingO
     }
     if filter.fix_available_only {
         conditions.push("fix_available".to_string());
+    }
+    if !filter.include_decided && decisions.any_in_force {
+        let mut undecided = Sql::default();
+        undecided.push("NOT EXISTS (");
+        push_decision_in_force(&mut undecided, "findings", now);
+        undecided.push(")");
+        conditions.push(undecided.text);
     }
     if let Some((order, cursor)) = after {
         let id = sql.bind(Bind::Bytes(cursor.key.clone()));

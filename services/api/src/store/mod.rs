@@ -259,6 +259,8 @@ pub struct FindingSelector {
     pub fix_available_only: bool,
     /// Include resolved findings.
     pub include_resolved: bool,
+    /// Include findings a decision in force covers.
+    pub include_decided: bool,
 }
 
 /// Which findings, in which order, from where.
@@ -312,6 +314,17 @@ pub struct Summary {
     pub scans: u64,
 }
 
+/// What a write of a decision found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionWrite {
+    /// Written.
+    Done,
+    /// No decision has the id.
+    NotFound,
+    /// The decision has another etag: it changed since the caller read it.
+    Stale,
+}
+
 /// What a replica hears of the reports other API replicas commit to the same database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplicaEvent {
@@ -355,17 +368,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_scan(&self, agent_id: &str, scan_id: &str) -> Result<Option<pb::Scan>, StoreError>;
     /// Lists findings.
     async fn list_findings(&self, query: &FindingQuery) -> Result<FindingPage, StoreError>;
-    /// Counts open findings and agents; agents seen at or after `online_since`
-    /// are online, before `offline_before` offline, stale in between.
-    /// Reads the fleet's exposure: open findings by class, agents by status
-    /// (thresholds as in [`Store::summary`]).
+    /// Reads the fleet's exposure: open findings by class (decided or not),
+    /// agents by status (thresholds as in [`Store::summary`]).
     async fn exposure(&self, online_since: Micros, offline_before: Micros) -> Result<Exposure, StoreError>;
+    /// Counts open findings and agents; agents seen at or after `online_since`
+    /// are online, before `offline_before` offline, stale in between. Leaves
+    /// out the findings a decision in force covers unless `include_decided`.
     async fn summary(
         &self,
         agent_id: Option<&str>,
         online_since: Micros,
         offline_before: Micros,
         top: u32,
+        include_decided: bool,
     ) -> Result<Summary, StoreError>;
     /// Lists agents by id, after `after`.
     async fn list_agents(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredAgent>, StoreError>;
@@ -379,6 +394,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<FindingEvent>, StoreError>;
     /// Returns the position of the last event (0 before the first).
     async fn last_event_position(&self) -> Result<i64, StoreError>;
+    /// Returns one finding of an agent by its key, with the decision in force on it.
+    async fn get_finding(&self, agent_id: &str, key: &[u8]) -> Result<Option<Finding>, StoreError>;
+    /// Records a decision under `id` (its scope, expiry and etag are read from
+    /// it); returns false when the id is taken.
+    async fn create_decision(&self, id: &str, decision: &pb::Decision) -> Result<bool, StoreError>;
+    /// Returns one decision.
+    async fn get_decision(&self, id: &str) -> Result<Option<pb::Decision>, StoreError>;
+    /// Lists decisions by id, after `after` (empty: from the first).
+    async fn list_decisions(&self, after: &str, limit: u32) -> Result<Vec<pb::Decision>, StoreError>;
+    /// Replaces decision `id` if its etag is still `etag`.
+    async fn update_decision(&self, id: &str, decision: &pb::Decision, etag: &str)
+    -> Result<DecisionWrite, StoreError>;
+    /// Deletes decision `id` if its etag is `etag` (any when empty).
+    async fn delete_decision(&self, id: &str, etag: &str) -> Result<DecisionWrite, StoreError>;
 }
 
 /// Opens (and migrates) the store: PostgreSQL when `database_url` starts with

@@ -55,12 +55,14 @@ impl PostgresStore {
         let (schema,): (Option<String>,) = sqlx::query_as(queries::postgres::CURRENT_SCHEMA)
             .fetch_one(&pool)
             .await?;
-        Ok(Self {
+        let store = Self {
             writer: pool.clone(),
             reader: pool,
             channel: replica_channel(&schema.unwrap_or_default()),
             replica: uuid::Uuid::new_v4().simple().to_string(),
-        })
+        };
+        super::sql::fill_finding_versions(&store).await?;
+        Ok(store)
     }
 
     /// Closes the pool.

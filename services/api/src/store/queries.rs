@@ -236,14 +236,39 @@ pub(super) const SUMMARY_PACKAGES: Template = Template::new(include_str!("querie
 pub(super) const SUMMARY_AGENTS: Template = Template::new(include_str!("queries/common/summary_agents.sql"));
 /// Scans stored.
 pub(super) const SUMMARY_SCANS: Template = Template::new(include_str!("queries/common/summary_scans.sql"));
-/// The findings a report opened that still are (bind: scan row id).
-pub(super) const OPENED_BY_SCAN: &str = sql(include_str!("queries/common/opened_by_scan.sql"));
+/// The findings a report opened that still are (bind: scan row id; `{decision}`).
+pub(super) const OPENED_BY_SCAN: Template = Template::new(include_str!("queries/common/opened_by_scan.sql"));
 /// The events after a position (binds: position, limit).
 pub(super) const FINDING_EVENTS_AFTER: &str = sql(include_str!("queries/common/finding_events_after.sql"));
 /// The position of the last event.
 pub(super) const LAST_FINDING_EVENT: &str = sql(include_str!("queries/common/last_finding_event.sql"));
-/// The findings an event's full scan resolved (binds: agent, root, receive time).
-pub(super) const RESOLVED_BY_EVENT: &str = sql(include_str!("queries/common/resolved_by_event.sql"));
+/// The findings an event's full scan resolved (binds: agent, root, receive time; `{decision}`).
+pub(super) const RESOLVED_BY_EVENT: Template = Template::new(include_str!("queries/common/resolved_by_event.sql"));
+/// One finding (binds: key, agent; `{decision}`).
+pub(super) const GET_FINDING: Template = Template::new(include_str!("queries/common/get_finding.sql"));
+/// The decision in force on a finding (`{finding}`, the table's name; `{now}`).
+pub(super) const DECISION_IN_FORCE: Template = Template::new(include_str!("queries/common/decision_in_force.sql"));
+/// Whether any decision is in force (bind: now).
+pub(super) const DECISIONS_IN_FORCE: &str = sql(include_str!("queries/common/decisions_in_force.sql"));
+/// Findings stored before their version had a column (binds: after key, limit).
+pub(super) const FINDINGS_WITHOUT_VERSION: &str = sql(include_str!("queries/common/findings_without_version.sql"));
+/// Fills a finding's version column (binds: version, key).
+pub(super) const SET_FINDING_VERSION: &str = sql(include_str!("queries/common/set_finding_version.sql"));
+
+// Decisions.
+
+/// Records a decision unless its id is taken (binds: id, advisory, ecosystem,
+/// package, version, agent, root, expiry, etag, data).
+pub(super) const INSERT_DECISION: &str = sql(include_str!("queries/common/insert_decision.sql"));
+/// Replaces a decision of the etag given (binds: advisory, ecosystem, package,
+/// version, agent, root, expiry, new etag, data, id, old etag).
+pub(super) const UPDATE_DECISION: &str = sql(include_str!("queries/common/update_decision.sql"));
+/// Deletes a decision (binds: id, etag or '').
+pub(super) const DELETE_DECISION: &str = sql(include_str!("queries/common/delete_decision.sql"));
+/// One decision (bind: id).
+pub(super) const GET_DECISION: &str = sql(include_str!("queries/common/get_decision.sql"));
+/// A page of decisions (binds: after id, limit).
+pub(super) const LIST_DECISIONS: &str = sql(include_str!("queries/common/list_decisions.sql"));
 /// Offers a page secret (bind: the secret).
 pub(super) const INSERT_PAGE_SECRET: &str = sql(include_str!("queries/common/insert_page_secret.sql"));
 /// The page secret.
@@ -325,7 +350,7 @@ mod tests {
 
     #[test]
     fn templates_have_the_holes_the_code_fills() {
-        let cases: [(Template, &[&str]); 8] = [
+        let cases: [(Template, &[&str]); 12] = [
             (
                 FINDING_ROWS,
                 &[
@@ -345,11 +370,20 @@ mod tests {
             ),
             (LIST_SCANS, &["where", "limit"]),
             (COUNT_FINDINGS, &["where"]),
-            (LIST_FINDINGS, &["where", "order", "limit"]),
-            (SUMMARY_PACKAGES, &["and_agent", "top"]),
+            (LIST_FINDINGS, &["decision", "where", "order", "limit"]),
+            (SUMMARY_PACKAGES, &["and_agent", "and_undecided", "top"]),
             (
                 SUMMARY_AGENTS,
                 &["online", "online", "offline", "offline", "where_agent"],
+            ),
+            (OPENED_BY_SCAN, &["decision"]),
+            (RESOLVED_BY_EVENT, &["decision"]),
+            (GET_FINDING, &["decision"]),
+            (
+                DECISION_IN_FORCE,
+                &[
+                    "finding", "finding", "finding", "finding", "finding", "finding", "finding", "finding", "now",
+                ],
             ),
         ];
         for (template, holes) in cases {
@@ -366,7 +400,7 @@ mod tests {
             format!("{} FOR UPDATE", sqlite::DIALECT.lock_seen_findings.text()),
             postgres::DIALECT.lock_seen_findings.text()
         );
-        assert_eq!(SUMMARY_SEVERITIES.holes(), ["and_agent"]);
+        assert_eq!(SUMMARY_SEVERITIES.holes(), ["and_agent", "and_undecided"]);
         assert_eq!(SUMMARY_SCANS.holes(), ["where_agent"]);
         assert_eq!(sqlite::WAL_AUTOCHECKPOINT.holes(), ["pages"]);
     }

@@ -10,12 +10,12 @@
 //! SQLite and PostgreSQL. The SQL text is in [`super::queries`], the filters
 //! built per request in [`super::filter`].
 
-use super::filter::{self, Bind, Sql};
+use super::filter::{self, Bind, DecisionsAt, Sql};
 use super::queries::{self as q, Dialect, unknown_hole};
 use super::{
-    Exposure, FindingCursor, FindingEvent, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent, NewFinding,
-    NewReport, ReplicaEvents, ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan, SubmitOutcome,
-    Summary,
+    DecisionWrite, Exposure, FindingCursor, FindingEvent, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent,
+    NewFinding, NewReport, ReplicaEvents, ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan,
+    SubmitOutcome, Summary,
 };
 use prost::Message as _;
 use sqlx::query::Query;
@@ -25,7 +25,7 @@ use std::future::Future;
 use zerotrace_proto::api::v1 as pb;
 use zerotrace_proto::common::v1::Finding;
 
-/// Findings per statement: 9 binds each stays far below both backends'
+/// Findings per statement: 10 binds each stays far below both backends'
 /// limits on bound parameters (SQLite 32766, PostgreSQL 65535). Binds are
 /// anonymous on SQLite (`?`): sqlx looks up the name of every numbered one,
 /// which SQLite finds by a linear search, so a statement with thousands of
@@ -77,6 +77,9 @@ where
     for<'q> &'q [u8]: Encode<'q, B::DB> + Type<B::DB>,
     for<'r> String: Decode<'r, B::DB> + Type<B::DB>,
     for<'r> Vec<u8>: Decode<'r, B::DB> + Type<B::DB>,
+    // A decision's scope and expiry, NULL where it is any.
+    for<'q> Option<&'q str>: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> Option<i64>: Encode<'q, B::DB> + Type<B::DB>,
 {
     async fn create_agent(&self, agent: &NewAgent) -> Result<bool, StoreError> {
         let done = sqlx::query(q::CREATE_AGENT)
@@ -178,13 +181,20 @@ where
     }
 
     async fn list_findings(&self, query: &FindingQuery) -> Result<FindingPage, StoreError> {
-        let total = if query.count_total && query.filter == FindingSelector::default() {
+        let decisions = decisions_at(self.reader()).await?;
+        let all_open = query.filter
+            == FindingSelector {
+                include_decided: query.filter.include_decided,
+                ..FindingSelector::default()
+            }
+            && (query.filter.include_decided || !decisions.any_in_force);
+        let total = if query.count_total && all_open {
             // All open findings: kept by submit_once, no need to count them.
             let row = sqlx::query(q::OPEN_FINDING_COUNT).fetch_one(self.reader()).await?;
             let n: i64 = row.try_get("open_findings")?;
             Some(u64::try_from(n).unwrap_or(0))
         } else if query.count_total {
-            let sql = filter::finding_count(&query.filter);
+            let sql = filter::finding_count(&query.filter, decisions);
             let row = query_of(&sql).fetch_one(self.reader()).await?;
             let n: i64 = row.try_get("n")?;
             Some(u64::try_from(n).unwrap_or(0))
@@ -197,6 +207,7 @@ where
             query.order,
             query.after.as_ref(),
             query.limit.saturating_add(1),
+            decisions,
         );
         let rows = query_of(&sql).fetch_all(self.reader()).await?;
         let mut more = rows.len() > query.limit as usize;
@@ -232,10 +243,16 @@ where
         online_since: Micros,
         offline_before: Micros,
         top: u32,
+        include_decided: bool,
     ) -> Result<Summary, StoreError> {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         let mut summary = Summary::default();
-        let sql = filter::summary(q::SUMMARY_SEVERITIES, agent_id, &[]);
+        let undecided = if include_decided {
+            None
+        } else {
+            Some(decisions_at(self.reader()).await?)
+        };
+        let sql = filter::summary(q::SUMMARY_SEVERITIES, agent_id, undecided, &[]);
         let rows = query_of(&sql).fetch_all(self.reader()).await?;
         for row in rows {
             let severity: i64 = row.try_get("severity")?;
@@ -244,7 +261,12 @@ where
                 .push((i32::try_from(severity).unwrap_or(0), count(row.try_get("n")?)));
         }
 
-        let sql = filter::summary(q::SUMMARY_PACKAGES, agent_id, &[("top", Bind::I64(i64::from(top)))]);
+        let sql = filter::summary(
+            q::SUMMARY_PACKAGES,
+            agent_id,
+            undecided,
+            &[("top", Bind::I64(i64::from(top)))],
+        );
         let rows = query_of(&sql).fetch_all(self.reader()).await?;
         for row in rows {
             summary.top_packages.push((
@@ -259,7 +281,7 @@ where
             .await?;
         summary.agents = agent_counts(&row)?;
 
-        let sql = filter::summary(q::SUMMARY_SCANS, agent_id, &[]);
+        let sql = filter::summary(q::SUMMARY_SCANS, agent_id, None, &[]);
         let row = query_of(&sql).fetch_one(self.reader()).await?;
         summary.scans = count(row.try_get("n")?);
         Ok(summary)
@@ -338,20 +360,21 @@ where
             .fetch_all(self.reader())
             .await?;
         let mut events = Vec::with_capacity(rows.len());
+        let now = crate::time::now_micros();
         for row in rows {
-            let scan_seq: i64 = row.try_get("scan_seq")?;
-            let opened = sqlx::query(q::OPENED_BY_SCAN)
-                .bind(scan_seq)
-                .fetch_all(self.reader())
-                .await?;
-            let agent_id: String = row.try_get("agent_id")?;
-            let root: String = row.try_get("root")?;
-            let resolved = sqlx::query(q::RESOLVED_BY_EVENT)
-                .bind(agent_id.as_str())
-                .bind(root.as_str())
-                .bind(row.try_get::<i64, _>("received_at")?)
-                .fetch_all(self.reader())
-                .await?;
+            let opened = filter::with_decision(q::OPENED_BY_SCAN, "f", vec![Bind::I64(row.try_get("scan_seq")?)], now);
+            let opened = query_of(&opened).fetch_all(self.reader()).await?;
+            let resolved = filter::with_decision(
+                q::RESOLVED_BY_EVENT,
+                "findings",
+                vec![
+                    Bind::Text(row.try_get("agent_id")?),
+                    Bind::Text(row.try_get("root")?),
+                    Bind::I64(row.try_get("received_at")?),
+                ],
+                now,
+            );
+            let resolved = query_of(&resolved).fetch_all(self.reader()).await?;
             events.push(FindingEvent {
                 position: row.try_get("position")?,
                 opened: opened.iter().map(decode_finding).collect::<Result<_, _>>()?,
@@ -365,6 +388,141 @@ where
         let row = sqlx::query(q::LAST_FINDING_EVENT).fetch_one(self.reader()).await?;
         Ok(row.try_get("position")?)
     }
+
+    async fn get_finding(&self, agent_id: &str, key: &[u8]) -> Result<Option<Finding>, StoreError> {
+        let sql = filter::with_decision(
+            q::GET_FINDING,
+            "findings",
+            vec![Bind::Bytes(key.to_vec()), Bind::Text(agent_id.to_string())],
+            crate::time::now_micros(),
+        );
+        match query_of(&sql).fetch_optional(self.reader()).await? {
+            Some(row) => Ok(Some(decode_finding(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_decision(&self, id: &str, decision: &pb::Decision) -> Result<bool, StoreError> {
+        let scope = DecisionColumns::of(decision);
+        let done = sqlx::query(q::INSERT_DECISION)
+            .bind(id)
+            .bind(scope.advisory_id)
+            .bind(scope.ecosystem)
+            .bind(scope.package_name)
+            .bind(scope.version)
+            .bind(scope.agent_id)
+            .bind(scope.root)
+            .bind(scope.expire_time)
+            .bind(decision.etag.as_str())
+            .bind(decision.encode_to_vec().as_slice())
+            .execute(self.writer())
+            .await?;
+        Ok(B::rows_affected(&done) == 1)
+    }
+
+    async fn get_decision(&self, id: &str) -> Result<Option<pb::Decision>, StoreError> {
+        let row = sqlx::query(q::GET_DECISION)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(decode_decision).transpose()
+    }
+
+    async fn list_decisions(&self, after: &str, limit: u32) -> Result<Vec<pb::Decision>, StoreError> {
+        let rows = sqlx::query(q::LIST_DECISIONS)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(decode_decision).collect()
+    }
+
+    async fn update_decision(
+        &self,
+        id: &str,
+        decision: &pb::Decision,
+        etag: &str,
+    ) -> Result<DecisionWrite, StoreError> {
+        let scope = DecisionColumns::of(decision);
+        let done = sqlx::query(q::UPDATE_DECISION)
+            .bind(scope.advisory_id)
+            .bind(scope.ecosystem)
+            .bind(scope.package_name)
+            .bind(scope.version)
+            .bind(scope.agent_id)
+            .bind(scope.root)
+            .bind(scope.expire_time)
+            .bind(decision.etag.as_str())
+            .bind(decision.encode_to_vec().as_slice())
+            .bind(id)
+            .bind(etag)
+            .execute(self.writer())
+            .await?;
+        decision_written(self, id, B::rows_affected(&done)).await
+    }
+
+    async fn delete_decision(&self, id: &str, etag: &str) -> Result<DecisionWrite, StoreError> {
+        let done = sqlx::query(q::DELETE_DECISION)
+            .bind(id)
+            .bind(etag)
+            .execute(self.writer())
+            .await?;
+        decision_written(self, id, B::rows_affected(&done)).await
+    }
+}
+
+/// Fills the version column of the findings stored before it existed (the
+/// decisions migration) from their data, a chunk per transaction; run when
+/// the store opens. A finding whose data no longer decodes gets an empty
+/// version (no decision narrowed to a version covers it) and a warning.
+pub(super) async fn fill_finding_versions<B>(store: &B) -> Result<(), StoreError>
+where
+    B: Backend,
+    for<'c> &'c mut <B::DB as Database>::Connection: Executor<'c, Database = B::DB>,
+    <B::DB as Database>::Arguments: IntoArguments<B::DB>,
+    for<'n> &'n str: ColumnIndex<<B::DB as Database>::Row>,
+    for<'q> i64: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> &'q str: Encode<'q, B::DB> + Type<B::DB>,
+    for<'q> &'q [u8]: Encode<'q, B::DB> + Type<B::DB>,
+    for<'r> Vec<u8>: Decode<'r, B::DB> + Type<B::DB>,
+{
+    let mut after: Vec<u8> = Vec::new();
+    let mut filled = 0usize;
+    loop {
+        let rows = sqlx::query(q::FINDINGS_WITHOUT_VERSION)
+            .bind(after.as_slice())
+            .bind(FINDING_CHUNK as i64)
+            .fetch_all(store.writer())
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("id")?;
+        let mut tx = store.writer().begin().await?;
+        for row in &rows {
+            let key: Vec<u8> = row.try_get("id")?;
+            let data: Vec<u8> = row.try_get("data")?;
+            let version = match Finding::decode(data.as_slice()) {
+                Ok(finding) => finding.package.map(|p| p.version).unwrap_or_default(),
+                Err(error) => {
+                    tracing::warn!(key = %crate::digest::hex(&key), %error, "stored finding does not decode");
+                    String::new()
+                }
+            };
+            sqlx::query(q::SET_FINDING_VERSION)
+                .bind(version.as_str())
+                .bind(key.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        filled += rows.len();
+    }
+    if filled > 0 {
+        tracing::info!(
+            findings = filled,
+            "filled the version column of findings stored before decisions"
+        );
+    }
+    Ok(())
 }
 
 /// Stores a report in one transaction (one attempt of [`Store::submit_report`]).
@@ -415,7 +573,6 @@ where
     };
     let seq: i64 = row.try_get("id")?;
 
-    let mut published = Vec::new();
     let mut new_findings: u32 = 0;
     // How this report changes the open findings of each class.
     let mut open_delta = ClassDeltas::default();
@@ -438,9 +595,6 @@ where
                 new_findings += 1;
                 open_delta.add(FindingClass::of(&f.finding), 1);
                 opened = true;
-                if report.publish {
-                    published.push(publication(report, f, report.received_at, report.received_at));
-                }
             } else {
                 seen.push(f);
             }
@@ -519,9 +673,7 @@ where
                 "rows" => push_finding_rows(update, report, seen.iter().copied()),
                 other => unknown_hole(other),
             });
-        let by_key: HashMap<&[u8], &NewFinding> = seen.iter().map(|f| (f.key.as_slice(), *f)).collect();
         for row in update.build().fetch_all(&mut *tx).await? {
-            let key: Vec<u8> = row.try_get("id")?;
             let reopened_by: Option<String> = row.try_get("reopened_by")?;
             let resolved_at: Option<i64> = row.try_get("resolved_at")?;
             if resolved_at.is_none() {
@@ -529,14 +681,6 @@ where
             }
             if resolved_at.is_none() && reopened_by.as_deref() == Some(report.scan_id.as_str()) {
                 opened = true;
-                if let Some(f) = by_key.get(key.as_slice()).filter(|_| report.publish) {
-                    published.push(publication(
-                        report,
-                        f,
-                        row.try_get("first_seen")?,
-                        row.try_get("last_seen")?,
-                    ));
-                }
             }
         }
     }
@@ -621,24 +765,38 @@ where
         let position: i64 = row.try_get("position")?;
         store.announce(&mut *tx, position).await?;
         if report.publish {
-            let resolved = if resolved_findings > 0 {
-                let rows = sqlx::query(q::RESOLVED_BY_EVENT)
-                    .bind(report.agent_id.as_str())
-                    .bind(report.root.as_str())
-                    .bind(report.received_at)
-                    .fetch_all(&mut *tx)
-                    .await?;
+            // As events_after reads them later: stored, with their decisions.
+            let now = crate::time::now_micros();
+            let decode = |rows: Vec<<B::DB as Database>::Row>| {
                 rows.iter()
                     .map(decode_finding)
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+            };
+            let opened = if opened {
+                let sql = filter::with_decision(q::OPENED_BY_SCAN, "f", vec![Bind::I64(seq)], now);
+                decode(query_of(&sql).fetch_all(&mut *tx).await?)?
             } else {
                 Vec::new()
             };
-            published.sort_by(|a, b| a.id.cmp(&b.id));
+            let resolved = if resolved_findings > 0 {
+                let sql = filter::with_decision(
+                    q::RESOLVED_BY_EVENT,
+                    "findings",
+                    vec![
+                        Bind::Text(report.agent_id.clone()),
+                        Bind::Text(report.root.clone()),
+                        Bind::I64(report.received_at),
+                    ],
+                    now,
+                );
+                decode(query_of(&sql).fetch_all(&mut *tx).await?)?
+            } else {
+                Vec::new()
+            };
             event = Some(FindingEvent {
                 position,
-                opened: published,
+                opened,
                 resolved,
             });
         }
@@ -649,6 +807,80 @@ where
         new_findings,
         resolved_findings,
         published: event,
+    })
+}
+
+/// The columns a decision's scope and expiry are kept in (NULL: any).
+struct DecisionColumns<'a> {
+    advisory_id: &'a str,
+    ecosystem: &'a str,
+    package_name: &'a str,
+    version: Option<&'a str>,
+    agent_id: Option<&'a str>,
+    root: Option<&'a str>,
+    expire_time: Option<Micros>,
+}
+
+impl<'a> DecisionColumns<'a> {
+    /// The columns of a (validated) decision.
+    fn of(decision: &'a pb::Decision) -> Self {
+        let scope = decision.scope.as_ref();
+        let text = |field: fn(&pb::DecisionScope) -> &str| scope.map(field).unwrap_or("");
+        let narrowed = |field: fn(&pb::DecisionScope) -> &str| Some(text(field)).filter(|v| !v.is_empty());
+        Self {
+            advisory_id: text(|s| &s.advisory_id),
+            ecosystem: text(|s| &s.ecosystem),
+            package_name: text(|s| &s.package_name),
+            version: narrowed(|s| &s.version),
+            agent_id: narrowed(|s| &s.agent_id),
+            root: narrowed(|s| &s.root),
+            expire_time: decision.expire_time.as_ref().map(crate::time::micros_saturating),
+        }
+    }
+}
+
+/// What a write of decision `id` that changed `rows` rows found: done, or
+/// why not (no such decision, or another etag).
+async fn decision_written<S: Store + ?Sized>(store: &S, id: &str, rows: u64) -> Result<DecisionWrite, StoreError> {
+    Ok(if rows == 1 {
+        DecisionWrite::Done
+    } else if store.get_decision(id).await?.is_some() {
+        DecisionWrite::Stale
+    } else {
+        DecisionWrite::NotFound
+    })
+}
+
+/// Whether any decision is in force now, read from `pool`.
+async fn decisions_at<DB>(pool: &Pool<DB>) -> Result<DecisionsAt, sqlx::Error>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let now = crate::time::now_micros();
+    let any = sqlx::query(q::DECISIONS_IN_FORCE)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
+    Ok(DecisionsAt {
+        now,
+        any_in_force: any.is_some(),
+    })
+}
+
+/// A decision as stored.
+fn decode_decision<R>(row: &R) -> Result<pb::Decision, StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let data: Vec<u8> = row.try_get("data")?;
+    pb::Decision::decode(data.as_slice()).map_err(|error| StoreError::Corrupt {
+        what: "decision",
+        error,
     })
 }
 
@@ -722,17 +954,6 @@ impl Stored {
     }
 }
 
-/// A new or reopened finding of `report` as WatchFindings shows it.
-fn publication(report: &NewReport, f: &NewFinding, first_seen: Micros, last_seen: Micros) -> Finding {
-    let mut finding = f.finding.clone();
-    finding.id = f.id();
-    finding.agent_id = report.agent_id.clone();
-    finding.scan_id = report.scan_id.clone();
-    finding.first_seen = Some(crate::time::timestamp(first_seen));
-    finding.last_seen = Some(crate::time::timestamp(last_seen));
-    finding
-}
-
 /// Fills `{rows}` of a report's findings statement: [`q::FINDING_ROWS`].
 fn push_finding_rows<'a, DB>(
     query: &mut QueryBuilder<DB>,
@@ -771,7 +992,8 @@ fn push_finding_rows<'a, DB>(
                     .push_bind(vuln.map(|v| v.risk_score).unwrap_or(0.0))
                     .push_bind(vuln.is_some_and(|v| v.known_exploited))
                     .push_bind(vuln.is_some_and(|v| !v.fixed_versions.is_empty()))
-                    .push_bind(f.data.as_slice());
+                    .push_bind(f.data.as_slice())
+                    .push_bind(package.map(|p| p.version.as_str()).unwrap_or(""));
             });
         }
         other => unknown_hole(other),
@@ -795,6 +1017,7 @@ fn agents_by_status(agent_id: Option<&str>, online_since: Micros, offline_before
     filter::summary(
         q::SUMMARY_AGENTS,
         agent_id,
+        None,
         &[
             ("online", Bind::I64(online_since)),
             ("offline", Bind::I64(offline_before)),
@@ -837,7 +1060,9 @@ where
     query
 }
 
-/// A finding as stored: its data with the columns that change after it was reported.
+/// A finding as stored: its data with the columns that change after it was
+/// reported, its name and root, and the decision in force on it (the
+/// statement's `decision` column: decision_in_force.sql).
 fn decode_finding<R>(row: &R) -> Result<Finding, StoreError>
 where
     R: Row,
@@ -852,6 +1077,10 @@ where
     let key: Vec<u8> = row.try_get("id")?;
     finding.id = crate::digest::hex(&key);
     finding.agent_id = row.try_get("agent_id")?;
+    finding.name = crate::names::finding_name(&finding.agent_id, &finding.id);
+    finding.root = row.try_get("root")?;
+    let decision: Option<String> = row.try_get("decision")?;
+    finding.decision = decision.map(|id| crate::names::decision_name(&id)).unwrap_or_default();
     finding.scan_id = row.try_get("last_scan_id")?;
     finding.first_seen = Some(crate::time::timestamp(row.try_get("first_seen")?));
     finding.last_seen = Some(crate::time::timestamp(row.try_get("last_seen")?));

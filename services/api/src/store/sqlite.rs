@@ -117,11 +117,13 @@ impl SqliteStore {
             .await?;
         let (checkpoint, wake) = tokio::sync::mpsc::channel(1);
         tokio::spawn(checkpointer(checkpoint_conn, wake));
-        Ok(Self {
+        let store = Self {
             writer,
             reader,
             checkpoint,
-        })
+        };
+        super::sql::fill_finding_versions(&store).await?;
+        Ok(store)
     }
 
     /// Closes both pools (a checkpoint of the WAL happens on the last close).

@@ -1,15 +1,18 @@
 //! The fleet commands, for people: `agents`, `scans`, `findings`, `summary`
 //! and `watch` read what the agents reported to the API; `trigger` asks an
-//! agent to scan a tree and follows the scan to its end.
+//! agent to scan a tree and follows the scan to its end; `decisions` exports
+//! and imports the fleet's decisions on findings.
 //!
 //! This module holds what they share: how to reach a service (URL, token,
 //! TLS), what a refusal says on one line, and how values print (times,
 //! severities, colour only on a terminal). [`read`] holds the listing
 //! commands, [`follow`] the two that stream.
 
+mod decisions;
 mod follow;
 mod read;
 
+pub(crate) use decisions::{DecisionsArgs, decisions};
 pub(crate) use follow::{TriggerArgs, WatchArgs, trigger, watch};
 pub(crate) use read::{AgentsArgs, FindingsArgs, ScansArgs, SummaryArgs, agents, findings, scans, summary};
 

@@ -67,6 +67,10 @@ pub(crate) struct FilterArgs {
     /// Only findings with a fixed version.
     #[arg(long)]
     fix_available: bool,
+    /// Also findings a decision in force covers (accepted risks, false
+    /// positives, not affected); they are left out by default.
+    #[arg(long)]
+    include_decided: bool,
 }
 
 impl FilterArgs {
@@ -83,6 +87,7 @@ impl FilterArgs {
             known_exploited_only: self.kev,
             fix_available_only: self.fix_available,
             include_resolved,
+            include_decided: self.include_decided,
         }
     }
 }
@@ -113,6 +118,9 @@ pub(crate) struct SummaryArgs {
     /// Only this agent.
     #[arg(long, value_name = "ID")]
     agent: Option<String>,
+    /// Also count findings a decision in force covers.
+    #[arg(long)]
+    include_decided: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -383,6 +391,7 @@ pub(crate) fn summary(args: SummaryArgs) -> ExitCode {
         let summary = client
             .get_summary(api.request(pb::GetSummaryRequest {
                 agent_id: args.agent.clone().unwrap_or_default(),
+                include_decided: args.include_decided,
             }))
             .await
             .map_err(|s| api.refused(&s))?
@@ -574,7 +583,10 @@ struct FindingList<'a> {
 #[derive(Serialize)]
 pub(super) struct FindingView<'a> {
     id: &'a str,
+    /// Its API resource name (`agents/{agent}/findings/{id}`).
+    name: &'a str,
     agent_id: &'a str,
+    root: &'a str,
     scan_id: &'a str,
     ecosystem: &'a str,
     package: &'a str,
@@ -592,6 +604,9 @@ pub(super) struct FindingView<'a> {
     first_seen: Option<String>,
     last_seen: Option<String>,
     resolved_at: Option<String>,
+    /// The decision in force on it, when the listing includes decided findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<&'a str>,
 }
 
 impl<'a> FindingView<'a> {
@@ -601,7 +616,9 @@ impl<'a> FindingView<'a> {
         let vuln = f.vulnerability.as_ref();
         Self {
             id: &f.id,
+            name: &f.name,
             agent_id: &f.agent_id,
+            root: &f.root,
             scan_id: &f.scan_id,
             ecosystem: &package.ecosystem,
             package: &package.name,
@@ -619,6 +636,7 @@ impl<'a> FindingView<'a> {
             first_seen: rfc3339(f.first_seen.as_ref()),
             last_seen: rfc3339(f.last_seen.as_ref()),
             resolved_at: rfc3339(f.resolved_at.as_ref()),
+            decision: Some(f.decision.as_str()).filter(|d| !d.is_empty()),
         }
     }
 }

@@ -65,18 +65,43 @@ pub(crate) fn write(
         components.push(component);
     }
 
-    // One vulnerability per advisory, and one more for its suppressed
-    // findings: an analysis belongs to the whole entry.
-    let mut grouped: BTreeMap<(String, bool), Vec<&Finding<'_>>> = BTreeMap::new();
+    // One vulnerability per advisory, and one more for its findings each
+    // ignore suppressed: an analysis belongs to the whole entry.
+    let mut grouped: BTreeMap<(String, Option<String>), Vec<&Finding<'_>>> = BTreeMap::new();
     for f in report.findings.iter().chain(&report.suppressed) {
         grouped
-            .entry((f.vulnerability.id.clone(), f.suppression.is_some()))
+            .entry((
+                f.vulnerability.id.clone(),
+                f.suppression.as_ref().map(|s| s.source.clone()),
+            ))
             .or_default()
             .push(f);
     }
+    let mut ignores_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, ignore) in grouped.keys() {
+        if ignore.is_some() {
+            *ignores_of.entry(id.as_str()).or_default() += 1;
+        }
+    }
+    let mut nth: BTreeMap<&str, usize> = BTreeMap::new();
     let vulnerabilities: Vec<Value> = grouped
         .iter()
-        .map(|((id, suppressed), findings)| vulnerability(id, *suppressed, findings))
+        .map(|((id, ignore), findings)| {
+            // `vulnerability:ID:suppressed`, numbered when several ignores suppress ID.
+            let reference = match ignore {
+                None => format!("vulnerability:{id}"),
+                Some(_) => {
+                    let n = nth.entry(id.as_str()).or_default();
+                    *n += 1;
+                    if ignores_of.get(id.as_str()).copied().unwrap_or(0) > 1 {
+                        format!("vulnerability:{id}:suppressed:{n}")
+                    } else {
+                        format!("vulnerability:{id}:suppressed")
+                    }
+                }
+            };
+            vulnerability(id, reference, findings)
+        })
         .collect();
 
     let dependencies = dependency_graph(inventory, &refs);
@@ -133,7 +158,7 @@ fn component_ref(ecosystem: Ecosystem, name: &str, version: &str) -> String {
     purl(ecosystem, name, version)
 }
 
-fn vulnerability(id: &str, suppressed: bool, findings: &[&Finding<'_>]) -> Value {
+fn vulnerability(id: &str, reference: String, findings: &[&Finding<'_>]) -> Value {
     let Some(first) = findings.first() else {
         return json!({});
     };
@@ -167,7 +192,7 @@ fn vulnerability(id: &str, suppressed: bool, findings: &[&Finding<'_>]) -> Value
         .collect();
     let url = v.advisory_url().map(str::to_string);
     let mut entry = json!({
-        "bom-ref": if suppressed { format!("vulnerability:{id}:suppressed") } else { format!("vulnerability:{id}") },
+        "bom-ref": reference,
         "id": id,
         "source": {"name": "OSV", "url": format!("https://osv.dev/vulnerability/{id}")},
         "references": v.aliases.iter().map(|a| json!({"id": a, "source": {"name": alias_source(a)}})).collect::<Vec<_>>(),
@@ -191,15 +216,27 @@ fn vulnerability(id: &str, suppressed: bool, findings: &[&Finding<'_>]) -> Value
     if let Some(url) = url {
         entry["advisories"] = json!([{"url": url}]);
     }
-    if suppressed && let Some(s) = first.suppression.as_ref() {
+    if let Some(s) = first.suppression.as_ref() {
         let until = s.until.as_ref().map(|u| format!(" (until {u})")).unwrap_or_default();
-        entry["analysis"] = json!({
-            "state": "exploitable",
-            "response": ["will_not_fix"],
-            "detail": format!("Accepted risk, ignored by {}{until}: {}", s.source, s.reason)
-        });
+        let mut analysis = json!(s.analysis.cyclonedx());
+        analysis["detail"] = json!(format!(
+            "{}, ignored by {}{until}: {}",
+            capitalized(&s.analysis.kind_words()),
+            s.source,
+            s.reason
+        ));
+        entry["analysis"] = analysis;
     }
     entry
+}
+
+/// `text` with its first letter in capitals.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The CycloneDX severity of a CVSS score.

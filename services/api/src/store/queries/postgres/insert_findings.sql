@@ -3,6 +3,6 @@
 -- is for SQLite's parser (ON CONFLICT is no join's ON); the statement is
 -- SQLite's without its OR ROLLBACK.
 INSERT INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, kev, fix_available,
-    first_seen, last_seen, first_scan_id, last_scan_id, data)
+    first_seen, last_seen, first_scan_id, last_scan_id, data, package_version)
 {rows}
 WHERE true ON CONFLICT (id) DO NOTHING RETURNING id

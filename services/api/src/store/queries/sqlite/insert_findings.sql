@@ -9,6 +9,6 @@
 -- is checked at commit (see the migration that rebuilt the findings table):
 -- no journal. PostgreSQL's statement is the same without it.
 INSERT OR ROLLBACK INTO findings (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, kev, fix_available,
-    first_seen, last_seen, first_scan_id, last_scan_id, data)
+    first_seen, last_seen, first_scan_id, last_scan_id, data, package_version)
 {rows}
 WHERE true ON CONFLICT (id) DO NOTHING RETURNING id

@@ -8,7 +8,7 @@
 -- OR ROLLBACK: as in insert_findings.sql. PostgreSQL's statement is the same
 -- without it.
 WITH seen (id, agent_id, root, ecosystem, package_name, vuln_id, severity, risk_score, kev, fix_available,
-    first_seen, last_seen, first_scan_id, last_scan_id, data) AS ({rows})
+    first_seen, last_seen, first_scan_id, last_scan_id, data, package_version) AS ({rows})
 UPDATE OR ROLLBACK findings SET
     last_seen = CASE WHEN seen.last_seen > findings.last_seen THEN seen.last_seen ELSE findings.last_seen END,
     last_scan_id = CASE WHEN seen.last_seen >= findings.last_seen THEN seen.last_scan_id ELSE findings.last_scan_id END,

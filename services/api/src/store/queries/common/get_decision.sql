@@ -1,0 +1,2 @@
+-- One decision (bind: id).
+SELECT id, etag, data FROM decisions WHERE id = $1
