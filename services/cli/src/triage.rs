@@ -148,6 +148,7 @@ pub(crate) struct CycloneDxAnalysis {
     pub(crate) state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) justification: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) response: Vec<String>,
 }
 

@@ -459,3 +459,62 @@ fn go_indirect_and_manifest_marks_reach_findings_and_the_inventory() {
         "the toolchain is no requirement: {stdlib}"
     );
 }
+
+#[test]
+fn cyclonedx_carries_each_ignores_analysis_and_validates() {
+    let dir = tree();
+    // F-1 not affected (with a justification), F-2 a false positive; F-3
+    // keeps the accepted risk of the tree's own file.
+    let config = dir.path().join("repo").join("zerotrace.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[[ignore]]\nid = \"CVE-2026-2001\"\nreason = \"the parser is behind a feature we never enable\"\n\
+         kind = \"not-affected\"\njustification = \"code-not-present\"\nresponses = [\"update\"]\nauthor = \"alice\"\n\
+         \n[[ignore]]\nid = \"F-2\"\nreason = \"the advisory names another package\"\nkind = \"false-positive\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = dir.path().join("out");
+    let (code, [_, cdx, _, _, report]) = scan_all(dir.path(), &out);
+    assert_eq!(code, 0, "every finding is suppressed");
+    if let Some(result) = validate("bom-1.6.schema.json", &cdx) {
+        result.unwrap_or_else(|e| panic!("{} violates the CycloneDX schema:\n{e}", cdx.display()));
+    }
+    let bom = json(&cdx);
+    let analysis = |id: &str| {
+        bom["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap()["analysis"]
+            .clone()
+    };
+    let f1 = analysis("F-1");
+    assert_eq!(f1["state"], "not_affected");
+    assert_eq!(f1["justification"], "code_not_present");
+    assert_eq!(f1["response"], serde_json::json!(["update"]));
+    assert!(
+        f1["detail"].as_str().unwrap().starts_with("Not affected, ignored by "),
+        "{f1}"
+    );
+    let f2 = analysis("F-2");
+    assert_eq!(f2["state"], "false_positive");
+    assert!(f2.get("response").is_none(), "{f2}");
+    assert_eq!(analysis("F-3")["state"], "exploitable");
+    // JSON says what was decided, per suppressed finding.
+    let report = json(&report);
+    let mut decided: Vec<(String, String)> = report["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["advisory"]["id"].as_str().unwrap_or_default().to_string(),
+                f["suppression"]["decision"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    decided.sort();
+    assert_eq!(decided.len(), 3, "{report}");
+    assert_eq!(decided.iter().filter(|(_, d)| d == "accepted-risk").count(), 1);
+}

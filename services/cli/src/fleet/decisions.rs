@@ -9,7 +9,7 @@
 //! with the etag it was read with, a new one created, so importing a file
 //! twice changes nothing the second time.
 
-use super::{ApiArgs, Service, block_on, rfc3339};
+use super::{ApiArgs, Service, block_on, counted, rfc3339};
 use crate::error::{CliError, EXIT_OK};
 use crate::ignores::Ignore;
 use crate::triage::Analysis;
@@ -167,10 +167,10 @@ async fn export(args: ExportArgs) -> Result<u8, CliError> {
     };
     let body = toml::to_string(&entries).map_err(|e| CliError::Internal(format!("TOML: {e}")))?;
     let text = format!(
-        "# {} fleet decisions of the ZeroTrace API, as `[[ignore]]` entries.\n\
+        "# {} of the ZeroTrace API, as `[[ignore]]` entries.\n\
          # `zerotrace decisions import FILE` records them in an API; the entries without\n\
          # `agent` or `root` also work in a repository's zerotrace.toml.\n\n{body}",
-        entries.ignore.len()
+        counted(entries.ignore.len() as u64, "fleet decision")
     );
     match &args.output {
         Some(path) => {
