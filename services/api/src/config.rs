@@ -47,7 +47,7 @@ pub struct ApiConfig {
         hide_env_values = true
     )]
     pub registration_token: String,
-    /// Bearer token of admin calls (ResetAgentToken); empty: admin calls are refused.
+    /// Bearer token of admin calls (ResetAgentToken, the writes of decisions); empty: admin calls are refused.
     #[arg(long, env = "ZEROTRACE_API_ADMIN_TOKEN", default_value = "", hide_env_values = true)]
     pub admin_token: String,
     /// Requests handled at once; more are refused with RESOURCE_EXHAUSTED.
@@ -78,6 +78,11 @@ pub struct ApiConfig {
     /// An agent not heard from for this long is offline (stale in between).
     #[arg(long, env = "ZEROTRACE_API_OFFLINE_AFTER", default_value = "15m", value_parser = parse_duration)]
     pub offline_after: Duration,
+    /// Delete scans received and findings resolved longer ago than this
+    /// (hourly; the newest scan of each agent and open findings stay); `0`
+    /// keeps everything.
+    #[arg(long, env = "ZEROTRACE_API_RETENTION", default_value = "0s", value_parser = parse_duration)]
+    pub retention: Duration,
     /// Stored reports a WatchFindings stream may fall behind before it is ended.
     #[arg(long, env = "ZEROTRACE_API_WATCH_BUFFER", default_value_t = 1024)]
     pub watch_buffer: usize,
@@ -112,6 +117,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("online_window", &self.online_window)
             .field("offline_after", &self.offline_after)
             .field("watch_buffer", &self.watch_buffer)
+            .field("retention", &self.retention)
             .field("print_addr", &self.print_addr)
             .finish()
     }

@@ -16,6 +16,7 @@ mod names;
 mod paging;
 mod rate;
 mod report;
+mod retention;
 mod service;
 pub mod store;
 mod time;

@@ -58,6 +58,8 @@ pub struct ApiSettings {
     pub max_inflight_bytes: usize,
     /// RegisterAgent calls per second per peer address (0 = off).
     pub registrations_per_peer: u32,
+    /// Age past which old scans and resolved findings are deleted (zero: kept forever).
+    pub retention: Duration,
 }
 
 impl ApiSettings {
@@ -77,6 +79,7 @@ impl ApiSettings {
             watch_buffer: config.watch_buffer,
             max_inflight_bytes: config.max_inflight_bytes,
             registrations_per_peer: config.registrations_per_peer,
+            retention: config.retention,
         }
     }
 }
@@ -112,6 +115,13 @@ impl Api {
                 Arc::clone(&store),
                 events,
                 feed.clone(),
+                stopping.clone(),
+            ));
+        }
+        if !settings.retention.is_zero() {
+            tokio::spawn(crate::retention::run(
+                Arc::clone(&store),
+                settings.retention,
                 stopping.clone(),
             ));
         }

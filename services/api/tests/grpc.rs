@@ -1651,3 +1651,44 @@ async fn admins_decide_findings_and_reads_leave_decided_ones_out() {
     assert_eq!(list(false).await.total_size, 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_retention_job_runs_at_start_and_keeps_each_agents_newest_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path(), |_| {}).await;
+    let mut client = server.client().await;
+    let (agent, token) = register(&mut client, "a").await;
+    for scan in ["old", "newest"] {
+        submit_ok(
+            &mut client,
+            &agent,
+            &token,
+            report(scan, ScanType::Full, findings("K", 2)),
+        )
+        .await;
+    }
+    server.stop().await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let server = Server::start_in(dir.path(), |c| c.retention = Duration::from_secs(1)).await;
+    let mut client = server.client().await;
+    let get = |scan: &str| {
+        authed(
+            pb::GetScanRequest {
+                agent_id: agent.clone(),
+                scan_id: scan.to_string(),
+            },
+            READER,
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.get_scan(get("old")).await {
+            Err(status) if status.code() == Code::NotFound => break,
+            Ok(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => panic!("the old scan is still there: {other:?}"),
+        }
+    }
+    client.get_scan(get("newest")).await.expect("the newest scan stays");
+    server.stop().await;
+}

@@ -1102,3 +1102,83 @@ fn hex_key(id: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&id[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn retention_deletes_old_scans_and_long_resolved_findings_only() {
+    on_both(|store| async move {
+        let store = store.as_ref();
+        agent(store, "a").await;
+        agent(store, "b").await;
+        let both = findings("R", 2);
+        let first = vec![both[0].clone()];
+        submit(store, "a", &report("s1", ScanType::Full, both.clone()), T0).await;
+        submit(store, "b", &report("s1", ScanType::Full, both.clone()), T0).await;
+        // s2 resolves a's second finding; s3 sees the first again.
+        submit(
+            store,
+            "a",
+            &report("s2", ScanType::Full, first.clone()),
+            T0 + 10 * SECOND,
+        )
+        .await;
+        submit(store, "a", &report("s3", ScanType::Full, first), T0 + 20 * SECOND).await;
+        let last_event = store.last_event_position().await.unwrap();
+
+        // One row a statement: the job goes batch after batch.
+        let expired = store.expire(T0 + 15 * SECOND, 1).await.unwrap();
+        assert_eq!(
+            (expired.scans, expired.findings, expired.events),
+            (2, 1, 1),
+            "a's s1 and s2 (not b's only scan), the finding s2 resolved, s1's event"
+        );
+        let scans = |agent: &str| {
+            let query = ScanQuery {
+                agent_id: Some(agent.to_string()),
+                limit: 10,
+                ..Default::default()
+            };
+            async move {
+                store
+                    .list_scans(&query)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.scan.report.unwrap().scan_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(scans("a").await, ["s3"]);
+        assert_eq!(scans("b").await, ["s1"], "an agent's newest scan stays, however old");
+        let all = all_findings(
+            store,
+            FindingSelector {
+                include_resolved: true,
+                ..Default::default()
+            },
+            FindingOrder::Risk,
+        )
+        .await;
+        assert_eq!(all.len(), 3, "a's open finding and b's two");
+        assert!(all.iter().all(|f| f.resolved_at.is_none()));
+        kept_counts_agree(store, "after the retention job").await;
+        assert_eq!(open_of_agent(store, "a").await, 1);
+        assert_eq!(
+            store.last_event_position().await.unwrap(),
+            last_event,
+            "positions go on after the last event"
+        );
+
+        // Nothing more to delete; later reports go on as before.
+        assert_eq!(
+            store.expire(T0 + 15 * SECOND, 1000).await.unwrap(),
+            store::Expired::default()
+        );
+        let outcome = submit(store, "a", &report("s4", ScanType::Full, both), T0 + 30 * SECOND).await;
+        assert!(
+            matches!(outcome, SubmitOutcome::Stored { new_findings: 1, .. }),
+            "{outcome:?}"
+        );
+        assert!(store.last_event_position().await.unwrap() > last_event);
+    })
+    .await;
+}

@@ -325,6 +325,17 @@ pub enum DecisionWrite {
     Stale,
 }
 
+/// What one run of the retention job deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Scans received before the cutoff (not the newest of their agent).
+    pub scans: u64,
+    /// Findings resolved before the cutoff.
+    pub findings: u64,
+    /// Events of deleted scans.
+    pub events: u64,
+}
+
 /// What a replica hears of the reports other API replicas commit to the same database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplicaEvent {
@@ -408,6 +419,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     -> Result<DecisionWrite, StoreError>;
     /// Deletes decision `id` if its etag is `etag` (any when empty).
     async fn delete_decision(&self, id: &str, etag: &str) -> Result<DecisionWrite, StoreError>;
+    /// Deletes what is older than `cutoff`: scans received before it (but
+    /// the newest of each agent), findings resolved before it, and the
+    /// events of deleted scans; `batch` rows per statement, each its own
+    /// transaction, so reports go on meanwhile.
+    async fn expire(&self, cutoff: Micros, batch: u32) -> Result<Expired, StoreError>;
 }
 
 /// Opens (and migrates) the store: PostgreSQL when `database_url` starts with

@@ -255,6 +255,15 @@ pub(super) const FINDINGS_WITHOUT_VERSION: &str = sql(include_str!("queries/comm
 /// Fills a finding's version column (binds: version, key).
 pub(super) const SET_FINDING_VERSION: &str = sql(include_str!("queries/common/set_finding_version.sql"));
 
+// Retention.
+
+/// Deletes a batch of old scans (binds: cutoff, batch size).
+pub(super) const EXPIRE_SCANS: &str = sql(include_str!("queries/common/expire_scans.sql"));
+/// Deletes a batch of long-resolved findings (binds: cutoff, batch size).
+pub(super) const EXPIRE_FINDINGS: &str = sql(include_str!("queries/common/expire_findings.sql"));
+/// Deletes the events of deleted scans.
+pub(super) const EXPIRE_FINDING_EVENTS: &str = sql(include_str!("queries/common/expire_finding_events.sql"));
+
 // Decisions.
 
 /// Records a decision unless its id is taken (binds: id, advisory, ecosystem,

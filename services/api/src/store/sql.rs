@@ -13,8 +13,8 @@
 use super::filter::{self, Bind, DecisionsAt, Sql};
 use super::queries::{self as q, Dialect, unknown_hole};
 use super::{
-    DecisionWrite, Exposure, FindingCursor, FindingEvent, FindingPage, FindingQuery, FindingSelector, Micros, NewAgent,
-    NewFinding, NewReport, ReplicaEvents, ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan,
+    DecisionWrite, Expired, Exposure, FindingCursor, FindingEvent, FindingPage, FindingQuery, FindingSelector, Micros,
+    NewAgent, NewFinding, NewReport, ReplicaEvents, ScanCursor, ScanQuery, Store, StoreError, StoredAgent, StoredScan,
     SubmitOutcome, Summary,
 };
 use prost::Message as _;
@@ -459,6 +459,33 @@ where
             .execute(self.writer())
             .await?;
         decision_written(self, id, B::rows_affected(&done)).await
+    }
+
+    async fn expire(&self, cutoff: Micros, batch: u32) -> Result<Expired, StoreError> {
+        let mut expired = Expired::default();
+        for (statement, count) in [
+            (q::EXPIRE_SCANS, &mut expired.scans),
+            (q::EXPIRE_FINDINGS, &mut expired.findings),
+        ] {
+            loop {
+                let done = sqlx::query(statement)
+                    .bind(cutoff)
+                    .bind(i64::from(batch.max(1)))
+                    .execute(self.writer())
+                    .await?;
+                let deleted = B::rows_affected(&done);
+                *count += deleted;
+                if deleted < u64::from(batch.max(1)) {
+                    break;
+                }
+            }
+        }
+        let done = sqlx::query(q::EXPIRE_FINDING_EVENTS).execute(self.writer()).await?;
+        expired.events = B::rows_affected(&done);
+        if expired != Expired::default() {
+            self.committed();
+        }
+        Ok(expired)
     }
 
     async fn delete_decision(&self, id: &str, etag: &str) -> Result<DecisionWrite, StoreError> {
