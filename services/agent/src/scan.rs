@@ -14,11 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
+use tonic::Code;
 use zerotrace_inventory::{FingerprintCache, Inventory, Progress, Source, WalkOptions};
 use zerotrace_proto::advisories::AdvisoryList;
 use zerotrace_proto::agent::v1 as pb;
 use zerotrace_proto::api::v1 as api;
 use zerotrace_proto::common::v1 as common;
+use zerotrace_server::Diagnosis;
 use zerotrace_telemetry::instruments::{ScanKind, ScanOutcome, SeverityLabel};
 use zerotrace_telemetry::{AgentMetrics, SdkTracer};
 
@@ -323,7 +325,19 @@ impl Scanner {
         let report_cx = Context::current().with_span(reporting);
         let delivered = self.upstream.submit(report).with_context(report_cx.clone()).await;
         report_cx.span().end();
-        delivered?;
+        if let Err(error) = delivered {
+            // A report the API refuses for good (over its size or finding
+            // limit, or invalid) is told as a failed scan, with the API's
+            // reason and without findings, so the fleet sees the scan and why
+            // it holds none; a refusal that may pass later is not.
+            if let AgentError::Upstream(status) = &error
+                && matches!(status.code(), Code::ResourceExhausted | Code::InvalidArgument)
+                && Diagnosis::of(status).retry_after.is_none()
+            {
+                self.report_failure(handle, root, kind, &error).await;
+            }
+            return Err(error);
+        }
         Ok(None)
     }
 

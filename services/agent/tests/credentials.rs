@@ -1,6 +1,7 @@
 //! The agent's API credentials against a real API that requires a
 //! registration token: it registers with it, keeps its token when the API
-//! refuses it, and takes up a token an operator reset and wrote for it.
+//! refuses it, and takes up a token an operator reset and wrote for it. A
+//! report the API refuses for good is told to it as a failed scan.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -90,70 +91,108 @@ async fn scan(agent: &mut AgentServiceClient<tonic::transport::Channel>, root: &
     scan_with(agent, root, None).await
 }
 
+/// An enrichment service with [`ADVISORY`], an API (with `api_flags` after
+/// the test's tokens) and an agent that registers with the registration
+/// token, scanning a project with [`LOCK`].
+struct Stack {
+    agent: AgentServiceClient<tonic::transport::Channel>,
+    api: ApiServiceClient<tonic::transport::Channel>,
+    project: std::path::PathBuf,
+    agent_dir: std::path::PathBuf,
+    stops: Vec<oneshot::Sender<()>>,
+}
+
+impl Stack {
+    async fn start(dir: &Path, api_flags: &[&str]) -> Self {
+        let osv = dir.join("osv");
+        let project = dir.join("project");
+        std::fs::create_dir_all(&osv).unwrap();
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(osv.join("a.json"), ADVISORY).unwrap();
+        std::fs::write(project.join("Cargo.lock"), LOCK).unwrap();
+        let mut stops = Vec::new();
+
+        let enrichment_listeners = listeners().await;
+        let enrichment_addr = enrichment_listeners.grpc_addr().unwrap();
+        let mut enrichment =
+            <EnrichmentConfig as clap::Parser>::parse_from(["zerotrace-enrichment", "--sync-interval", "0s"]);
+        enrichment.data_dir = dir.join("enrichment");
+        enrichment.import = vec![osv];
+        let (stop, stopped) = oneshot::channel::<()>();
+        stops.push(stop);
+        tokio::spawn(zerotrace_enrichment::serve(enrichment, enrichment_listeners, async {
+            let _ = stopped.await;
+        }));
+
+        let api_listeners = listeners().await;
+        let api_addr = api_listeners.grpc_addr().unwrap();
+        let mut api_args = vec![
+            "zerotrace-api",
+            "--reader-token",
+            READER,
+            "--admin-token",
+            ADMIN,
+            "--registration-token",
+            REGISTRATION,
+            "--registrations-per-peer",
+            "0",
+        ];
+        api_args.extend_from_slice(api_flags);
+        let api_config = <ApiConfig as clap::Parser>::parse_from(api_args);
+        let api_config = ApiConfig {
+            data_dir: dir.join("api"),
+            ..api_config
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        stops.push(stop);
+        tokio::spawn(zerotrace_api::serve(api_config, api_listeners, async {
+            let _ = stopped.await;
+        }));
+
+        let agent_listeners = listeners().await;
+        let agent_addr = agent_listeners.grpc_addr().unwrap();
+        let agent_dir = dir.join("agent");
+        let mut config =
+            <AgentConfig as clap::Parser>::parse_from(["zerotrace-agent", "--registration-token", REGISTRATION]);
+        config.data_dir = agent_dir.clone();
+        config.allowed_roots = vec![project.clone()];
+        config.enrichment_url = format!("http://{enrichment_addr}");
+        config.api_url = format!("http://{api_addr}");
+        let (stop, stopped) = oneshot::channel::<()>();
+        stops.push(stop);
+        tokio::spawn(zerotrace_agent::serve(config, agent_listeners, async {
+            let _ = stopped.await;
+        }));
+        let agent = AgentServiceClient::connect(format!("http://{agent_addr}"))
+            .await
+            .unwrap();
+        let api = ApiServiceClient::connect(format!("http://{api_addr}")).await.unwrap();
+        Self {
+            agent,
+            api,
+            project,
+            agent_dir,
+            stops,
+        }
+    }
+
+    fn stop(self) {
+        for stop in self.stops {
+            let _ = stop.send(());
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_keeps_its_token_and_takes_up_a_reset_one() {
     let dir = tempfile::tempdir().unwrap();
-    let osv = dir.path().join("osv");
-    let project = dir.path().join("project");
-    std::fs::create_dir_all(&osv).unwrap();
-    std::fs::create_dir_all(&project).unwrap();
-    std::fs::write(osv.join("a.json"), ADVISORY).unwrap();
-    std::fs::write(project.join("Cargo.lock"), LOCK).unwrap();
-    let mut stops = Vec::new();
-
-    let enrichment_listeners = listeners().await;
-    let enrichment_addr = enrichment_listeners.grpc_addr().unwrap();
-    let mut enrichment =
-        <EnrichmentConfig as clap::Parser>::parse_from(["zerotrace-enrichment", "--sync-interval", "0s"]);
-    enrichment.data_dir = dir.path().join("enrichment");
-    enrichment.import = vec![osv];
-    let (stop, stopped) = oneshot::channel::<()>();
-    stops.push(stop);
-    tokio::spawn(zerotrace_enrichment::serve(enrichment, enrichment_listeners, async {
-        let _ = stopped.await;
-    }));
-
-    let api_listeners = listeners().await;
-    let api_addr = api_listeners.grpc_addr().unwrap();
-    let api_config = <ApiConfig as clap::Parser>::parse_from([
-        "zerotrace-api",
-        "--reader-token",
-        READER,
-        "--admin-token",
-        ADMIN,
-        "--registration-token",
-        REGISTRATION,
-        "--registrations-per-peer",
-        "0",
-    ]);
-    let api_config = ApiConfig {
-        data_dir: dir.path().join("api"),
-        ..api_config
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    stops.push(stop);
-    tokio::spawn(zerotrace_api::serve(api_config, api_listeners, async {
-        let _ = stopped.await;
-    }));
-
-    let agent_listeners = listeners().await;
-    let agent_addr = agent_listeners.grpc_addr().unwrap();
-    let agent_dir = dir.path().join("agent");
-    let mut config =
-        <AgentConfig as clap::Parser>::parse_from(["zerotrace-agent", "--registration-token", REGISTRATION]);
-    config.data_dir = agent_dir.clone();
-    config.allowed_roots = vec![project.clone()];
-    config.enrichment_url = format!("http://{enrichment_addr}");
-    config.api_url = format!("http://{api_addr}");
-    let (stop, stopped) = oneshot::channel::<()>();
-    stops.push(stop);
-    tokio::spawn(zerotrace_agent::serve(config, agent_listeners, async {
-        let _ = stopped.await;
-    }));
-    let mut agent = AgentServiceClient::connect(format!("http://{agent_addr}"))
-        .await
-        .unwrap();
-    let mut api = ApiServiceClient::connect(format!("http://{api_addr}")).await.unwrap();
+    let Stack {
+        mut agent,
+        mut api,
+        project,
+        agent_dir,
+        stops,
+    } = Stack::start(dir.path(), &[]).await;
 
     // Registered with the registration token; the report is stored.
     let first = scan(&mut agent, &project).await;
@@ -276,4 +315,30 @@ async fn service_tokens_guard_the_agent_and_reach_enrichment() {
     );
     let _ = stop_a.send(());
     let _ = stop_e.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_over_the_apis_limit_is_told_as_a_failed_scan_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stack = Stack::start(dir.path(), &["--max-findings-per-report", "0"]).await;
+    let project = stack.project.clone();
+    let refused = scan(&mut stack.agent, &project).await;
+    assert_eq!(refused.status, common::ScanStatus::Failed as i32, "{refused:?}");
+    assert!(refused.error_message.contains("findings"), "{refused:?}");
+
+    // The API holds the scan, failed, with the reason and no findings.
+    let scans = stack
+        .api
+        .list_scans(bearer(api::ListScansRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner()
+        .scans;
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    let report = scans[0].report.as_ref().unwrap();
+    assert_eq!(report.scan_id, refused.scan_id);
+    assert_eq!(report.status, common::ScanStatus::Failed as i32);
+    assert!(report.error_message.contains("findings"), "{}", report.error_message);
+    assert_eq!(scans[0].finding_count, 0);
+    stack.stop();
 }

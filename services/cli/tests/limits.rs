@@ -1,6 +1,8 @@
 //! A report that can never fit is sent once: the API refuses it with a
 //! permanent RESOURCE_EXHAUSTED (its reason, its limit, no RetryInfo), and
-//! the agent fails the scan with that reason instead of sending it again.
+//! the agent fails the scan with that reason instead of sending it again;
+//! what it sends instead is the scan as FAILED, without findings, which the
+//! API stores.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -50,5 +52,5 @@ async fn a_report_over_the_findings_limit_is_sent_once() {
             .sum::<f64>()
     };
     assert_eq!(submits("RESOURCE_EXHAUSTED"), 1.0, "sent exactly once:\n{scrape}");
-    assert_eq!(submits("OK"), 0.0);
+    assert_eq!(submits("OK"), 1.0, "then the failed scan, without findings:\n{scrape}");
 }
