@@ -57,6 +57,33 @@ async fn migrate_until(path: &Path, before: &str, scratch: &Path) -> sqlx::Sqlit
     pool
 }
 
+/// Applies the PostgreSQL migrations older than `before` to the schema at
+/// `url`, the way an earlier release left it.
+async fn postgres_until(url: &str, before: &str, scratch: &Path) -> sqlx::PgPool {
+    migrations_until("postgres", before, scratch);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(scratch)
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    pool
+}
+
+/// Runs `check`, then drops `schema` whether it passed or panicked.
+async fn checked_then_dropped(schema: common::PgSchema, check: impl std::future::Future<Output = ()>) {
+    let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(check)).await;
+    schema.drop_schema().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 fn finding(n: u32) -> Finding {
     Finding {
         package: Some(Package {
@@ -263,34 +290,19 @@ async fn postgres_findings_keep_their_ids_through_the_binary_key() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let scratch = dir.path().join("old-migrations");
-    migrations_until("postgres", REBUILD, &scratch);
-    let old = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&schema.url)
-        .await
-        .unwrap();
-    sqlx::migrate::Migrator::new(scratch.as_path())
-        .await
-        .unwrap()
-        .run(&old)
-        .await
-        .unwrap();
+    let old = postgres_until(&schema.url, REBUILD, &dir.path().join("old-migrations")).await;
     seed_old_findings!(&old);
     old.close().await;
 
-    let outcome = std::panic::AssertUnwindSafe(async {
-        let store = store::open(&schema.url, dir.path()).await.unwrap();
+    let url = schema.url.clone();
+    checked_then_dropped(schema, async {
+        let store = store::open(&url, dir.path()).await.unwrap();
         assert_eq!(listed(store.as_ref()).await, seeded());
         assert_eq!(by_alias(store.as_ref(), "CVE-2026-2").await, ["crate-2"]);
         assert_eq!(open_of_agents(store.as_ref()).await, [2]);
         assert_eq!(store.exposure(0, 0).await.unwrap().open_by_class, [(3, false, 2)]);
-    });
-    let outcome = futures_util::FutureExt::catch_unwind(outcome).await;
-    schema.drop_schema().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -376,29 +388,14 @@ async fn postgres_findings_before_decisions_get_their_versions() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let scratch = dir.path().join("old-migrations");
-    migrations_until("postgres", DECISIONS, &scratch);
-    let old = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&schema.url)
-        .await
-        .unwrap();
-    sqlx::migrate::Migrator::new(scratch.as_path())
-        .await
-        .unwrap()
-        .run(&old)
-        .await
-        .unwrap();
+    let old = postgres_until(&schema.url, DECISIONS, &dir.path().join("old-migrations")).await;
     seed_findings_before_decisions!(&old);
     old.close().await;
 
-    let outcome = std::panic::AssertUnwindSafe(async {
-        let store = store::open(&schema.url, dir.path()).await.unwrap();
+    let url = schema.url.clone();
+    checked_then_dropped(schema, async {
+        let store = store::open(&url, dir.path()).await.unwrap();
         decisions_narrow_by_the_filled_versions(store.as_ref()).await;
-    });
-    let outcome = futures_util::FutureExt::catch_unwind(outcome).await;
-    schema.drop_schema().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    })
+    .await;
 }

@@ -269,8 +269,8 @@ pub(super) const EXPIRE_FINDING_EVENTS: &str = sql(include_str!("queries/common/
 /// Records a decision unless its id is taken (binds: id, advisory, ecosystem,
 /// package, version, agent, root, expiry, etag, data).
 pub(super) const INSERT_DECISION: &str = sql(include_str!("queries/common/insert_decision.sql"));
-/// Replaces a decision of the etag given (binds: advisory, ecosystem, package,
-/// version, agent, root, expiry, new etag, data, id, old etag).
+/// Replaces a decision of the etag given (binds: those of
+/// [`INSERT_DECISION`], then the old etag).
 pub(super) const UPDATE_DECISION: &str = sql(include_str!("queries/common/update_decision.sql"));
 /// Deletes a decision (binds: id, etag or '').
 pub(super) const DELETE_DECISION: &str = sql(include_str!("queries/common/delete_decision.sql"));

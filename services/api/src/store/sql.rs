@@ -403,18 +403,9 @@ where
     }
 
     async fn create_decision(&self, id: &str, decision: &pb::Decision) -> Result<bool, StoreError> {
-        let scope = DecisionColumns::of(decision);
-        let done = sqlx::query(q::INSERT_DECISION)
-            .bind(id)
-            .bind(scope.advisory_id)
-            .bind(scope.ecosystem)
-            .bind(scope.package_name)
-            .bind(scope.version)
-            .bind(scope.agent_id)
-            .bind(scope.root)
-            .bind(scope.expire_time)
-            .bind(decision.etag.as_str())
-            .bind(decision.encode_to_vec().as_slice())
+        let data = decision.encode_to_vec();
+        let done = DecisionColumns::of(decision)
+            .bind(sqlx::query(q::INSERT_DECISION), id, &data)
             .execute(self.writer())
             .await?;
         Ok(B::rows_affected(&done) == 1)
@@ -443,18 +434,9 @@ where
         decision: &pb::Decision,
         etag: &str,
     ) -> Result<DecisionWrite, StoreError> {
-        let scope = DecisionColumns::of(decision);
-        let done = sqlx::query(q::UPDATE_DECISION)
-            .bind(scope.advisory_id)
-            .bind(scope.ecosystem)
-            .bind(scope.package_name)
-            .bind(scope.version)
-            .bind(scope.agent_id)
-            .bind(scope.root)
-            .bind(scope.expire_time)
-            .bind(decision.etag.as_str())
-            .bind(decision.encode_to_vec().as_slice())
-            .bind(id)
+        let data = decision.encode_to_vec();
+        let done = DecisionColumns::of(decision)
+            .bind(sqlx::query(q::UPDATE_DECISION), id, &data)
             .bind(etag)
             .execute(self.writer())
             .await?;
@@ -837,8 +819,9 @@ where
     })
 }
 
-/// The columns a decision's scope and expiry are kept in (NULL: any).
+/// The columns a decision's scope, expiry and etag are kept in (NULL: any).
 struct DecisionColumns<'a> {
+    etag: &'a str,
     advisory_id: &'a str,
     ecosystem: &'a str,
     package_name: &'a str,
@@ -855,6 +838,7 @@ impl<'a> DecisionColumns<'a> {
         let text = |field: fn(&pb::DecisionScope) -> &str| scope.map(field).unwrap_or("");
         let narrowed = |field: fn(&pb::DecisionScope) -> &str| Some(text(field)).filter(|v| !v.is_empty());
         Self {
+            etag: &decision.etag,
             advisory_id: text(|s| &s.advisory_id),
             ecosystem: text(|s| &s.ecosystem),
             package_name: text(|s| &s.package_name),
@@ -863,6 +847,35 @@ impl<'a> DecisionColumns<'a> {
             root: narrowed(|s| &s.root),
             expire_time: decision.expire_time.as_ref().map(crate::time::micros_saturating),
         }
+    }
+
+    /// Binds `id`, the columns and the decision's `data`, in the order of
+    /// insert_decision.sql (update_decision.sql starts alike).
+    fn bind<'q, DB>(
+        self,
+        query: Query<'q, DB, <DB as Database>::Arguments>,
+        id: &'q str,
+        data: &'q [u8],
+    ) -> Query<'q, DB, <DB as Database>::Arguments>
+    where
+        'a: 'q,
+        DB: Database,
+        &'q str: Encode<'q, DB> + Type<DB>,
+        &'q [u8]: Encode<'q, DB> + Type<DB>,
+        Option<&'q str>: Encode<'q, DB> + Type<DB>,
+        Option<i64>: Encode<'q, DB> + Type<DB>,
+    {
+        query
+            .bind(id)
+            .bind(self.advisory_id)
+            .bind(self.ecosystem)
+            .bind(self.package_name)
+            .bind(self.version)
+            .bind(self.agent_id)
+            .bind(self.root)
+            .bind(self.expire_time)
+            .bind(self.etag)
+            .bind(data)
     }
 }
 

@@ -9,6 +9,7 @@
 //! with the etag it was read with, a new one created, so importing a file
 //! twice changes nothing the second time.
 
+use super::read::page_size;
 use super::{ApiArgs, Service, block_on, counted, rfc3339};
 use crate::error::{CliError, EXIT_OK};
 use crate::ignores::Ignore;
@@ -22,8 +23,6 @@ use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
 
 /// Seconds in a day: an entry's `until` is a day, a decision's expiry a time.
 const DAY: i64 = 86_400;
-/// The page size asked of the API.
-const PAGE_SIZE: i32 = 500;
 
 /// Flags of `zerotrace decisions`.
 #[derive(Debug, clap::Args)]
@@ -145,7 +144,7 @@ async fn all_decisions(api: &Service) -> Result<Vec<pb::Decision>, CliError> {
     loop {
         let page = client
             .list_decisions(api.request(pb::ListDecisionsRequest {
-                page_size: PAGE_SIZE,
+                page_size: page_size(0, decisions.len()),
                 page_token,
             }))
             .await

@@ -30,6 +30,8 @@ use zerotrace_server::TlsClientArgs;
 const DEFAULT_API_URL: &str = "http://127.0.0.1:50053";
 /// The agent `zerotrace up` and `zerotrace-agent` serve by default.
 const DEFAULT_AGENT_URL: &str = "http://127.0.0.1:50051";
+/// The page size the listing commands ask of the API.
+const PAGE_SIZE: usize = 500;
 /// How long a connection may take before the service counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 

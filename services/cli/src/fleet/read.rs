@@ -2,7 +2,9 @@
 //! pages through the API for the user and prints a table that fits 80
 //! columns, or JSON.
 
-use super::{ApiArgs, Service, ago, block_on, colour, counted, cut, print_json, print_lines, rfc3339, severity_name};
+use super::{
+    ApiArgs, PAGE_SIZE, Service, ago, block_on, colour, counted, cut, print_json, print_lines, rfc3339, severity_name,
+};
 use crate::common::{Format, columns};
 use crate::error::{CliError, EXIT_OK};
 use serde::Serialize;
@@ -14,8 +16,6 @@ use zerotrace_proto::common::v1 as common_pb;
 
 /// The most results a listing command returns unless `--limit` says otherwise.
 const DEFAULT_LIMIT: usize = 100;
-/// The page size asked of the API.
-const PAGE_SIZE: usize = 500;
 
 /// Flags of `zerotrace agents`.
 #[derive(Debug, clap::Args)]
@@ -454,7 +454,7 @@ fn cut_left(s: &str, max: usize) -> String {
 }
 
 /// The page size to ask for when `have` of `limit` (0: all) are listed.
-fn page_size(limit: usize, have: usize) -> i32 {
+pub(super) fn page_size(limit: usize, have: usize) -> i32 {
     let want = if limit == 0 {
         PAGE_SIZE
     } else {
