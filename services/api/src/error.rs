@@ -86,6 +86,15 @@ pub enum ApiError {
     /// One peer registers faster than its rate limit; later calls pass.
     #[error("rate limit of {0} registrations/s per peer address exceeded; retry later")]
     RegistrationsLimited(f64),
+    /// A WatchFindings resume token points before what the retention job kept.
+    #[error(
+        "the resume token is older than the API's retention (--retention deleted events up to {floor}): \
+         watch again without it, and list findings to catch up"
+    )]
+    ResumeTokenExpired {
+        /// The event floor.
+        floor: i64,
+    },
     /// A WatchFindings stream fell behind the live feed; resume and watch again.
     #[error("stream fell behind; watch again with the last resume_token")]
     StreamLagged,
@@ -139,6 +148,9 @@ impl ApiError {
             ApiError::RegistrationsLimited(limit) => Problem::new(Kind::Busy, "REGISTRATIONS_LIMITED", message)
                 .with("limit", limit)
                 .retry_after(RETRY_AFTER),
+            ApiError::ResumeTokenExpired { floor } => {
+                Problem::new(Kind::FailedPrecondition, "RESUME_TOKEN_EXPIRED", message).with("floor", floor)
+            }
             ApiError::StreamLagged => Problem::new(Kind::Busy, "STREAM_LAGGED", message).retry_after(Duration::ZERO),
             ApiError::Unavailable { reason, .. } => {
                 Problem::new(Kind::Unavailable, reason, message).retry_after(RETRY_AFTER)

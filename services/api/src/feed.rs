@@ -311,6 +311,12 @@ pub(crate) async fn watch_stream(
             } else {
                 place.position
             };
+            // The retention job may have deleted what comes up to the floor:
+            // a replay from before it would have gaps.
+            let floor = store.event_floor().await?;
+            if read_to < floor {
+                return Err(ApiError::ResumeTokenExpired { floor });
+            }
             (place, read_to.max(0), true)
         }
         None => {

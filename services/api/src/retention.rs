@@ -3,7 +3,10 @@
 //! older than the retention, at start and then every hour. The newest scan of
 //! each agent and every open finding stay whatever their age. Each batch is
 //! its own transaction, so reports go on while it runs; replicas on one
-//! PostgreSQL database may all run it (the deletes are idempotent).
+//! PostgreSQL database may all run it (the deletes are idempotent). A
+//! WatchFindings resume token from before what the job deleted is refused
+//! (FAILED_PRECONDITION, `RESUME_TOKEN_EXPIRED`) rather than replayed with
+//! gaps.
 
 use crate::store::{Micros, Store};
 use crate::time::now_micros;
@@ -27,6 +30,7 @@ pub(crate) async fn run(store: Arc<dyn Store>, retention: Duration, mut stopping
                 scans = expired.scans,
                 findings = expired.findings,
                 events = expired.events,
+                event_floor = expired.floor,
                 retention = ?retention,
                 "retention: deleted what was older than the retention"
             ),

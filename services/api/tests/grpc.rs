@@ -1653,11 +1653,17 @@ async fn admins_decide_findings_and_reads_leave_decided_ones_out() {
 }
 
 #[tokio::test]
-async fn the_retention_job_runs_at_start_and_keeps_each_agents_newest_scan() {
+async fn the_retention_job_runs_at_start_keeps_each_agents_newest_scan_and_refuses_older_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(dir.path(), |_| {}).await;
     let mut client = server.client().await;
     let (agent, token) = register(&mut client, "a").await;
+    let mut stream = client
+        .watch_findings(authed(pb::WatchFindingsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     for scan in ["old", "newest"] {
         submit_ok(
             &mut client,
@@ -1667,6 +1673,8 @@ async fn the_retention_job_runs_at_start_and_keeps_each_agents_newest_scan() {
         )
         .await;
     }
+    let (_, _, old_token) = next_event(&mut stream).await;
+    drop(stream);
     server.stop().await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
@@ -1690,5 +1698,18 @@ async fn the_retention_job_runs_at_start_and_keeps_each_agents_newest_scan() {
         }
     }
     client.get_scan(get("newest")).await.expect("the newest scan stays");
+    // A resume from before what the job deleted is refused, not replayed with gaps.
+    let err = client
+        .watch_findings(authed(
+            pb::WatchFindingsRequest {
+                resume_token: old_token,
+                ..Default::default()
+            },
+            READER,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert_eq!(err.get_details_error_info().unwrap().reason, "RESUME_TOKEN_EXPIRED");
     server.stop().await;
 }

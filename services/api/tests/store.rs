@@ -1131,6 +1131,12 @@ async fn retention_deletes_old_scans_and_long_resolved_findings_only() {
             (2, 1, 1),
             "a's s1 and s2 (not b's only scan), the finding s2 resolved, s1's event"
         );
+        assert_eq!(
+            store.event_floor().await.unwrap(),
+            last_event,
+            "every event was received before the cutoff"
+        );
+        assert_eq!(expired.floor, last_event);
         let scans = |agent: &str| {
             let query = ScanQuery {
                 agent_id: Some(agent.to_string()),
@@ -1169,10 +1175,10 @@ async fn retention_deletes_old_scans_and_long_resolved_findings_only() {
         );
 
         // Nothing more to delete; later reports go on as before.
-        assert_eq!(
-            store.expire(T0 + 15 * SECOND, 1000).await.unwrap(),
-            store::Expired::default()
-        );
+        let again = store.expire(T0 + 15 * SECOND, 1000).await.unwrap();
+        assert_eq!((again.scans, again.findings, again.events), (0, 0, 0));
+        // An earlier cutoff never lowers the floor.
+        assert_eq!(store.expire(T0, 1000).await.unwrap().floor, last_event);
         let outcome = submit(store, "a", &report("s4", ScanType::Full, both), T0 + 30 * SECOND).await;
         assert!(
             matches!(outcome, SubmitOutcome::Stored { new_findings: 1, .. }),

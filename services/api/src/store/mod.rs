@@ -334,6 +334,8 @@ pub struct Expired {
     pub findings: u64,
     /// Events of deleted scans.
     pub events: u64,
+    /// The event floor after the run ([`Store::event_floor`]).
+    pub floor: i64,
 }
 
 /// What a replica hears of the reports other API replicas commit to the same database.
@@ -421,9 +423,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn delete_decision(&self, id: &str, etag: &str) -> Result<DecisionWrite, StoreError>;
     /// Deletes what is older than `cutoff`: scans received before it (but
     /// the newest of each agent), findings resolved before it, and the
-    /// events of deleted scans; `batch` rows per statement, each its own
+    /// events of deleted scans, after raising the event floor to the last
+    /// event received before it; `batch` rows per statement, each its own
     /// transaction, so reports go on meanwhile.
     async fn expire(&self, cutoff: Micros, batch: u32) -> Result<Expired, StoreError>;
+    /// The last event position whose findings the retention job may have
+    /// deleted (0 before it ran): WatchFindings cannot resume before it.
+    async fn event_floor(&self) -> Result<i64, StoreError>;
 }
 
 /// Opens (and migrates) the store: PostgreSQL when `database_url` starts with

@@ -263,6 +263,12 @@ pub(super) const EXPIRE_SCANS: &str = sql(include_str!("queries/common/expire_sc
 pub(super) const EXPIRE_FINDINGS: &str = sql(include_str!("queries/common/expire_findings.sql"));
 /// Deletes the events of deleted scans.
 pub(super) const EXPIRE_FINDING_EVENTS: &str = sql(include_str!("queries/common/expire_finding_events.sql"));
+/// The last event received before a cutoff (bind: cutoff).
+pub(super) const LAST_EVENT_BEFORE: &str = sql(include_str!("queries/common/last_event_before.sql"));
+/// Raises the event floor (bind: the position, 8 bytes big-endian).
+pub(super) const SET_EVENT_FLOOR: &str = sql(include_str!("queries/common/set_event_floor.sql"));
+/// The event floor.
+pub(super) const EVENT_FLOOR: &str = sql(include_str!("queries/common/event_floor.sql"));
 
 // Decisions.
 

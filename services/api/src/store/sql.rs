@@ -445,6 +445,19 @@ where
 
     async fn expire(&self, cutoff: Micros, batch: u32) -> Result<Expired, StoreError> {
         let mut expired = Expired::default();
+        // First the floor: from now on, no resume may start before what this
+        // run deletes.
+        let row = sqlx::query(q::LAST_EVENT_BEFORE)
+            .bind(cutoff)
+            .fetch_one(self.writer())
+            .await?;
+        let floor: i64 = row.try_get("position")?;
+        if floor > 0 {
+            sqlx::query(q::SET_EVENT_FLOOR)
+                .bind(floor.to_be_bytes().as_slice())
+                .execute(self.writer())
+                .await?;
+        }
         for (statement, count) in [
             (q::EXPIRE_SCANS, &mut expired.scans),
             (q::EXPIRE_FINDINGS, &mut expired.findings),
@@ -464,10 +477,22 @@ where
         }
         let done = sqlx::query(q::EXPIRE_FINDING_EVENTS).execute(self.writer()).await?;
         expired.events = B::rows_affected(&done);
-        if expired != Expired::default() {
+        expired.floor = self.event_floor().await?;
+        if expired.scans + expired.findings + expired.events > 0 {
             self.committed();
         }
         Ok(expired)
+    }
+
+    async fn event_floor(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query(q::EVENT_FLOOR).fetch_optional(self.reader()).await?;
+        let Some(row) = row else { return Ok(0) };
+        let value: Vec<u8> = row.try_get("value")?;
+        let bytes: [u8; 8] = value
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Database(sqlx::Error::Decode("the event floor is not 8 bytes".into())))?;
+        Ok(i64::from_be_bytes(bytes))
     }
 
     async fn delete_decision(&self, id: &str, etag: &str) -> Result<DecisionWrite, StoreError> {
