@@ -3,8 +3,10 @@
 //! closed-loop driver with per-worker latency histograms ([`measure`]), a
 //! seeded Zipf sampler ([`Zipf`]), a `/metrics` counter reader
 //! ([`scrape_counter`]) and the ids and package versions of OSV zips
-//! ([`OsvWorkload`]), so every benchmark draws its mix the same way.
+//! ([`OsvWorkload`]), so every benchmark draws its mix the same way; and the
+//! fleet simulation ([`fleet`]): simulated agents on API replicas.
 
+pub mod fleet;
 mod metrics;
 mod osv;
 mod zipf;
