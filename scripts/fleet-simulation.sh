@@ -71,6 +71,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+export PGOPTIONS=--client-min-messages=warning
 fresh_database() {
   psql "$pg/postgres" -v ON_ERROR_STOP=1 -qtAc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
   psql "$pg/postgres" -v ON_ERROR_STOP=1 -qtAc "CREATE DATABASE $database" >/dev/null
@@ -191,8 +192,12 @@ for path in sorted(glob.glob(f"{out}/*.json")):
               f"p95 {w['p95']:.1f} ms, p99 {w['p99']:.1f} ms, max {w['max']:.1f} ms")
     if run.get("db_bytes_per_agent_day") is not None:
         d = run["db_bytes"]
+        steady = run.get("db_bytes_per_agent_day_second_half")
         print(f"  database {d['before']/1e6:.1f} MB -> {d['after']/1e6:.1f} MB over {d['sim_hours']:.1f} simulated hours: "
-              f"{run['db_bytes_per_agent_day']/1e3:.1f} kB per agent per day")
+              f"{run['db_bytes_per_agent_day']/1e3:.1f} kB per agent per day"
+              + (f" ({steady/1e3:.1f} kB over the second half)" if steady is not None else ""))
+    if run.get("retry_codes"):
+        print("  retries by code: " + ", ".join(f"{code} {n}" for code, n in run["retry_codes"].items()))
     if len(run["steps"]) > 1:
         for step in run["steps"]:
             print(f"  step {step['agents']} agents: {step['reports_per_s']:.2f} reports/s, submit p95 "

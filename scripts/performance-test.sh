@@ -185,8 +185,10 @@ for label, backend in [("postgres-kill", "two replicas on PostgreSQL, one killed
         figure(f"{what}: {call} p95 (p50 {run[key][0]:.1f}, p99 {run[key][2]:.1f} ms)", p95, "ms", None, None,
                "seed: p95 < 1 s", p95 < 1000, "fleet-simulation.sh")
     if run.get("db_bytes_per_agent_day") is not None:
-        figure(f"{what}: database growth per agent per simulated day", round(run["db_bytes_per_agent_day"] / 1e3, 1),
-               "kB", None, None, None, None, "fleet-simulation.sh")
+        steady = run.get("db_bytes_per_agent_day_second_half")
+        figure(f"{what}: database growth per agent per simulated day"
+               + (f" ({steady / 1e3:.1f} kB over the second half)" if steady is not None else ""),
+               round(run["db_bytes_per_agent_day"] / 1e3, 1), "kB", None, None, None, None, "fleet-simulation.sh")
     if run.get("watch_lag_ms"):
         lag = run["watch_lag_ms"]
         figure(f"{what}: WatchFindings delivery lag across replicas, p95 (p99 {lag['p99']:.1f} ms)", lag["p95"], "ms",

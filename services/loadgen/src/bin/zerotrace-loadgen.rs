@@ -216,6 +216,7 @@ async fn fleet(args: FleetArgs) -> Result<(), zerotrace_loadgen::BoxError> {
         "unacknowledged": outcome.unacknowledged,
         "retries": outcome.retries,
         "report_retries": outcome.report_retries,
+        "retry_codes": outcome.retry_codes,
         "already_stored": outcome.already_stored,
         "failures": outcome.failures,
         "first_failure": outcome.first_failure,
@@ -235,10 +236,14 @@ async fn fleet(args: FleetArgs) -> Result<(), zerotrace_loadgen::BoxError> {
             "events": h.len(),
             "p50": fleet::ms(h, 0.5), "p95": fleet::ms(h, 0.95), "p99": fleet::ms(h, 0.99), "max": fleet::ms(h, 1.0),
         })),
-        "db_bytes": outcome.db_growth.map(|(before, after, hours)| serde_json::json!({
-            "before": before, "after": after, "sim_hours": hours,
+        "db_bytes": (!outcome.db_sizes.is_empty()).then(|| serde_json::json!({
+            "before": outcome.db_sizes.first().map(|s| s.1),
+            "after": outcome.db_sizes.last().map(|s| s.1),
+            "sim_hours": outcome.db_sizes.last().map(|s| s.0),
+            "samples": outcome.db_sizes,
         })),
         "db_bytes_per_agent_day": outcome.growth_per_agent_day(),
+        "db_bytes_per_agent_day_second_half": outcome.steady_growth_per_agent_day(),
         "check": verdict.map(|v| serde_json::json!({
             "scans_found": v.scans_found,
             "findings_listed": v.findings_listed,

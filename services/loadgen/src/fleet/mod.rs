@@ -19,6 +19,7 @@ pub use verify::Verdict;
 
 use crate::BoxError;
 use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -158,10 +159,14 @@ pub struct Outcome {
     pub retries: u64,
     /// Of those, SubmitScanReport calls: a report sent again, with the same scan id.
     pub report_retries: u64,
+    /// Retried calls by the gRPC code of the failure (`Unavailable`, `ResourceExhausted`, ...).
+    pub retry_codes: BTreeMap<String, u64>,
     /// Retried reports the API answered as already stored (the first attempt
     /// committed, but its answer was lost).
     pub already_stored: u64,
-    /// Calls that failed for good (an answer no retry can change).
+    /// Calls that failed for good (an answer no retry can change); calls
+    /// still refused as overloaded or unavailable when the drain ended are
+    /// not failures: their reports count as unacknowledged.
     pub failures: u64,
     /// The first of those failures.
     pub first_failure: Option<String>,
@@ -171,8 +176,9 @@ pub struct Outcome {
     pub packages_per_agent: f64,
     /// Delivery lag of WatchFindings on the watched replica, for reports acknowledged by another (µs).
     pub watch_lag: Option<Histogram<u64>>,
-    /// Database size at the first and the last measurement, bytes, and the simulated hours between.
-    pub db_growth: Option<(u64, u64, f64)>,
+    /// Database sizes (simulated hours since the first step's agents had all
+    /// reported, bytes): then, every simulated hour, and at the end.
+    pub db_sizes: Vec<(f64, u64)>,
     /// The end check, when asked for.
     pub verdict: Option<Verdict>,
 }
@@ -180,9 +186,22 @@ pub struct Outcome {
 impl Outcome {
     /// Returns the database growth per agent per simulated day, bytes.
     pub fn growth_per_agent_day(&self) -> Option<f64> {
-        let (before, after, hours) = self.db_growth?;
+        self.growth_between(self.db_sizes.first()?, self.db_sizes.last()?)
+    }
+
+    /// Returns the growth per agent per simulated day over the second half of
+    /// the measurement, once tables that updates bloat (until vacuum reuses
+    /// their space) have reached their steady size.
+    pub fn steady_growth_per_agent_day(&self) -> Option<f64> {
+        let last = self.db_sizes.last()?;
+        let middle = self.db_sizes.iter().find(|(hours, _)| *hours >= last.0 / 2.0)?;
+        self.growth_between(middle, last)
+    }
+
+    fn growth_between(&self, from: &(f64, u64), to: &(f64, u64)) -> Option<f64> {
+        let hours = to.0 - from.0;
         let agents = self.total.agents as f64;
-        (hours > 0.0).then(|| (after as f64 - before as f64) / agents / (hours / 24.0))
+        (hours > 0.0).then(|| (to.1 as f64 - from.1 as f64) / agents / (hours / 24.0))
     }
 
     /// Returns the agent count of the first step whose submit p95 passed `limit_ms`.
@@ -217,6 +236,7 @@ struct Fleet {
     first_reports: AtomicUsize,
     retries: AtomicU64,
     report_retries: AtomicU64,
+    retry_codes: Mutex<BTreeMap<String, u64>>,
     already_stored: AtomicU64,
     failures: AtomicU64,
     first_failure: Mutex<Option<String>>,
@@ -248,6 +268,13 @@ impl Fleet {
         if let Ok(mut step) = self.steps[self.step_of(at)].lock() {
             let histogram = if submit { &mut step.submit } else { &mut step.heartbeat };
             histogram.saturating_record(micros);
+        }
+    }
+
+    fn retried(&self, status: &Status) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut codes) = self.retry_codes.lock() {
+            *codes.entry(format!("{:?}", status.code())).or_default() += 1;
         }
     }
 
@@ -319,6 +346,7 @@ pub async fn run(options: FleetOptions) -> Result<Outcome, BoxError> {
         first_reports: AtomicUsize::new(0),
         retries: AtomicU64::new(0),
         report_retries: AtomicU64::new(0),
+        retry_codes: Mutex::new(BTreeMap::new()),
         already_stored: AtomicU64::new(0),
         failures: AtomicU64::new(0),
         first_failure: Mutex::new(None),
@@ -347,7 +375,7 @@ pub async fn run(options: FleetOptions) -> Result<Outcome, BoxError> {
     for task in tasks {
         results.push(task.await?);
     }
-    let db_growth = sizes.await?;
+    let db_sizes = sizes.await?;
 
     let acks = std::mem::take(&mut *fleet.acks.lock().map_err(|_| "ack list poisoned")?);
     let mut step_stats = Vec::new();
@@ -404,6 +432,7 @@ pub async fn run(options: FleetOptions) -> Result<Outcome, BoxError> {
         unacknowledged: results.iter().map(|r| r.unacknowledged).sum(),
         retries: fleet.retries.load(Ordering::Relaxed),
         report_retries: fleet.report_retries.load(Ordering::Relaxed),
+        retry_codes: fleet.retry_codes.lock().map_err(|_| "poisoned")?.clone(),
         already_stored: fleet.already_stored.load(Ordering::Relaxed),
         failures: fleet.failures.load(Ordering::Relaxed),
         first_failure: fleet.first_failure.lock().map_err(|_| "poisoned")?.clone(),
@@ -411,30 +440,39 @@ pub async fn run(options: FleetOptions) -> Result<Outcome, BoxError> {
         packages_per_agent: results.iter().map(|r| r.packages).sum::<usize>() as f64 / results.len().max(1) as f64,
         total,
         watch_lag,
-        db_growth,
+        db_sizes,
         verdict,
     })
 }
 
 /// Measures the database once the first step's agents have all reported
 /// (their first reports insert every finding they have: growth before that
-/// is the fleet arriving, not a day's wear) and again at the end.
-async fn measure_growth(fleet: Arc<Fleet>) -> Option<(u64, u64, f64)> {
-    let command = fleet.options.db_size_command.clone()?;
+/// is the fleet arriving, not a day's wear), then every simulated hour, and
+/// once more when every agent has stopped.
+async fn measure_growth(fleet: Arc<Fleet>) -> Vec<(f64, u64)> {
+    let mut sizes = Vec::new();
+    let Some(command) = fleet.options.db_size_command.clone() else {
+        return sizes;
+    };
     let first = fleet.options.steps.first().copied().unwrap_or_default();
     while fleet.first_reports.load(Ordering::Relaxed) < first && Instant::now() < fleet.end {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let from = Instant::now();
-    let before = db_size(&command).await?;
+    let hours = |at: Instant| at.saturating_duration_since(from).as_secs_f64() / fleet.options.sim_hour_seconds;
+    let mut next = from;
     // Until every agent has stopped (its last report acknowledged, or given up).
     while Arc::strong_count(&fleet) > 2 {
+        if Instant::now() >= next && Instant::now() < fleet.end {
+            sizes.extend(db_size(&command).await.map(|bytes| (hours(Instant::now()), bytes)));
+            next += fleet.options.hour();
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let to = Instant::now().min(fleet.end.max(from));
-    let after = db_size(&command).await?;
-    let hours = to.saturating_duration_since(from).as_secs_f64() / fleet.options.sim_hour_seconds;
-    Some((before, after, hours))
+    // The growth window ends with the run; the drain adds only the last retries.
+    let end = hours(fleet.end.max(from));
+    sizes.extend(db_size(&command).await.map(|bytes| (end, bytes)));
+    sizes
 }
 
 async fn db_size(command: &str) -> Option<u64> {
@@ -553,7 +591,8 @@ async fn submit(
 
 /// Calls `call` on the agent's home replica; on a retryable failure moves
 /// home to the next replica and tries again after a backoff, until the
-/// drain ends. Records the latency of the call that succeeded.
+/// drain ends. Records the latency of the call that succeeded; returns none
+/// when the call failed for good or the drain ended first.
 async fn retrying<T, F, Fut>(fleet: &Fleet, index: usize, home: &mut usize, what: &str, call: F) -> Option<T>
 where
     F: Fn(ApiServiceClient<Channel>) -> Fut,
@@ -570,7 +609,7 @@ where
                 return Some(answer);
             }
             Err(status) if retryable(&status) && Instant::now() + backoff < fleet.drain_end => {
-                fleet.retries.fetch_add(1, Ordering::Relaxed);
+                fleet.retried(&status);
                 if what == "SubmitScanReport" {
                     fleet.report_retries.fetch_add(1, Ordering::Relaxed);
                 }
@@ -578,6 +617,8 @@ where
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(BACKOFF.1);
             }
+            // Overloaded or gone until the end: the call is left unanswered, not failed.
+            Err(status) if retryable(&status) => return None,
             Err(status) => {
                 fleet.fail(format!(
                     "{what} of agent {index}: {}: {}",
@@ -607,7 +648,7 @@ async fn heartbeat(fleet: &Fleet, index: usize, home: &mut usize, agent_id: &str
     match result {
         Ok(()) => fleet.record(started, started.elapsed(), false),
         Err(status) if retryable(&status) => {
-            fleet.retries.fetch_add(1, Ordering::Relaxed);
+            fleet.retried(&status);
             *home = (*home + 1) % fleet.options.replicas.len();
         }
         Err(status) => fleet.fail(format!(
@@ -681,18 +722,21 @@ mod tests {
             unacknowledged: 0,
             retries: 0,
             report_retries: 0,
+            retry_codes: BTreeMap::new(),
             already_stored: 0,
             failures: 0,
             first_failure: None,
             findings_per_report: 0.0,
             packages_per_agent: 0.0,
             watch_lag: None,
-            db_growth: Some((1_000, 4_000_000 + 1_000, 12.0)),
+            db_sizes: vec![(0.0, 1_000), (6.0, 3_000_000 + 1_000), (12.0, 4_000_000 + 1_000)],
             verdict: None,
         };
         assert_eq!(outcome.agents_past(1000.0), Some(2000));
         assert_eq!(outcome.agents_past(5000.0), None);
         // 4 MB over half a day for 4,000 agents: 2 kB per agent per day.
         assert_eq!(outcome.growth_per_agent_day().map(f64::round), Some(2000.0));
+        // 1 MB over the last 6 hours: 1 kB per agent per day.
+        assert_eq!(outcome.steady_growth_per_agent_day().map(f64::round), Some(1000.0));
     }
 }
