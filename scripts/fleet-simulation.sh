@@ -77,6 +77,14 @@ fresh_database() {
   psql "$pg/postgres" -v ON_ERROR_STOP=1 -qtAc "CREATE DATABASE $database" >/dev/null
 }
 
+# stop_apis: stops the replicas of the run that ends (SIGTERM), so that the next run has the machine to itself.
+stop_apis() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+
 # api NAME [--database-url URL]: starts a replica; sets $pid and $addr.
 api() {
   local name=$1; shift
@@ -128,23 +136,28 @@ kill_run() { # LABEL AGENTS SIM_HOUR_SECONDS HOURS KILL_AFTER_SECONDS FULL_EVERY
     echo "fleet-simulation: $label: replica A was still running at the end (the run was shorter than --kill-after)" >&2
     status=1
   fi
+  stop_apis
   return "$status"
 }
 
 sqlite_run() { # LABEL AGENTS SIM_HOUR_SECONDS HOURS
-  local label=$1 agents=$2 hour=$3 hours=$4
+  local label=$1 agents=$2 hour=$3 hours=$4 status=0
   api "$label"
   fleet "$label" --replica "$addr" --agents "$agents" --sim-hour-seconds "$hour" --step-hours "$hours" \
-    --heartbeat-seconds "$heartbeat" --verify 0 --db-size-command "du -sb '$work/$label' | cut -f1"
+    --heartbeat-seconds "$heartbeat" --verify 0 --db-size-command "du -sb '$work/$label' | cut -f1" || status=$?
+  stop_apis
+  return "$status"
 }
 
 ramp_run() { # LABEL STEPS SIM_HOUR_SECONDS HOURS_PER_STEP
-  local label=$1 steps=$2 hour=$3 hours=$4
+  local label=$1 steps=$2 hour=$3 hours=$4 status=0
   fresh_database
   api "$label-a" --database-url "$db_url"; local addr_a=$addr
   api "$label-b" --database-url "$db_url"; local addr_b=$addr
   fleet "$label" --replica "$addr_a" --replica "$addr_b" --agents "$steps" --sim-hour-seconds "$hour" \
-    --step-hours "$hours" --heartbeat-seconds "$heartbeat" --drain-seconds 30
+    --step-hours "$hours" --heartbeat-seconds "$heartbeat" --drain-seconds 30 || status=$?
+  stop_apis
+  return "$status"
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -sr), mode $mode"
