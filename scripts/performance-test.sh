@@ -177,7 +177,7 @@ for label, backend in [("postgres-kill", "two replicas on PostgreSQL, one killed
     run = fleet(label)
     if not run:
         continue
-    what = f"fleet of {run['agents']} agents, {backend}"
+    what = f"fleet of {run['agents']} agents (a simulated hour in {run['sim_hour_seconds']:g} s), {backend}"
     figure(f"{what}: sustained reports", round(run["reports_per_s"], 2), "reports/s", None, None, None, None,
            "fleet-simulation.sh")
     for call, key in [("SubmitScanReport", "submit_ms"), ("Heartbeat", "heartbeat_ms")]:
@@ -202,7 +202,8 @@ run = fleet("postgres-ramp")
 if run:
     past = run["agents_past_1s_submit_p95"]
     steps = ", ".join(f"{s['agents']}: {s['submit_p95_ms']:.0f} ms" for s in run["steps"])
-    figure(f"simulated agents at which SubmitScanReport p95 passes 1 s (two replicas on PostgreSQL; p95 by step {steps})",
+    figure(f"simulated agents at which SubmitScanReport p95 passes 1 s (a simulated hour in {run['sim_hour_seconds']:g} s; "
+           f"two replicas on PostgreSQL; p95 by step {steps})",
            past, "agents" if past else f"(not within {run['steps'][-1]['agents']})", None, None, None, None,
            "fleet-simulation.sh")
 for name in ["agent", "scan-db", "enrichment", "api", "fleet"]:

@@ -185,6 +185,7 @@ async fn fleet(args: FleetArgs) -> Result<(), zerotrace_loadgen::BoxError> {
         db_size_command: args.db_size_command,
     };
     options.check()?;
+    let sim_hour_seconds = options.sim_hour_seconds;
     let label = args.label;
     let outcome = fleet::run(options).await?;
     println!("| {label}: step | agents | reports/s | submit p50 / p95 / p99 ms | heartbeat p50 / p95 / p99 ms |");
@@ -212,6 +213,7 @@ async fn fleet(args: FleetArgs) -> Result<(), zerotrace_loadgen::BoxError> {
     let line = serde_json::json!({
         "label": label,
         "agents": outcome.total.agents,
+        "sim_hour_seconds": sim_hour_seconds,
         "acknowledged": outcome.acknowledged,
         "unacknowledged": outcome.unacknowledged,
         "retries": outcome.retries,

@@ -501,6 +501,8 @@ async fn agent(fleet: Arc<Fleet>, index: usize, joins: Instant) -> AgentResult {
     let mut next_report = joins + options.hour().mul_f64(phase);
     sleep_until(next_report.into()).await;
     let Some((agent_id, token)) = register(&fleet, index, &mut home).await else {
+        // Never registered: its first report was never sent, let alone acknowledged.
+        result.unacknowledged += 1;
         return result;
     };
     result.agent_id = agent_id.clone();
