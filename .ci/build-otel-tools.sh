@@ -66,13 +66,18 @@ build() {
     chmod 755 "$tmp"
     mkdir -p "$tmp/bin"
     local start; start=$(date +%s)
-    # Download what the build needs outside the lock (network, not CPU; about
-    # 1 GB for zerotrace-otelcol, 1.2 GB more for jaeger), then compile holding it.
-    (cd "$dir" && go list -mod=readonly -deps "$pkg" >/dev/null)
-    if ! (cd "$dir" && flock "$lock" go build "${common_flags[@]}" -ldflags "$ldflags" -o "$tmp/bin/$name" "$pkg"); then
+    # The modules and the compiler's cache (about 2 GB each) live in the build's
+    # own directory and go with it: only the binary is kept, so a CI machine's
+    # disk is left to the Rust build. -modcacherw lets them be removed.
+    local -x GOMODCACHE=$tmp/go/mod GOCACHE=$tmp/go/cache
+    # Download what the build needs outside the lock (network, not CPU), then
+    # compile holding it.
+    (cd "$dir" && go list -modcacherw -mod=readonly -deps "$pkg" >/dev/null)
+    if ! (cd "$dir" && flock "$lock" go build -modcacherw "${common_flags[@]}" -ldflags "$ldflags" -o "$tmp/bin/$name" "$pkg"); then
       echo "$name: build failed" >&2
       exit 1
     fi
+    rm -rf "$tmp/go"
     local took=$(( $(date +%s) - start ))
     # Publish whole or not at all: a build killed halfway leaves no binary behind.
     if [ -e "$cache/$name-$hash" ]; then rm -rf "$cache/$name-$hash"; fi
