@@ -69,7 +69,7 @@ pub async fn serve(
     );
     let (api, streams) = Api::new(store, ApiSettings::from_config(&config, reader_token)).await?;
     let _exposure = ExposureMetrics::new(&telemetry.meter(), api.exposure().reader());
-    let routes = routes(api, &metrics, Some(telemetry.tracer()));
+    let routes = routes(api, &metrics, telemetry.exported_tracer());
     let options = ServeOptions {
         grace: config.shutdown_grace,
         // The guard layer in `routes` times unary calls out itself, so that

@@ -73,7 +73,7 @@ pub async fn serve(
         ttl: config.cache_ttl,
     };
     let service = Enrichment::new(data.clone(), metrics.clone(), cache, config.max_batch_size);
-    let routes = routes(service, &metrics, Some(telemetry.tracer()), require);
+    let routes = routes(service, &metrics, telemetry.exported_tracer(), require);
     let background = interval.map(|interval| {
         let scratch = zerotrace_advisory::sync::scratch_dir(&config.data_dir);
         BackgroundSync::start(data.clone(), sources, scratch, interval, data_metrics)

@@ -163,7 +163,8 @@ where
                 let parent = propagation::extract(request.headers());
                 start_span(tracer, SpanKind::Server, &service, &method, &parent)
             }
-            None => Context::current(),
+            // No span, but a caller's trace still joins the logs of this call.
+            None => propagation::extract(request.headers()),
         };
         // The handler notes an internal failure's detail here; the call's end logs it.
         let note = FailureNote::default();
@@ -321,7 +322,7 @@ impl CallInfo {
             .note
             .as_ref()
             .and_then(|note| note.0.lock().unwrap_or_else(|p| p.into_inner()).take());
-        if self.note.is_some() {
+        if self.note.is_some() && code.0 != 0 {
             // The one log line of a served call that failed.
             let rpc = format!("{}/{}", self.service, self.method);
             if code.is_server_error() {
@@ -331,7 +332,7 @@ impl CallInfo {
                     detail = detail.as_deref().unwrap_or(""),
                     "call failed"
                 );
-            } else if code.0 != 0 {
+            } else {
                 tracing::debug!(rpc, code = code.name(), "call refused");
             }
         }
@@ -445,5 +446,54 @@ impl<B: Body> Body for ObservedBody<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TraceId;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn without_a_tracer_a_callers_trace_still_reaches_the_handler_and_the_call_is_recorded() {
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&recorded);
+        let layer = GrpcMetricsLayer::new(move |call| {
+            record
+                .lock()
+                .unwrap()
+                .push((call.service.to_string(), call.method.to_string(), call.code.0));
+        });
+        let traces = Arc::new(Mutex::new(Vec::new()));
+        let inside = Arc::clone(&traces);
+        let mut service = layer.layer(tower::service_fn(move |_request: Request<()>| {
+            inside
+                .lock()
+                .unwrap()
+                .push(Context::current().span().span_context().trace_id());
+            async {
+                let response = Response::builder()
+                    .header("grpc-status", "5")
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        }));
+        let request = Request::builder()
+            .uri("/zerotrace.test.v1.TestService/Get")
+            .header("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+            .body(())
+            .unwrap();
+        drop(service.call(request).await.unwrap());
+
+        assert_eq!(
+            *traces.lock().unwrap(),
+            [TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap()]
+        );
+        assert_eq!(
+            *recorded.lock().unwrap(),
+            [("zerotrace.test.v1.TestService".to_string(), "Get".to_string(), 5)]
+        );
     }
 }

@@ -93,6 +93,8 @@ pub struct TelemetryGuard {
     service: Service,
     meter_provider: SdkMeterProvider,
     tracer_provider: SdkTracerProvider,
+    /// Spans go somewhere: an OTLP endpoint for traces is set.
+    traces_exported: bool,
     metrics: MetricsHandle,
 }
 
@@ -140,6 +142,7 @@ pub fn init(config: &Config) -> Result<TelemetryGuard, TelemetryError> {
         service: config.service,
         meter_provider: meters.build(),
         tracer_provider: tracers.build(),
+        traces_exported: push.traces,
         metrics: MetricsHandle::new(registry),
     })
 }
@@ -153,6 +156,14 @@ impl TelemetryGuard {
     /// Returns the tracer of this service's spans.
     pub fn tracer(&self) -> SdkTracer {
         self.tracer_provider.tracer("zerotrace")
+    }
+
+    /// Returns the tracer of a server's per-call spans when spans are
+    /// exported, and `None` when they would go nowhere: a span per call costs
+    /// allocations on every request, and without an exporter nobody sees it.
+    /// The caller's `traceparent` still reaches the logs either way.
+    pub fn exported_tracer(&self) -> Option<SdkTracer> {
+        self.traces_exported.then(|| self.tracer())
     }
 
     /// Returns a handle that renders this service's `/metrics`.
