@@ -6,7 +6,7 @@ use crate::{EnrichmentError, convert};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tonic::{Request, Response, Status};
 use zerotrace_advisory::PackageQuery;
 use zerotrace_ecosystem::Ecosystem;
@@ -25,6 +25,11 @@ const MAX_ID_LEN: usize = 256;
 const MAX_CACHED_MISS_LEN: usize = 128;
 /// Bytes a cache entry costs besides its key and value (moka's bookkeeping).
 const ENTRY_OVERHEAD: u32 = 128;
+/// Calls ask the database whether an import happened (by this process or by
+/// `zerotrace db import` in another) at most this often: the question is a
+/// SQLite read with its file locks, which cost more than a cached look-up.
+/// An import is therefore served at most this long after it committed.
+const GENERATION_CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// Cache sizing: each cache holds at most `max_entries` entries and about
 /// `max_bytes` bytes, whichever is reached first.
@@ -66,8 +71,11 @@ impl CacheConfig {
 
 type MatchKey = (String, String, String, i32);
 
+/// `Enrichment::generation_checked` before the first check.
+const NEVER_CHECKED: u64 = u64::MAX;
+
 /// Checks an advisory id a client sent; the error quotes none of it.
-fn checked_id(field: &str, id: &str) -> Result<String, EnrichmentError> {
+fn checked_id<'a>(field: &str, id: &'a str) -> Result<&'a str, EnrichmentError> {
     let id = id.trim();
     if id.is_empty() {
         return Err(EnrichmentError::InvalidArgument(format!("{field} must not be empty")));
@@ -78,7 +86,7 @@ fn checked_id(field: &str, id: &str) -> Result<String, EnrichmentError> {
             id.len()
         )));
     }
-    Ok(id.to_string())
+    Ok(id)
 }
 
 /// The enrichment gRPC service.
@@ -91,6 +99,10 @@ pub struct Enrichment {
     matches: Cache<MatchKey, Arc<pb::PackageMatch>>,
     /// The database generation the caches were filled from.
     generation: Arc<AtomicU64>,
+    /// When the generation was last read from the database, in milliseconds
+    /// since `epoch` (`NEVER_CHECKED` until the first call).
+    generation_checked: Arc<AtomicU64>,
+    epoch: Instant,
     max_batch_size: u32,
 }
 
@@ -113,6 +125,8 @@ impl Enrichment {
         Self {
             // The first request compares with the database and finds the caches fresh.
             generation: Arc::new(AtomicU64::new(u64::MAX)),
+            generation_checked: Arc::new(AtomicU64::new(NEVER_CHECKED)),
+            epoch: Instant::now(),
             data,
             metrics,
             vulnerabilities: cache.build(|id: &String, v: &Option<Arc<common::Vulnerability>>| {
@@ -126,10 +140,35 @@ impl Enrichment {
     }
 
     /// Drops every cached entry when the database changed since they were
-    /// cached (an import by this process or by any other). Returns the
-    /// current generation.
+    /// cached (an import by this process or by any other), asking the
+    /// database at most once per [`GENERATION_CHECK_EVERY`]; one call asks
+    /// while the others go on with the generation known. Returns the
+    /// generation the caches hold.
     fn invalidate_if_stale(&self) -> Result<u64, EnrichmentError> {
-        let now = self.data.database().generation()?;
+        let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        let checked = self.generation_checked.load(Ordering::Acquire);
+        let due =
+            checked == NEVER_CHECKED || now_ms.saturating_sub(checked) >= GENERATION_CHECK_EVERY.as_millis() as u64;
+        if !due
+            || self
+                .generation_checked
+                .compare_exchange(checked, now_ms, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            let known = self.generation.load(Ordering::Acquire);
+            if known != u64::MAX {
+                return Ok(known);
+            }
+            // The first check has not finished yet: ask, as it does.
+        }
+        let now = match self.data.database().generation() {
+            Ok(now) => now,
+            Err(e) => {
+                // The next call asks again.
+                self.generation_checked.store(NEVER_CHECKED, Ordering::Release);
+                return Err(e.into());
+            }
+        };
         if self.generation.swap(now, Ordering::AcqRel) != now {
             self.vulnerabilities.invalidate_all();
             self.matches.invalidate_all();
@@ -138,8 +177,8 @@ impl Enrichment {
     }
 
     /// Looks up an advisory by a [`checked_id`].
-    async fn lookup(&self, key: String) -> Result<Option<Arc<common::Vulnerability>>, EnrichmentError> {
-        if let Some(hit) = self.vulnerabilities.get(&key).await {
+    async fn lookup(&self, key: &str) -> Result<Option<Arc<common::Vulnerability>>, EnrichmentError> {
+        if let Some(hit) = self.vulnerabilities.get(key).await {
             self.metrics.cache_hits(1);
             return Ok(hit);
         }
@@ -147,10 +186,10 @@ impl Enrichment {
         let found = self
             .data
             .database()
-            .get(&key)?
+            .get(key)?
             .map(|a| Arc::new(convert::vulnerability(&a)));
         if found.is_some() || key.len() <= MAX_CACHED_MISS_LEN {
-            self.vulnerabilities.insert(key, found.clone()).await;
+            self.vulnerabilities.insert(key.to_string(), found.clone()).await;
         }
         Ok(found)
     }
@@ -297,13 +336,14 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
         &self,
         request: Request<pb::GetVulnerabilityRequest>,
     ) -> Result<Response<pb::GetVulnerabilityResponse>, Status> {
-        let id = checked_id("id", &request.into_inner().id)?;
+        let request = request.into_inner();
+        let id = checked_id("id", &request.id)?;
         self.invalidate_if_stale()?;
-        match self.lookup(id.clone()).await? {
+        match self.lookup(id).await? {
             Some(vulnerability) => Ok(Response::new(pb::GetVulnerabilityResponse {
                 vulnerability: Some((*vulnerability).clone()),
             })),
-            None => Err(EnrichmentError::NotFound(id).into()),
+            None => Err(EnrichmentError::NotFound(id.to_string()).into()),
         }
     }
 
@@ -329,13 +369,13 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             .collect::<Result<Vec<_>, _>>()?;
         let mut seen = std::collections::HashSet::new();
         for id in ids {
-            match self.lookup(id.clone()).await? {
+            match self.lookup(id).await? {
                 Some(v) => {
                     if seen.insert(v.id.clone()) {
                         response.vulnerabilities.push((*v).clone());
                     }
                 }
-                None => response.not_found.push(id),
+                None => response.not_found.push(id.to_string()),
             }
         }
         Ok(Response::new(response))

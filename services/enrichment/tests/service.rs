@@ -241,6 +241,60 @@ async fn matches_scores_and_caches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_by_another_process_is_served_without_a_restart() {
+    let mut running = start(100).await;
+    let client = &mut running.client;
+    let other = pb::MatchPackagesRequest {
+        packages: vec![package("other-crate", "0.1.0")],
+        advisories_by_reference: true,
+    };
+    // Both answers are cached: a clean package and an unknown id.
+    let clean = client.match_packages(other.clone()).await.unwrap().into_inner();
+    assert!(clean.matches[0].vulnerability_refs.is_empty());
+    let get = pb::GetVulnerabilityRequest {
+        id: "CVE-2099-5678".into(),
+    };
+    assert_eq!(
+        client.get_vulnerability(get.clone()).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let generation = clean.advisory_data.unwrap().generation;
+
+    // What `zerotrace db import` does beside the running service.
+    let osv = running._dir.path().join("later");
+    std::fs::create_dir_all(&osv).unwrap();
+    std::fs::write(
+        osv.join("RUSTSEC-2099-0002.json"),
+        ADVISORY
+            .replace("RUSTSEC-2099-0001", "RUSTSEC-2099-0002")
+            .replace("CVE-2099-1234", "CVE-2099-5678")
+            .replace("GHSA-aaaa-bbbb-cccc", "GHSA-dddd-eeee-ffff")
+            .replace("demo-crate", "other-crate"),
+    )
+    .unwrap();
+    let db = zerotrace_advisory::Database::open(running._dir.path().join("data")).unwrap();
+    db.import_path(&osv).unwrap();
+
+    // The service notices within its check interval, without a restart.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let matched = loop {
+        let response = client.match_packages(other.clone()).await.unwrap().into_inner();
+        if !response.matches[0].vulnerability_refs.is_empty() {
+            break response;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import is never served");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(matched.advisories[0].id, "RUSTSEC-2099-0002");
+    assert!(matched.advisory_data.unwrap().generation > generation);
+    let found = client.get_vulnerability(get).await.unwrap().into_inner();
+    assert_eq!(found.vulnerability.unwrap().id, "RUSTSEC-2099-0002");
+
+    running.stop.take().unwrap().send(()).unwrap();
+    running.task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_batch_is_a_permanent_limit_naming_itself() {
     let mut running = start(2).await;
     let packages = (0..3).map(|i| package("demo-crate", &format!("1.0.{i}"))).collect();
