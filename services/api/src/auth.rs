@@ -13,10 +13,16 @@ use sha2::{Digest as _, Sha256};
 use tonic::Request;
 use tonic::metadata::MetadataMap;
 
-/// Returns a fresh bearer token: 32 random bytes, base64url without padding.
+/// What every token the API makes starts with. Base64url may start with `-`,
+/// and a command line then reads the token as a flag (`--token -Ix…`); the
+/// prefix also lets secret scanners know a ZeroTrace token when they see one.
+const TOKEN_PREFIX: &str = "zt_";
+
+/// Returns a fresh bearer token: `zt_`, then 32 random bytes in base64url
+/// without padding.
 pub fn generate_token() -> Result<String, ApiError> {
     let bytes = random_bytes::<32>().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// Returns the hex SHA-256 of a token: what the database holds instead of it.
@@ -170,7 +176,12 @@ mod tests {
         let a = generate_token().unwrap();
         let b = generate_token().unwrap();
         assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
+        assert_eq!(a.len(), 46);
+        // A token is a command-line value, never a flag: one in 64 base64url
+        // tokens would start with `-` without the prefix.
+        for _ in 0..1000 {
+            assert!(generate_token().unwrap().starts_with("zt_"));
+        }
         assert_eq!(hash_token("x"), hash_token("x"));
         assert_eq!(hash_token("x").len(), 64);
     }
