@@ -71,6 +71,8 @@ impl CacheConfig {
 
 type MatchKey = (String, String, String, i32);
 
+/// `Enrichment::generation` before the first check: no generation is known.
+const UNKNOWN_GENERATION: u64 = u64::MAX;
 /// `Enrichment::generation_checked` before the first check.
 const NEVER_CHECKED: u64 = u64::MAX;
 
@@ -124,7 +126,7 @@ impl Enrichment {
     ) -> Self {
         Self {
             // The first request compares with the database and finds the caches fresh.
-            generation: Arc::new(AtomicU64::new(u64::MAX)),
+            generation: Arc::new(AtomicU64::new(UNKNOWN_GENERATION)),
             generation_checked: Arc::new(AtomicU64::new(NEVER_CHECKED)),
             epoch: Instant::now(),
             data,
@@ -156,7 +158,7 @@ impl Enrichment {
                 .is_err()
         {
             let known = self.generation.load(Ordering::Acquire);
-            if known != u64::MAX {
+            if known != UNKNOWN_GENERATION {
                 return Ok(known);
             }
             // The first check has not finished yet: ask, as it does.
