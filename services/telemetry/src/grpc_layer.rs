@@ -10,12 +10,13 @@
 //! trailers (or the end of the body, or its drop) are seen.
 
 use crate::propagation;
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -157,24 +158,21 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (service, method) = rpc_names(request.uri().path());
-        let cx = match &self.tracer {
+        let path = request.uri().clone();
+        let (cx, traced) = match &self.tracer {
             Some(tracer) => {
-                let parent = propagation::extract(request.headers());
-                start_span(tracer, SpanKind::Server, &service, &method, &parent)
+                let parent = propagation::extract(request.headers()).unwrap_or_else(Context::current);
+                let (service, method) = rpc_names(path.path());
+                (
+                    Some(start_span(tracer, SpanKind::Server, service, method, &parent)),
+                    true,
+                )
             }
             // No span, but a caller's trace still joins the logs of this call.
-            None => propagation::extract(request.headers()),
+            None => (propagation::extract(request.headers()), false),
         };
-        // The handler notes an internal failure's detail here; the call's end logs it.
-        let note = FailureNote::default();
-        let cx = cx.with_value(note.clone());
-        let inner = {
-            let _attached = cx.clone().attach();
-            self.inner.call(request)
-        };
-        let mut call = CallInfo::new(service, method, Some(self.record.clone()), Some(cx));
-        call.note = Some(note);
+        let mut call = CallInfo::new(path, Some(self.record.clone()), cx, traced);
+        let inner = call.enter(|| self.inner.call(request));
         ObservedFuture {
             inner,
             call: Some(call),
@@ -183,12 +181,10 @@ where
 }
 
 /// Splits `/zerotrace.api.v1.ApiService/ListFindings` into service and method.
-fn rpc_names(path: &str) -> (String, String) {
-    let (service, method) = path
-        .trim_start_matches('/')
+fn rpc_names(path: &str) -> (&str, &str) {
+    path.trim_start_matches('/')
         .split_once('/')
-        .unwrap_or(("unknown", "unknown"));
-    (service.to_string(), method.to_string())
+        .unwrap_or(("unknown", "unknown"))
 }
 
 fn start_span(tracer: &SdkTracer, kind: SpanKind, service: &str, method: &str, parent: &Context) -> Context {
@@ -250,10 +246,11 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let (service, method) = rpc_names(request.uri().path());
-        let cx = start_span(&self.tracer, SpanKind::Client, &service, &method, &Context::current());
+        let path = request.uri().clone();
+        let (service, method) = rpc_names(path.path());
+        let cx = start_span(&self.tracer, SpanKind::Client, service, method, &Context::current());
         propagation::inject(&cx, request.headers_mut());
-        let call = CallInfo::new(service, method, None, Some(cx));
+        let call = CallInfo::new(path, None, Some(cx), true);
         ObservedFuture {
             inner: self.inner.call(request),
             call: Some(call),
@@ -261,47 +258,67 @@ where
     }
 }
 
-/// The detail of a call's internal failure, noted by the handler
-/// ([`note_failure`]) and logged once when the call ends.
-#[derive(Clone, Default)]
-struct FailureNote(Arc<std::sync::Mutex<Option<String>>>);
+thread_local! {
+    /// The failure note of the served call being polled on this thread
+    /// (`None` outside one): the slot [`note_failure`] writes to.
+    static CURRENT_NOTE: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+}
 
 /// Notes the detail of the current call's internal failure. The client gets
 /// a generic status; the layer observing the call logs this detail once,
 /// with the call's method and code, when the call ends. Outside an observed
-/// call it is logged here, so that nothing is lost.
+/// call (or on another task or thread than the one serving it) it is logged
+/// here, so that nothing is lost.
 pub fn note_failure(detail: &str) {
-    let cx = Context::current();
-    match cx.get::<FailureNote>() {
+    let noted = CURRENT_NOTE.with(|slot| match slot.borrow_mut().as_mut() {
         Some(note) => {
-            let mut slot = note.0.lock().unwrap_or_else(|p| p.into_inner());
-            *slot = Some(detail.to_string());
+            *note = Some(detail.to_string());
+            true
         }
-        None => tracing::error!(detail, "request failed"),
+        None => false,
+    });
+    if !noted {
+        tracing::error!(detail, "request failed");
     }
 }
 
 struct CallInfo {
-    service: String,
-    method: String,
+    /// The request's URI, whose path names the service and method.
+    path: Uri,
     started: Instant,
+    /// The server's recorder; a client call has none.
     record: Option<Recorder>,
+    /// The context the call runs in, when it has a trace (its own span or a caller's).
     cx: Option<Context>,
-    note: Option<FailureNote>,
+    /// `cx` holds a span this layer started, to end with the call.
+    traced: bool,
+    /// The detail its handler noted ([`note_failure`]), for a served call.
+    noted: Option<String>,
     done: bool,
 }
 
 impl CallInfo {
-    fn new(service: String, method: String, record: Option<Recorder>, cx: Option<Context>) -> Self {
+    fn new(path: Uri, record: Option<Recorder>, cx: Option<Context>, traced: bool) -> Self {
         Self {
-            service,
-            method,
+            path,
             started: Instant::now(),
             record,
             cx,
-            note: None,
+            traced,
+            noted: None,
             done: false,
         }
+    }
+
+    /// Runs `f` (a poll of the call's future or body) in the call's context,
+    /// and, for a served call, with its failure note as the current one.
+    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let _attached = self.cx.clone().map(Context::attach);
+        if self.record.is_none() {
+            return f();
+        }
+        let _scope = NoteScope::enter(&mut self.noted);
+        f()
     }
 
     fn finish(&mut self, code: i32) {
@@ -310,21 +327,19 @@ impl CallInfo {
         }
         self.done = true;
         let code = tonic_code::Code(code);
+        let (service, method) = rpc_names(self.path.path());
         if let Some(record) = &self.record {
             record(&GrpcCall {
-                service: &self.service,
-                method: &self.method,
+                service,
+                method,
                 code,
                 elapsed: self.started.elapsed(),
             });
         }
-        let detail = self
-            .note
-            .as_ref()
-            .and_then(|note| note.0.lock().unwrap_or_else(|p| p.into_inner()).take());
-        if self.note.is_some() && code.0 != 0 {
+        let detail = self.noted.take();
+        if self.record.is_some() && code.0 != 0 {
             // The one log line of a served call that failed.
-            let rpc = format!("{}/{}", self.service, self.method);
+            let rpc = format!("{service}/{method}");
             if code.is_server_error() {
                 tracing::error!(
                     rpc,
@@ -336,7 +351,7 @@ impl CallInfo {
                 tracing::debug!(rpc, code = code.name(), "call refused");
             }
         }
-        if let Some(cx) = &self.cx {
+        if let (true, Some(cx)) = (self.traced, &self.cx) {
             let span = cx.span();
             span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code.0)));
             if code.is_server_error() {
@@ -344,6 +359,27 @@ impl CallInfo {
             }
             span.end();
         }
+    }
+}
+
+/// While alive, makes a served call's note the thread's current one; on drop
+/// (a panic included) takes back what was noted and restores the outer note.
+struct NoteScope<'a> {
+    noted: &'a mut Option<String>,
+    outer: Option<Option<String>>,
+}
+
+impl<'a> NoteScope<'a> {
+    fn enter(noted: &'a mut Option<String>) -> Self {
+        let outer = CURRENT_NOTE.with(|slot| slot.replace(Some(noted.take())));
+        Self { noted, outer }
+    }
+}
+
+impl Drop for NoteScope<'_> {
+    fn drop(&mut self) {
+        let ours = CURRENT_NOTE.with(|slot| slot.replace(self.outer.take()));
+        *self.noted = ours.flatten();
     }
 }
 
@@ -378,8 +414,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context_<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _attached = this.call.as_ref().and_then(|c| c.cx.clone()).map(Context::attach);
-        let result = match this.inner.poll(cx) {
+        let polled = match this.call.as_mut() {
+            Some(call) => call.enter(|| this.inner.poll(cx)),
+            None => this.inner.poll(cx),
+        };
+        let result = match polled {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };
@@ -416,8 +455,10 @@ impl<B: Body> Body for ObservedBody<B> {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context_<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let _attached = this.call.as_ref().and_then(|c| c.cx.clone()).map(Context::attach);
-        let frame = this.inner.poll_frame(cx);
+        let frame = match this.call.as_mut() {
+            Some(call) => call.enter(|| this.inner.poll_frame(cx)),
+            None => this.inner.poll_frame(cx),
+        };
         if let Poll::Ready(ready) = &frame {
             match ready {
                 Some(Ok(frame)) => {
@@ -495,5 +536,60 @@ mod tests {
             *recorded.lock().unwrap(),
             [("zerotrace.test.v1.TestService".to_string(), "Get".to_string(), 5)]
         );
+    }
+
+    /// A writer the test's subscriber logs into.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_noted_by_the_handler_is_in_the_calls_one_log_line_and_not_in_the_next_call() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let mut service = GrpcMetricsLayer::new(|_| {}).layer(tower::service_fn(|request: Request<()>| async move {
+            let failed = request.uri().path().ends_with("/Fail");
+            if failed {
+                tokio::task::yield_now().await;
+                note_failure("the disk is on fire");
+            }
+            let response = Response::builder()
+                .header("grpc-status", if failed { "13" } else { "0" })
+                .body(axum::body::Body::empty())
+                .unwrap();
+            Ok::<_, std::convert::Infallible>(response)
+        }));
+        for path in [
+            "/zerotrace.test.v1.TestService/Fail",
+            "/zerotrace.test.v1.TestService/Get",
+        ] {
+            let request = Request::builder().uri(path).body(()).unwrap();
+            drop(service.call(request).await.unwrap());
+        }
+        note_failure("outside any call");
+
+        let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = logs.lines().collect();
+        assert_eq!(lines.len(), 2, "{logs}");
+        assert!(lines[0].contains("call failed"), "{logs}");
+        assert!(lines[0].contains("zerotrace.test.v1.TestService/Fail"), "{logs}");
+        assert!(lines[0].contains("the disk is on fire"), "{logs}");
+        assert!(lines[1].contains("request failed"), "{logs}");
+        assert!(lines[1].contains("outside any call"), "{logs}");
     }
 }

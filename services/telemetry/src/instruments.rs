@@ -14,7 +14,7 @@
 
 use crate::grpc_layer::tonic_code::Code;
 use opentelemetry::metrics::{
-    BoundHistogram, Counter, Gauge, Histogram, Meter, ObservableCounter, ObservableGauge, UpDownCounter,
+    BoundCounter, BoundHistogram, Counter, Gauge, Histogram, Meter, ObservableCounter, ObservableGauge, UpDownCounter,
 };
 use opentelemetry::{KeyValue, StringValue};
 use std::collections::HashMap;
@@ -273,8 +273,10 @@ fn scan_labels(kind: ScanKind, outcome: ScanOutcome) -> [KeyValue; 2] {
 /// The enrichment service's instruments.
 #[derive(Debug, Clone)]
 pub struct EnrichmentMetrics {
-    requests: Counter<u64>,
-    duration: Histogram<f64>,
+    /// One bound counter per status, in the order of [`EnrichmentStatus::ALL`]:
+    /// every call records into one, so none looks its attributes up.
+    requests: Arc<[BoundCounter<u64>; 4]>,
+    duration: BoundHistogram<f64>,
     cache_hits: Counter<u64>,
     cache_misses: Counter<u64>,
     active_connections: UpDownCounter<i64>,
@@ -287,18 +289,24 @@ impl EnrichmentMetrics {
     /// connection gauge start at zero, so their series exist (and a
     /// service-down rule can see them vanish) before the first request.
     pub fn new(meter: &Meter) -> Self {
+        let requests = meter
+            .u64_counter("zerotrace.enrichment.requests")
+            .with_description("Enrichment requests, by outcome")
+            .with_unit("{request}")
+            .build();
         let metrics = Self {
-            requests: meter
-                .u64_counter("zerotrace.enrichment.requests")
-                .with_description("Enrichment requests, by outcome")
-                .with_unit("{request}")
-                .build(),
+            requests: Arc::new(EnrichmentStatus::ALL.map(|status| {
+                let bound = requests.bind(&[KeyValue::new("status", status.label())]);
+                bound.add(0);
+                bound
+            })),
             duration: meter
                 .f64_histogram("zerotrace.enrichment.duration")
                 .with_description("Enrichment request processing time")
                 .with_unit("s")
                 .with_boundaries(ENRICHMENT_DURATION_BUCKETS.to_vec())
-                .build(),
+                .build()
+                .bind(&[]),
             cache_hits: meter
                 .u64_counter("zerotrace.cve.cache.hits")
                 .with_description("Vulnerability and match cache hits")
@@ -318,16 +326,13 @@ impl EnrichmentMetrics {
         metrics.cache_hits.add(0, &[]);
         metrics.cache_misses.add(0, &[]);
         metrics.active_connections.add(0, &[]);
-        for status in EnrichmentStatus::ALL {
-            metrics.requests.add(0, &[KeyValue::new("status", status.label())]);
-        }
         metrics
     }
 
     /// Records one finished request.
     pub fn record_request(&self, status: EnrichmentStatus, seconds: f64) {
-        self.requests.add(1, &[KeyValue::new("status", status.label())]);
-        self.duration.record(seconds, &[]);
+        self.requests[status as usize].add(1);
+        self.duration.record(seconds);
     }
 
     /// Counts cache hits.

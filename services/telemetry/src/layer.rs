@@ -1,7 +1,7 @@
 //! A tower layer that keeps an in-flight gauge: +1 when a request enters,
 //! -1 when its response future finishes or is dropped.
 
-use opentelemetry::metrics::UpDownCounter;
+use opentelemetry::metrics::{BoundUpDownCounter, UpDownCounter};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
@@ -11,13 +11,13 @@ use tower::{Layer, Service};
 /// Wraps a service so that `gauge` counts its requests in flight.
 #[derive(Debug, Clone)]
 pub struct InFlightLayer {
-    gauge: UpDownCounter<i64>,
+    gauge: BoundUpDownCounter<i64>,
 }
 
 impl InFlightLayer {
-    /// Returns a layer counting into `gauge`.
+    /// Returns a layer counting into `gauge` (without attributes).
     pub fn new(gauge: UpDownCounter<i64>) -> Self {
-        Self { gauge }
+        Self { gauge: gauge.bind(&[]) }
     }
 }
 
@@ -36,7 +36,7 @@ impl<S> Layer<S> for InFlightLayer {
 #[derive(Debug, Clone)]
 pub struct InFlightService<S> {
     inner: S,
-    gauge: UpDownCounter<i64>,
+    gauge: BoundUpDownCounter<i64>,
 }
 
 impl<S, R> Service<R> for InFlightService<S>
@@ -52,7 +52,7 @@ where
     }
 
     fn call(&mut self, request: R) -> Self::Future {
-        self.gauge.add(1, &[]);
+        self.gauge.add(1);
         InFlightFuture {
             inner: self.inner.call(request),
             _guard: Decrement(self.gauge.clone()),
@@ -60,11 +60,11 @@ where
     }
 }
 
-struct Decrement(UpDownCounter<i64>);
+struct Decrement(BoundUpDownCounter<i64>);
 
 impl Drop for Decrement {
     fn drop(&mut self) {
-        self.0.add(-1, &[]);
+        self.0.add(-1);
     }
 }
 

@@ -4,6 +4,7 @@ use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 struct HeaderExtractor<'a>(&'a HeaderMap);
@@ -28,9 +29,14 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
-/// Returns the remote parent carried by `traceparent`/`tracestate`, if any.
-pub fn extract(headers: &HeaderMap) -> Context {
-    TraceContextPropagator::new().extract(&HeaderExtractor(headers))
+/// Returns the remote parent carried by `traceparent`/`tracestate`, if the
+/// headers carry a valid one.
+pub fn extract(headers: &HeaderMap) -> Option<Context> {
+    if !headers.contains_key("traceparent") {
+        return None;
+    }
+    let cx = TraceContextPropagator::new().extract_with_context(&Context::new(), &HeaderExtractor(headers));
+    cx.span().span_context().is_valid().then_some(cx)
 }
 
 /// Writes `cx`'s span as `traceparent`/`tracestate` into `headers`.
@@ -59,8 +65,21 @@ mod tests {
             headers.get("traceparent").and_then(|v| v.to_str().ok()),
             Some("00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01")
         );
-        let back = extract(&headers);
+        let back = extract(&headers).expect("a valid traceparent");
         assert_eq!(back.span().span_context().trace_id(), span.trace_id());
         assert_eq!(back.span().span_context().span_id(), span.span_id());
+    }
+
+    #[test]
+    fn headers_without_a_valid_traceparent_carry_no_parent() {
+        assert!(extract(&HeaderMap::new()).is_none());
+        let mut headers = HeaderMap::new();
+        headers.insert("traceparent", HeaderValue::from_static("00-not-a-trace-01"));
+        assert!(extract(&headers).is_none());
+        headers.insert(
+            "traceparent",
+            HeaderValue::from_static("00-00000000000000000000000000000000-b7ad6b7169203331-01"),
+        );
+        assert!(extract(&headers).is_none());
     }
 }
