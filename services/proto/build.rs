@@ -19,6 +19,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("zerotrace_descriptor.bin"), fds.encode_to_vec())?;
 
+    // The enrichment server a second time, with the look-ups answering in the
+    // hand-written types of `src/encoded.rs` (written from cached encodings);
+    // every other type is the one generated below.
+    let enrichment = prost_types::FileDescriptorSet {
+        file: fds
+            .file
+            .iter()
+            .filter(|f| matches!(f.package(), "zerotrace.common.v1" | "zerotrace.enrichment.v1"))
+            .cloned()
+            .collect(),
+    };
+    let encoded_server = out.join("encoded_server");
+    std::fs::create_dir_all(&encoded_server)?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .out_dir(&encoded_server)
+        .extern_path(".zerotrace.common.v1", "crate::common::v1")
+        .extern_path(".zerotrace.enrichment.v1", "crate::enrichment::v1")
+        .extern_path(
+            ".zerotrace.enrichment.v1.GetVulnerabilityResponse",
+            "crate::encoded::GetVulnerabilityResponse",
+        )
+        .extern_path(
+            ".zerotrace.enrichment.v1.BatchGetVulnerabilitiesResponse",
+            "crate::encoded::BatchGetVulnerabilitiesResponse",
+        )
+        .compile_fds(enrichment)?;
+
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

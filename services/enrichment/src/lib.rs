@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 use zerotrace_advisory::Database;
-use zerotrace_proto::enrichment::v1::enrichment_service_server::EnrichmentServiceServer;
+use zerotrace_proto::enrichment::v1::encoded_server::enrichment_service_server::EnrichmentServiceServer;
 use zerotrace_server::{Listeners, RequireToken, ServeOptions};
 use zerotrace_telemetry::SdkTracer;
 use zerotrace_telemetry::instruments::EnrichmentStatus;

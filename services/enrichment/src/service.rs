@@ -12,6 +12,7 @@ use zerotrace_advisory::PackageQuery;
 use zerotrace_ecosystem::Ecosystem;
 use zerotrace_proto::advisories::AdvisoryList;
 use zerotrace_proto::common::v1 as common;
+use zerotrace_proto::encoded::{self, EncodedVulnerability};
 use zerotrace_proto::enrichment::v1 as pb;
 use zerotrace_telemetry::EnrichmentMetrics;
 
@@ -71,13 +72,21 @@ impl CacheConfig {
 
 type MatchKey = (String, String, String, i32);
 
+/// An advisory as the look-up cache keeps it: its id, and its encoding,
+/// made once, which GetVulnerability and BatchGetVulnerabilities send as is.
+#[derive(Debug)]
+struct CachedAdvisory {
+    id: String,
+    encoded: EncodedVulnerability,
+}
+
 /// `Enrichment::generation` before the first check: no generation is known.
 const UNKNOWN_GENERATION: u64 = u64::MAX;
 /// `Enrichment::generation_checked` before the first check.
 const NEVER_CHECKED: u64 = u64::MAX;
 
 /// Checks an advisory id a client sent; the error quotes none of it.
-fn checked_id<'a>(field: &str, id: &'a str) -> Result<&'a str, EnrichmentError> {
+fn checked_id(field: impl std::fmt::Display, id: &str) -> Result<&str, EnrichmentError> {
     let id = id.trim();
     if id.is_empty() {
         return Err(EnrichmentError::InvalidArgument(format!("{field} must not be empty")));
@@ -96,7 +105,8 @@ fn checked_id<'a>(field: &str, id: &'a str) -> Result<&'a str, EnrichmentError> 
 pub struct Enrichment {
     data: Arc<DataState>,
     metrics: EnrichmentMetrics,
-    vulnerabilities: Cache<String, Option<Arc<common::Vulnerability>>>,
+    /// Advisories by id or alias, encoded as the look-ups send them.
+    vulnerabilities: Cache<String, Option<Arc<CachedAdvisory>>>,
     /// The answer for a package, in the contract's form (without the package itself).
     matches: Cache<MatchKey, Arc<pb::PackageMatch>>,
     /// The database generation the caches were filled from.
@@ -131,8 +141,8 @@ impl Enrichment {
             epoch: Instant::now(),
             data,
             metrics,
-            vulnerabilities: cache.build(|id: &String, v: &Option<Arc<common::Vulnerability>>| {
-                id.len() + v.as_ref().map_or(0, |v| prost::Message::encoded_len(&**v))
+            vulnerabilities: cache.build(|key: &String, v: &Option<Arc<CachedAdvisory>>| {
+                key.len() + v.as_ref().map_or(0, |v| v.id.len() + v.encoded.len())
             }),
             matches: cache.build(|(ecosystem, name, version, _): &MatchKey, m: &Arc<pb::PackageMatch>| {
                 ecosystem.len() + name.len() + version.len() + prost::Message::encoded_len(&**m)
@@ -179,17 +189,18 @@ impl Enrichment {
     }
 
     /// Looks up an advisory by a [`checked_id`].
-    async fn lookup(&self, key: &str) -> Result<Option<Arc<common::Vulnerability>>, EnrichmentError> {
+    async fn lookup(&self, key: &str) -> Result<Option<Arc<CachedAdvisory>>, EnrichmentError> {
         if let Some(hit) = self.vulnerabilities.get(key).await {
             self.metrics.cache_hits(1);
             return Ok(hit);
         }
         self.metrics.cache_misses(1);
-        let found = self
-            .data
-            .database()
-            .get(key)?
-            .map(|a| Arc::new(convert::vulnerability(&a)));
+        let found = self.data.database().get(key)?.map(|a| {
+            Arc::new(CachedAdvisory {
+                id: a.id.clone(),
+                encoded: EncodedVulnerability::new(&convert::vulnerability(&a)),
+            })
+        });
         if found.is_some() || key.len() <= MAX_CACHED_MISS_LEN {
             self.vulnerabilities.insert(key.to_string(), found.clone()).await;
         }
@@ -289,7 +300,7 @@ fn by_reference(
 }
 
 #[tonic::async_trait]
-impl pb::enrichment_service_server::EnrichmentService for Enrichment {
+impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrichment {
     async fn match_packages(
         &self,
         request: Request<pb::MatchPackagesRequest>,
@@ -337,14 +348,14 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
     async fn get_vulnerability(
         &self,
         request: Request<pb::GetVulnerabilityRequest>,
-    ) -> Result<Response<pb::GetVulnerabilityResponse>, Status> {
+    ) -> Result<Response<encoded::GetVulnerabilityResponse>, Status> {
         let request = request.into_inner();
         let id = checked_id("id", &request.id)?;
         self.invalidate_if_stale()?;
         match self.lookup(id).await? {
-            Some(vulnerability) => Ok(Response::new(pb::GetVulnerabilityResponse {
-                vulnerability: Some((*vulnerability).clone()),
-            })),
+            Some(advisory) => Ok(Response::new(encoded::GetVulnerabilityResponse::new(
+                advisory.encoded.clone(),
+            ))),
             None => Err(EnrichmentError::NotFound(id.to_string()).into()),
         }
     }
@@ -352,7 +363,7 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
     async fn batch_get_vulnerabilities(
         &self,
         request: Request<pb::BatchGetVulnerabilitiesRequest>,
-    ) -> Result<Response<pb::BatchGetVulnerabilitiesResponse>, Status> {
+    ) -> Result<Response<encoded::BatchGetVulnerabilitiesResponse>, Status> {
         let ids = request.into_inner().ids;
         if ids.len() > MAX_IDS {
             return Err(EnrichmentError::TooLarge {
@@ -363,18 +374,18 @@ impl pb::enrichment_service_server::EnrichmentService for Enrichment {
             .into());
         }
         self.invalidate_if_stale()?;
-        let mut response = pb::BatchGetVulnerabilitiesResponse::default();
+        let mut response = encoded::BatchGetVulnerabilitiesResponse::default();
         let ids = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| checked_id(&format!("ids[{i}]"), id))
+            .map(|(i, id)| checked_id(format_args!("ids[{i}]"), id))
             .collect::<Result<Vec<_>, _>>()?;
         let mut seen = std::collections::HashSet::new();
         for id in ids {
             match self.lookup(id).await? {
-                Some(v) => {
-                    if seen.insert(v.id.clone()) {
-                        response.vulnerabilities.push((*v).clone());
+                Some(advisory) => {
+                    if seen.insert(advisory.id.clone()) {
+                        response.vulnerabilities.push(advisory.encoded.clone());
                     }
                 }
                 None => response.not_found.push(id.to_string()),

@@ -203,6 +203,19 @@ async fn matches_scores_and_caches() {
         .into_inner();
     assert_eq!(batch.vulnerabilities.len(), 1, "the same advisory once");
     assert_eq!(batch.not_found, vec!["nope".to_string()]);
+    // Both look-ups send the advisory whole, from the same cached encoding.
+    let single = client
+        .get_vulnerability(pb::GetVulnerabilityRequest {
+            id: "CVE-2099-1234".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .vulnerability
+        .unwrap();
+    assert_eq!(single.aliases, ["CVE-2099-1234", "GHSA-aaaa-bbbb-cccc"]);
+    assert!(!single.summary.is_empty());
+    assert_eq!(batch.vulnerabilities[0], single);
 
     let info = client
         .get_database_info(pb::GetDatabaseInfoRequest {})

@@ -25,6 +25,8 @@ pub fn method_names(service: &str) -> Vec<String> {
         .collect()
 }
 
+pub mod encoded;
+
 /// Shared types: packages, vulnerabilities, findings.
 pub mod common {
     /// Version 1.
@@ -40,6 +42,13 @@ pub mod enrichment {
     #[allow(clippy::all, missing_docs, unreachable_pub)]
     pub mod v1 {
         tonic::include_proto!("zerotrace.enrichment.v1");
+
+        /// The same service's server, whose look-ups answer in the types of
+        /// [`crate::encoded`]: what the enrichment service serves. The wire
+        /// contract is the one above.
+        pub mod encoded_server {
+            include!(concat!(env!("OUT_DIR"), "/encoded_server/zerotrace.enrichment.v1.rs"));
+        }
     }
 }
 
