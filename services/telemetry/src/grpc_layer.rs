@@ -339,16 +339,15 @@ impl CallInfo {
         let detail = self.noted.take();
         if self.record.is_some() && code.0 != 0 {
             // The one log line of a served call that failed.
-            let rpc = format!("{service}/{method}");
             if code.is_server_error() {
                 tracing::error!(
-                    rpc,
+                    rpc = %format_args!("{service}/{method}"),
                     code = code.name(),
                     detail = detail.as_deref().unwrap_or(""),
                     "call failed"
                 );
             } else {
-                tracing::debug!(rpc, code = code.name(), "call refused");
+                tracing::debug!(rpc = %format_args!("{service}/{method}"), code = code.name(), "call refused");
             }
         }
         if let (true, Some(cx)) = (self.traced, &self.cx) {

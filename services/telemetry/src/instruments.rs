@@ -277,8 +277,8 @@ pub struct EnrichmentMetrics {
     /// every call records into one, so none looks its attributes up.
     requests: Arc<[BoundCounter<u64>; 4]>,
     duration: BoundHistogram<f64>,
-    cache_hits: Counter<u64>,
-    cache_misses: Counter<u64>,
+    cache_hits: BoundCounter<u64>,
+    cache_misses: BoundCounter<u64>,
     active_connections: UpDownCounter<i64>,
 }
 
@@ -311,20 +311,22 @@ impl EnrichmentMetrics {
                 .u64_counter("zerotrace.cve.cache.hits")
                 .with_description("Vulnerability and match cache hits")
                 .with_unit("{hit}")
-                .build(),
+                .build()
+                .bind(&[]),
             cache_misses: meter
                 .u64_counter("zerotrace.cve.cache.misses")
                 .with_description("Vulnerability and match cache misses")
                 .with_unit("{miss}")
-                .build(),
+                .build()
+                .bind(&[]),
             active_connections: meter
                 .i64_up_down_counter("zerotrace.enrichment.active_connections")
                 .with_description("Enrichment requests in flight")
                 .with_unit("{connection}")
                 .build(),
         };
-        metrics.cache_hits.add(0, &[]);
-        metrics.cache_misses.add(0, &[]);
+        metrics.cache_hits.add(0);
+        metrics.cache_misses.add(0);
         metrics.active_connections.add(0, &[]);
         metrics
     }
@@ -337,12 +339,12 @@ impl EnrichmentMetrics {
 
     /// Counts cache hits.
     pub fn cache_hits(&self, count: u64) {
-        self.cache_hits.add(count, &[]);
+        self.cache_hits.add(count);
     }
 
     /// Counts cache misses.
     pub fn cache_misses(&self, count: u64) {
-        self.cache_misses.add(count, &[]);
+        self.cache_misses.add(count);
     }
 
     /// Returns the in-flight gauge, for [`crate::InFlightLayer`].
