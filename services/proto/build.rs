@@ -46,6 +46,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".zerotrace.enrichment.v1.BatchGetVulnerabilitiesResponse",
             "crate::encoded::BatchGetVulnerabilitiesResponse",
         )
+        .extern_path(
+            ".zerotrace.enrichment.v1.MatchPackagesResponse",
+            "crate::encoded::MatchPackagesResponse",
+        )
         .compile_fds(enrichment)?;
 
     tonic_prost_build::configure()

@@ -384,7 +384,7 @@ impl Scanner {
             let (ecosystem, name) = package
                 .as_ref()
                 .map_or(("", ""), |p| (p.ecosystem.as_str(), p.name.as_str()));
-            let position = advisories.position(ecosystem, name, &vulnerability);
+            let position = advisories.position(ecosystem, name, &vulnerability.id, || vulnerability.clone());
             common::Finding {
                 package: package.clone(),
                 advisory_ref: Some(position),

@@ -72,12 +72,47 @@ impl CacheConfig {
 
 type MatchKey = (String, String, String, i32);
 
-/// An advisory as the look-up cache keeps it: its id, and its encoding,
-/// made once, which GetVulnerability and BatchGetVulnerabilities send as is.
+/// An advisory as the caches keep it: its id, and its encoding, made once,
+/// which every response carrying it sends as is.
 #[derive(Debug)]
 struct CachedAdvisory {
     id: String,
     encoded: EncodedVulnerability,
+}
+
+impl CachedAdvisory {
+    fn new(vulnerability: &common::Vulnerability) -> Self {
+        Self {
+            id: vulnerability.id.clone(),
+            encoded: EncodedVulnerability::new(vulnerability),
+        }
+    }
+
+    /// Bytes it holds.
+    fn size(&self) -> usize {
+        self.id.len() + self.encoded.len()
+    }
+}
+
+/// The answer for a package as the match cache keeps it (without the
+/// package): its advisories as scored for it.
+#[derive(Debug, Default)]
+struct CachedMatch {
+    vulnerabilities: Vec<CachedAdvisory>,
+    warnings: Vec<CachedAdvisory>,
+    unmatched_reason: String,
+}
+
+impl CachedMatch {
+    /// Bytes it holds.
+    fn size(&self) -> usize {
+        self.vulnerabilities
+            .iter()
+            .chain(&self.warnings)
+            .map(CachedAdvisory::size)
+            .sum::<usize>()
+            + self.unmatched_reason.len()
+    }
 }
 
 /// `Enrichment::generation` before the first check: no generation is known.
@@ -107,8 +142,8 @@ pub struct Enrichment {
     metrics: EnrichmentMetrics,
     /// Advisories by id or alias, encoded as the look-ups send them.
     vulnerabilities: Cache<String, Option<Arc<CachedAdvisory>>>,
-    /// The answer for a package, in the contract's form (without the package itself).
-    matches: Cache<MatchKey, Arc<pb::PackageMatch>>,
+    /// The answer for a package.
+    matches: Cache<MatchKey, Arc<CachedMatch>>,
     /// The database generation the caches were filled from.
     generation: Arc<AtomicU64>,
     /// When the generation was last read from the database, in milliseconds
@@ -141,11 +176,10 @@ impl Enrichment {
             epoch: Instant::now(),
             data,
             metrics,
-            vulnerabilities: cache.build(|key: &String, v: &Option<Arc<CachedAdvisory>>| {
-                key.len() + v.as_ref().map_or(0, |v| v.id.len() + v.encoded.len())
-            }),
-            matches: cache.build(|(ecosystem, name, version, _): &MatchKey, m: &Arc<pb::PackageMatch>| {
-                ecosystem.len() + name.len() + version.len() + prost::Message::encoded_len(&**m)
+            vulnerabilities: cache
+                .build(|key: &String, v: &Option<Arc<CachedAdvisory>>| key.len() + v.as_ref().map_or(0, |v| v.size())),
+            matches: cache.build(|(ecosystem, name, version, _): &MatchKey, m: &Arc<CachedMatch>| {
+                ecosystem.len() + name.len() + version.len() + m.size()
             }),
             max_batch_size,
         }
@@ -195,12 +229,11 @@ impl Enrichment {
             return Ok(hit);
         }
         self.metrics.cache_misses(1);
-        let found = self.data.database().get(key)?.map(|a| {
-            Arc::new(CachedAdvisory {
-                id: a.id.clone(),
-                encoded: EncodedVulnerability::new(&convert::vulnerability(&a)),
-            })
-        });
+        let found = self
+            .data
+            .database()
+            .get(key)?
+            .map(|a| Arc::new(CachedAdvisory::new(&convert::vulnerability(&a))));
         if found.is_some() || key.len() <= MAX_CACHED_MISS_LEN {
             self.vulnerabilities.insert(key.to_string(), found.clone()).await;
         }
@@ -209,13 +242,13 @@ impl Enrichment {
 
     /// The match of each package, in order: cached answers as they are, the
     /// others read from the database in one transaction and cached.
-    async fn match_all(&self, packages: &[common::Package]) -> Result<Vec<Arc<pb::PackageMatch>>, EnrichmentError> {
+    async fn match_all(&self, packages: &[common::Package]) -> Result<Vec<Arc<CachedMatch>>, EnrichmentError> {
         let key = |p: &common::Package| (p.ecosystem.clone(), p.name.clone(), p.version.clone(), p.source);
         let mut answers = Vec::with_capacity(packages.len());
         // The indexes of the packages not in the cache; their places hold
         // an empty match until the database's answer replaces it below.
         let mut missing = Vec::new();
-        let unanswered = Arc::new(pb::PackageMatch::default());
+        let unanswered = Arc::new(CachedMatch::default());
         for package in packages {
             match self.matches.get(&key(package)).await {
                 Some(hit) => answers.push(hit),
@@ -245,16 +278,11 @@ impl Enrichment {
         let verdicts = self.data.database().match_packages(&queries)?;
         for (&i, verdict) in missing.iter().zip(verdicts) {
             let package = &packages[i];
-            let answer = Arc::new(pb::PackageMatch {
-                package: None,
-                vulnerabilities: verdict
-                    .vulnerabilities
-                    .iter()
-                    .map(|a| convert::vulnerability(a))
-                    .collect(),
-                warnings: verdict.warnings.iter().map(|a| convert::vulnerability(a)).collect(),
+            let cached = |a: &Arc<zerotrace_advisory::ScoredAdvisory>| CachedAdvisory::new(&convert::vulnerability(a));
+            let answer = Arc::new(CachedMatch {
+                vulnerabilities: verdict.vulnerabilities.iter().map(cached).collect(),
+                warnings: verdict.warnings.iter().map(cached).collect(),
                 unmatched_reason: verdict.unmatched_reason.unwrap_or_default(),
-                ..Default::default()
             });
             let plausible = Ecosystem::from_osv(package.ecosystem.trim()).is_some()
                 && package.name.len() <= MAX_CACHED_MISS_LEN
@@ -273,8 +301,8 @@ impl Enrichment {
 /// package name, so the versions of one package share its entry.
 fn by_reference(
     packages: Vec<common::Package>,
-    answers: &[Arc<pb::PackageMatch>],
-) -> (Vec<pb::PackageMatch>, Vec<common::Vulnerability>) {
+    answers: &[Arc<CachedMatch>],
+) -> (Vec<encoded::PackageMatch>, Vec<EncodedVulnerability>) {
     let mut advisories = AdvisoryList::default();
     let matches = packages
         .into_iter()
@@ -284,10 +312,11 @@ fn by_reference(
                 Some(ecosystem) => ecosystem.normalize_name(&package.name),
                 None => package.name.clone(),
             };
-            let mut refer = |v: &common::Vulnerability| advisories.position(&package.ecosystem, &name, v);
+            let mut refer =
+                |a: &CachedAdvisory| advisories.position(&package.ecosystem, &name, &a.id, || a.encoded.clone());
             let vulnerability_refs = answer.vulnerabilities.iter().map(&mut refer).collect();
             let warning_refs = answer.warnings.iter().map(&mut refer).collect();
-            pb::PackageMatch {
+            encoded::PackageMatch {
                 package: Some(package),
                 unmatched_reason: answer.unmatched_reason.clone(),
                 vulnerability_refs,
@@ -304,7 +333,7 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
     async fn match_packages(
         &self,
         request: Request<pb::MatchPackagesRequest>,
-    ) -> Result<Response<pb::MatchPackagesResponse>, Status> {
+    ) -> Result<Response<encoded::MatchPackagesResponse>, Status> {
         let pb::MatchPackagesRequest {
             packages,
             advisories_by_reference,
@@ -331,14 +360,17 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
             let embedded = packages
                 .into_iter()
                 .zip(answers)
-                .map(|(package, answer)| pb::PackageMatch {
+                .map(|(package, answer)| encoded::PackageMatch {
                     package: Some(package),
-                    ..(*answer).clone()
+                    vulnerabilities: answer.vulnerabilities.iter().map(|a| a.encoded.clone()).collect(),
+                    warnings: answer.warnings.iter().map(|a| a.encoded.clone()).collect(),
+                    unmatched_reason: answer.unmatched_reason.clone(),
+                    ..Default::default()
                 })
                 .collect();
             (embedded, Vec::new())
         };
-        Ok(Response::new(pb::MatchPackagesResponse {
+        Ok(Response::new(encoded::MatchPackagesResponse {
             matches,
             advisory_data: Some(self.data.advisory_data(&info, ecosystems)),
             advisories,

@@ -2,11 +2,12 @@
 //!
 //! A cached advisory is the same bytes on the wire for every call that
 //! returns it. [`EncodedVulnerability`] holds those bytes, and
-//! [`GetVulnerabilityResponse`] and [`BatchGetVulnerabilitiesResponse`] are
-//! the wire forms of the `zerotrace.enrichment.v1` messages of those names
-//! written from them, so a server answering from its cache copies bytes
-//! instead of cloning and re-encoding messages. The enrichment server is
-//! generated a second time with these types as the look-ups' responses
+//! [`GetVulnerabilityResponse`], [`BatchGetVulnerabilitiesResponse`] and
+//! [`MatchPackagesResponse`] (with its [`PackageMatch`]es) are the wire forms
+//! of the `zerotrace.enrichment.v1` messages of those names written from
+//! them, so a server answering from its cache copies bytes instead of cloning
+//! and re-encoding messages. The enrichment server is generated a second time
+//! with these types as its responses
 //! ([`crate::enrichment::v1::encoded_server`]); clients keep the generated
 //! messages, which decode the same bytes.
 
@@ -43,8 +44,10 @@ pub struct GetVulnerabilityResponse {
     vulnerability: Option<EncodedVulnerability>,
 }
 
-/// The field number of `GetVulnerabilityResponse.vulnerability`.
-const VULNERABILITY: u32 = 1;
+/// The field numbers of `GetVulnerabilityResponse`.
+mod get_vulnerability_response {
+    pub(super) const VULNERABILITY: u32 = 1;
+}
 
 impl GetVulnerabilityResponse {
     /// The response carrying `vulnerability`.
@@ -57,6 +60,7 @@ impl GetVulnerabilityResponse {
 
 impl Message for GetVulnerabilityResponse {
     fn encode_raw(&self, buf: &mut impl BufMut) {
+        use get_vulnerability_response::*;
         if let Some(EncodedVulnerability(bytes)) = &self.vulnerability {
             encoding::bytes::encode(VULNERABILITY, bytes, buf);
         }
@@ -69,6 +73,7 @@ impl Message for GetVulnerabilityResponse {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
+        use get_vulnerability_response::*;
         if tag != VULNERABILITY {
             return encoding::skip_field(wire_type, tag, buf, ctx);
         }
@@ -83,6 +88,7 @@ impl Message for GetVulnerabilityResponse {
     }
 
     fn encoded_len(&self) -> usize {
+        use get_vulnerability_response::*;
         self.vulnerability.as_ref().map_or(0, |EncodedVulnerability(bytes)| {
             encoding::bytes::encoded_len(VULNERABILITY, bytes)
         })
@@ -104,14 +110,15 @@ pub struct BatchGetVulnerabilitiesResponse {
 }
 
 /// The field numbers of `BatchGetVulnerabilitiesResponse`.
-const VULNERABILITIES: u32 = 1;
-const NOT_FOUND: u32 = 2;
+mod batch_get_vulnerabilities_response {
+    pub(super) const VULNERABILITIES: u32 = 1;
+    pub(super) const NOT_FOUND: u32 = 2;
+}
 
 impl Message for BatchGetVulnerabilitiesResponse {
     fn encode_raw(&self, buf: &mut impl BufMut) {
-        for EncodedVulnerability(bytes) in &self.vulnerabilities {
-            encoding::bytes::encode(VULNERABILITIES, bytes, buf);
-        }
+        use batch_get_vulnerabilities_response::*;
+        encode_all(VULNERABILITIES, &self.vulnerabilities, buf);
         encoding::string::encode_repeated(NOT_FOUND, &self.not_found, buf);
     }
 
@@ -122,23 +129,17 @@ impl Message for BatchGetVulnerabilitiesResponse {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
+        use batch_get_vulnerabilities_response::*;
         match tag {
-            VULNERABILITIES => {
-                let mut bytes = Bytes::new();
-                encoding::bytes::merge(wire_type, &mut bytes, buf, ctx)?;
-                self.vulnerabilities.push(EncodedVulnerability(bytes));
-                Ok(())
-            }
+            VULNERABILITIES => merge_one(wire_type, &mut self.vulnerabilities, buf, ctx),
             NOT_FOUND => encoding::string::merge_repeated(wire_type, &mut self.not_found, buf, ctx),
             _ => encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
 
     fn encoded_len(&self) -> usize {
-        self.vulnerabilities
-            .iter()
-            .map(|EncodedVulnerability(bytes)| encoding::bytes::encoded_len(VULNERABILITIES, bytes))
-            .sum::<usize>()
+        use batch_get_vulnerabilities_response::*;
+        encoded_len_all(VULNERABILITIES, &self.vulnerabilities)
             + encoding::string::encoded_len_repeated(NOT_FOUND, &self.not_found)
     }
 
@@ -146,6 +147,181 @@ impl Message for BatchGetVulnerabilitiesResponse {
         self.vulnerabilities.clear();
         self.not_found.clear();
     }
+}
+
+/// `zerotrace.enrichment.v1.PackageMatch`, with the advisories it embeds
+/// (the deprecated `vulnerabilities = 2` and `warnings = 3`) kept encoded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackageMatch {
+    /// The package as sent.
+    pub package: Option<common::Package>,
+    /// Deprecated shape: the vulnerabilities affecting this version, in full.
+    pub vulnerabilities: Vec<EncodedVulnerability>,
+    /// Deprecated shape: the informational advisories, in full.
+    pub warnings: Vec<EncodedVulnerability>,
+    /// Why the package could not be matched, if it could not.
+    pub unmatched_reason: String,
+    /// The vulnerabilities, as positions in the response's advisories.
+    pub vulnerability_refs: Vec<u32>,
+    /// The informational advisories, as positions in the response's advisories.
+    pub warning_refs: Vec<u32>,
+}
+
+/// The field numbers of `PackageMatch`.
+mod package_match {
+    pub(super) const PACKAGE: u32 = 1;
+    pub(super) const VULNERABILITIES: u32 = 2;
+    pub(super) const WARNINGS: u32 = 3;
+    pub(super) const UNMATCHED_REASON: u32 = 4;
+    pub(super) const VULNERABILITY_REFS: u32 = 5;
+    pub(super) const WARNING_REFS: u32 = 6;
+}
+
+impl Message for PackageMatch {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        use package_match::*;
+        if let Some(package) = &self.package {
+            encoding::message::encode(PACKAGE, package, buf);
+        }
+        encode_all(VULNERABILITIES, &self.vulnerabilities, buf);
+        encode_all(WARNINGS, &self.warnings, buf);
+        if !self.unmatched_reason.is_empty() {
+            encoding::string::encode(UNMATCHED_REASON, &self.unmatched_reason, buf);
+        }
+        encoding::uint32::encode_packed(VULNERABILITY_REFS, &self.vulnerability_refs, buf);
+        encoding::uint32::encode_packed(WARNING_REFS, &self.warning_refs, buf);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        use package_match::*;
+        match tag {
+            PACKAGE => encoding::message::merge(wire_type, self.package.get_or_insert_with(Default::default), buf, ctx),
+            VULNERABILITIES => merge_one(wire_type, &mut self.vulnerabilities, buf, ctx),
+            WARNINGS => merge_one(wire_type, &mut self.warnings, buf, ctx),
+            UNMATCHED_REASON => encoding::string::merge(wire_type, &mut self.unmatched_reason, buf, ctx),
+            VULNERABILITY_REFS => encoding::uint32::merge_repeated(wire_type, &mut self.vulnerability_refs, buf, ctx),
+            WARNING_REFS => encoding::uint32::merge_repeated(wire_type, &mut self.warning_refs, buf, ctx),
+            _ => encoding::skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        use package_match::*;
+        self.package
+            .as_ref()
+            .map_or(0, |package| encoding::message::encoded_len(PACKAGE, package))
+            + encoded_len_all(VULNERABILITIES, &self.vulnerabilities)
+            + encoded_len_all(WARNINGS, &self.warnings)
+            + if self.unmatched_reason.is_empty() {
+                0
+            } else {
+                encoding::string::encoded_len(UNMATCHED_REASON, &self.unmatched_reason)
+            }
+            + encoding::uint32::encoded_len_packed(VULNERABILITY_REFS, &self.vulnerability_refs)
+            + encoding::uint32::encoded_len_packed(WARNING_REFS, &self.warning_refs)
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// `zerotrace.enrichment.v1.MatchPackagesResponse`, with its advisories
+/// (`advisories = 3`, and those its matches embed) kept encoded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MatchPackagesResponse {
+    /// One entry per requested package, in order.
+    pub matches: Vec<PackageMatch>,
+    /// The data the matches come from and how current it is.
+    pub advisory_data: Option<common::AdvisoryData>,
+    /// Every advisory the matches refer to, once each.
+    pub advisories: Vec<EncodedVulnerability>,
+}
+
+/// The field numbers of `MatchPackagesResponse`.
+mod match_packages_response {
+    pub(super) const MATCHES: u32 = 1;
+    pub(super) const ADVISORY_DATA: u32 = 2;
+    pub(super) const ADVISORIES: u32 = 3;
+}
+
+impl Message for MatchPackagesResponse {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        use match_packages_response::*;
+        encoding::message::encode_repeated(MATCHES, &self.matches, buf);
+        if let Some(data) = &self.advisory_data {
+            encoding::message::encode(ADVISORY_DATA, data, buf);
+        }
+        encode_all(ADVISORIES, &self.advisories, buf);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        use match_packages_response::*;
+        match tag {
+            MATCHES => encoding::message::merge_repeated(wire_type, &mut self.matches, buf, ctx),
+            ADVISORY_DATA => encoding::message::merge(
+                wire_type,
+                self.advisory_data.get_or_insert_with(Default::default),
+                buf,
+                ctx,
+            ),
+            ADVISORIES => merge_one(wire_type, &mut self.advisories, buf, ctx),
+            _ => encoding::skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        use match_packages_response::*;
+        encoding::message::encoded_len_repeated(MATCHES, &self.matches)
+            + self
+                .advisory_data
+                .as_ref()
+                .map_or(0, |data| encoding::message::encoded_len(ADVISORY_DATA, data))
+            + encoded_len_all(ADVISORIES, &self.advisories)
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// Writes each encoding as one occurrence of the repeated message field `tag`.
+fn encode_all(tag: u32, advisories: &[EncodedVulnerability], buf: &mut impl BufMut) {
+    for EncodedVulnerability(bytes) in advisories {
+        encoding::bytes::encode(tag, bytes, buf);
+    }
+}
+
+fn encoded_len_all(tag: u32, advisories: &[EncodedVulnerability]) -> usize {
+    advisories
+        .iter()
+        .map(|EncodedVulnerability(bytes)| encoding::bytes::encoded_len(tag, bytes))
+        .sum()
+}
+
+/// Reads one occurrence of a repeated message field as one more encoding.
+fn merge_one(
+    wire_type: WireType,
+    advisories: &mut Vec<EncodedVulnerability>,
+    buf: &mut impl Buf,
+    ctx: DecodeContext,
+) -> Result<(), DecodeError> {
+    let mut bytes = Bytes::new();
+    encoding::bytes::merge(wire_type, &mut bytes, buf, ctx)?;
+    advisories.push(EncodedVulnerability(bytes));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -232,5 +408,79 @@ mod tests {
             encoded
         );
         assert!(BatchGetVulnerabilitiesResponse::default().encode_to_vec().is_empty());
+    }
+
+    #[test]
+    fn the_encoded_match_response_is_the_generated_ones_bytes_both_ways() {
+        let package = |name: &str| common::Package {
+            ecosystem: "crates.io".into(),
+            name: name.into(),
+            version: "0.1.0".into(),
+            ..Default::default()
+        };
+        let other = common::Vulnerability {
+            id: "RUSTSEC-2020-0071".into(),
+            summary: "unmaintained".into(),
+            ..Default::default()
+        };
+        let generated = pb::MatchPackagesResponse {
+            matches: vec![
+                pb::PackageMatch {
+                    package: Some(package("rsa")),
+                    vulnerabilities: vec![advisory()],
+                    warnings: vec![other.clone()],
+                    ..Default::default()
+                },
+                pb::PackageMatch {
+                    package: Some(package("time")),
+                    vulnerability_refs: vec![0, 300],
+                    warning_refs: vec![1],
+                    ..Default::default()
+                },
+                pb::PackageMatch {
+                    package: Some(package("")),
+                    unmatched_reason: "no name".into(),
+                    ..Default::default()
+                },
+            ],
+            advisory_data: Some(common::AdvisoryData {
+                generation: 7,
+                ..Default::default()
+            }),
+            advisories: vec![advisory(), other.clone()],
+        };
+        let encoded = MatchPackagesResponse {
+            matches: vec![
+                PackageMatch {
+                    package: Some(package("rsa")),
+                    vulnerabilities: vec![EncodedVulnerability::new(&advisory())],
+                    warnings: vec![EncodedVulnerability::new(&other)],
+                    ..Default::default()
+                },
+                PackageMatch {
+                    package: Some(package("time")),
+                    vulnerability_refs: vec![0, 300],
+                    warning_refs: vec![1],
+                    ..Default::default()
+                },
+                PackageMatch {
+                    package: Some(package("")),
+                    unmatched_reason: "no name".into(),
+                    ..Default::default()
+                },
+            ],
+            advisory_data: generated.advisory_data.clone(),
+            advisories: vec![
+                EncodedVulnerability::new(&advisory()),
+                EncodedVulnerability::new(&other),
+            ],
+        };
+        assert_eq!(encoded.encoded_len(), generated.encoded_len());
+        assert_eq!(encoded.encode_to_vec(), generated.encode_to_vec());
+        assert_eq!(
+            MatchPackagesResponse::decode(generated.encode_to_vec().as_slice()).unwrap(),
+            encoded
+        );
+        assert!(MatchPackagesResponse::default().encode_to_vec().is_empty());
     }
 }

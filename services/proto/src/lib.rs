@@ -43,9 +43,9 @@ pub mod enrichment {
     pub mod v1 {
         tonic::include_proto!("zerotrace.enrichment.v1");
 
-        /// The same service's server, whose look-ups answer in the types of
-        /// [`crate::encoded`]: what the enrichment service serves. The wire
-        /// contract is the one above.
+        /// The same service's server, whose look-ups and matches answer in
+        /// the types of [`crate::encoded`]: what the enrichment service
+        /// serves. The wire contract is the one above.
         pub mod encoded_server {
             include!(concat!(env!("OUT_DIR"), "/encoded_server/zerotrace.enrichment.v1.rs"));
         }
@@ -73,6 +73,32 @@ pub mod api {
 #[cfg(test)]
 mod tests {
     use prost::Message;
+
+    #[test]
+    fn an_advisory_list_keeps_one_entry_per_package_name_and_id() {
+        let mut list = super::advisories::AdvisoryList::default();
+        let mut position =
+            |ecosystem: &str, name: &str, id: &str| list.position(ecosystem, name, id, || id.to_string());
+        assert_eq!(position("crates.io", "time", "RUSTSEC-2020-0071"), 0);
+        assert_eq!(
+            position("crates.io", "time", "RUSTSEC-2020-0071"),
+            0,
+            "the same advisory again"
+        );
+        assert_eq!(
+            position("crates.io", "chrono", "RUSTSEC-2020-0071"),
+            1,
+            "scored for another package"
+        );
+        assert_eq!(position("npm", "time", "RUSTSEC-2020-0071"), 2, "another ecosystem");
+        // Names that run together alike stay apart.
+        assert_eq!(position("crates.io", "ab", "c"), 3);
+        assert_eq!(position("crates.io", "a", "bc"), 4);
+        assert_eq!(
+            list.into_vec(),
+            ["RUSTSEC-2020-0071", "RUSTSEC-2020-0071", "RUSTSEC-2020-0071", "c", "bc"]
+        );
+    }
 
     #[test]
     fn method_names_come_from_the_contract() {
@@ -103,32 +129,50 @@ mod tests {
 pub mod advisories {
     use crate::common::v1 as common;
     use std::collections::HashMap;
+    use std::fmt::Write as _;
 
     /// An advisory is scored for the package it affects (severity and fixed
     /// versions can differ between packages), so the list keeps one entry per
     /// (ecosystem, package name, advisory id): the versions of one package
-    /// share it.
-    #[derive(Debug, Default)]
-    pub struct AdvisoryList {
-        advisories: Vec<common::Vulnerability>,
-        positions: HashMap<(String, String, String), u32>,
+    /// share it. `V` is the advisory as the message carries it: a
+    /// `Vulnerability`, or its encoding ([`crate::encoded::EncodedVulnerability`]).
+    #[derive(Debug)]
+    pub struct AdvisoryList<V = common::Vulnerability> {
+        advisories: Vec<V>,
+        /// Positions by ecosystem, name and id, each length-prefixed.
+        positions: HashMap<String, u32>,
+        /// The key being looked up, kept to spare an allocation per look-up.
+        key: String,
     }
 
-    impl AdvisoryList {
-        /// The position of `vulnerability` as scored for the package
+    impl<V> Default for AdvisoryList<V> {
+        fn default() -> Self {
+            Self {
+                advisories: Vec::new(),
+                positions: HashMap::new(),
+                key: String::new(),
+            }
+        }
+    }
+
+    impl<V> AdvisoryList<V> {
+        /// The position of the advisory `id` as scored for the package
         /// `ecosystem`/`name` (as the caller spells names alike), added on
-        /// first sight.
-        pub fn position(&mut self, ecosystem: &str, name: &str, vulnerability: &common::Vulnerability) -> u32 {
-            let key = (ecosystem.to_string(), name.to_string(), vulnerability.id.clone());
-            let advisories = &mut self.advisories;
-            *self.positions.entry(key).or_insert_with(|| {
-                advisories.push(vulnerability.clone());
-                u32::try_from(advisories.len() - 1).unwrap_or(u32::MAX)
-            })
+        /// first sight as `advisory()`.
+        pub fn position(&mut self, ecosystem: &str, name: &str, id: &str, advisory: impl FnOnce() -> V) -> u32 {
+            self.key.clear();
+            let _ = write!(self.key, "{}:{ecosystem}{}:{name}{id}", ecosystem.len(), name.len());
+            if let Some(&position) = self.positions.get(self.key.as_str()) {
+                return position;
+            }
+            self.advisories.push(advisory());
+            let position = u32::try_from(self.advisories.len() - 1).unwrap_or(u32::MAX);
+            self.positions.insert(self.key.clone(), position);
+            position
         }
 
         /// The advisories, in position order.
-        pub fn into_vec(self) -> Vec<common::Vulnerability> {
+        pub fn into_vec(self) -> Vec<V> {
             self.advisories
         }
     }
