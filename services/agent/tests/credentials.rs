@@ -342,3 +342,39 @@ async fn a_report_over_the_apis_limit_is_told_as_a_failed_scan_with_the_reason()
     assert_eq!(scans[0].finding_count, 0);
     stack.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_over_the_apis_message_size_is_told_as_a_failed_scan_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    // Room for registration, heartbeats and a failed scan's report, not for a
+    // report with 40 findings.
+    let mut stack = Stack::start(dir.path(), &["--max-message-size", "2000"]).await;
+    let project = stack.project.clone();
+    let lock: String = (0..40)
+        .map(|patch| {
+            format!(
+                "[[package]]\nname = \"demo-crate\"\nversion = \"1.0.{patch}\"\n\
+                 source = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n"
+            )
+        })
+        .collect();
+    std::fs::write(project.join("Cargo.lock"), format!("version = 3\n\n{lock}")).unwrap();
+    let refused = scan(&mut stack.agent, &project).await;
+    assert_eq!(refused.status, common::ScanStatus::Failed as i32, "{refused:?}");
+    assert!(refused.error_message.contains("limit of 2000 bytes"), "{refused:?}");
+
+    let scans = stack
+        .api
+        .list_scans(bearer(api::ListScansRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner()
+        .scans;
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    let report = scans[0].report.as_ref().unwrap();
+    assert_eq!(report.scan_id, refused.scan_id);
+    assert_eq!(report.status, common::ScanStatus::Failed as i32);
+    assert!(report.error_message.contains("limit of 2000 bytes"), "{}", report.error_message);
+    assert_eq!(scans[0].finding_count, 0);
+    stack.stop();
+}
