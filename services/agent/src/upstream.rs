@@ -13,11 +13,13 @@
 //! span whose context reaches the callee as `traceparent`.
 
 use crate::{AgentError, StartError};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request};
+use zerotrace_proto::advisories;
 use zerotrace_proto::api::v1 as api;
 use zerotrace_proto::api::v1::api_service_client::ApiServiceClient;
 use zerotrace_proto::common::v1 as common;
@@ -28,6 +30,9 @@ use zerotrace_telemetry::{GrpcClientLayer, GrpcClientService, SdkTracer};
 
 /// Packages per MatchPackages call (the service's default limit is 10,000).
 const MATCH_BATCH: usize = 1_000;
+/// Advisories per BatchGetVulnerabilities call for their long text (the
+/// service's limit is 10,000 ids).
+const TEXT_BATCH: usize = 1_000;
 /// Largest response accepted from enrichment (a batch with many advisories).
 const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 const TOKEN_FILE: &str = "agent_token";
@@ -158,14 +163,13 @@ impl Upstream {
             packages.chunks(MATCH_BATCH).collect()
         };
         for batch in batches {
-            let message = enrichment::MatchPackagesRequest {
+            // Each advisory once, without its long text, which is fetched
+            // below once per advisory instead of once per batch.
+            let request = self.enrichment_request(enrichment::MatchPackagesRequest {
                 packages: batch.to_vec(),
                 advisories_by_reference: true,
-            };
-            let request = match &self.enrichment_token {
-                Some(token) => bearer(message, token)?,
-                None => Request::new(message),
-            };
+                advisory_view: enrichment::AdvisoryView::Basic as i32,
+            })?;
             let response = client
                 .clone()
                 .match_packages(request)
@@ -185,7 +189,65 @@ impl Upstream {
                 }
             }
         }
-        Ok((matches, data.unwrap_or_default()))
+        let mut data = data.unwrap_or_default();
+        self.fetch_long_text(client, &mut matches, &mut data).await?;
+        Ok((matches, data))
+    }
+
+    /// Gives the matched advisories (matched in the basic view) their long
+    /// text, asking enrichment once per distinct advisory. An advisory whose
+    /// text cannot be had (an import removed it meanwhile) keeps its basic
+    /// form, and the advisory data of the scan says so.
+    async fn fetch_long_text(
+        &self,
+        client: &EnrichmentServiceClient<Traced>,
+        matches: &mut [enrichment::PackageMatch],
+        data: &mut common::AdvisoryData,
+    ) -> Result<(), AgentError> {
+        let ids: BTreeSet<String> = matches
+            .iter_mut()
+            .flat_map(advisories_of)
+            .map(|v| v.id.clone())
+            .collect();
+        let ids: Vec<String> = ids.into_iter().collect();
+        let mut full = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(TEXT_BATCH) {
+            let request =
+                self.enrichment_request(enrichment::BatchGetVulnerabilitiesRequest { ids: chunk.to_vec() })?;
+            let response = client
+                .clone()
+                .batch_get_vulnerabilities(request)
+                .await
+                .map_err(AgentError::Upstream)?
+                .into_inner();
+            full.extend(response.vulnerabilities.into_iter().map(|v| (v.id.clone(), v)));
+        }
+        let mut missing = BTreeSet::new();
+        for vulnerability in matches.iter_mut().flat_map(advisories_of) {
+            match full.get(&vulnerability.id) {
+                Some(found) => advisories::restore_long_text(vulnerability, found),
+                None => {
+                    missing.insert(vulnerability.id.clone());
+                }
+            }
+        }
+        if !missing.is_empty() {
+            data.notices.push(format!(
+                "the details and references of {} matched advisories could not be fetched (the advisory database \
+                 changed during the scan): {}",
+                missing.len(),
+                missing.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// A request to enrichment, with its token when it requires one.
+    fn enrichment_request<T>(&self, message: T) -> Result<Request<T>, AgentError> {
+        match &self.enrichment_token {
+            Some(token) => bearer(message, token),
+            None => Ok(Request::new(message)),
+        }
     }
 
     /// Registers with the API unless a token is held already.
@@ -352,6 +414,11 @@ fn read_token(data_dir: &Path) -> Option<String> {
 }
 
 /// Returns `message` with `authorization: Bearer <token>`.
+/// The advisories a match embeds: its vulnerabilities and warnings.
+fn advisories_of(m: &mut enrichment::PackageMatch) -> impl Iterator<Item = &mut common::Vulnerability> {
+    m.vulnerabilities.iter_mut().chain(m.warnings.iter_mut())
+}
+
 fn bearer<T>(message: T, token: &str) -> Result<Request<T>, AgentError> {
     let mut request = Request::new(message);
     let value = format!("Bearer {token}")

@@ -20,6 +20,8 @@ use zerotrace_proto::common::v1 as common;
 use zerotrace_server::Listeners;
 
 const ADVISORY: &str = r#"{"id":"RUSTSEC-2099-0003","modified":"2099-01-02T00:00:00Z",
+"details":"Demo crate before 2.0.0 trusts its input.",
+"references":[{"type":"ADVISORY","url":"https://example.com/RUSTSEC-2099-0003"}],
 "affected":[{"package":{"ecosystem":"crates.io","name":"demo-crate"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"2.0.0"}]}]}]}"#;
 const LOCK: &str = "version = 3\n\n[[package]]\nname = \"demo-crate\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
 const READER: &str = "reader-secret";
@@ -318,6 +320,32 @@ async fn service_tokens_guard_the_agent_and_reach_enrichment() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_findings_carry_their_advisory_in_full() {
+    // The agent matches in the basic view and fetches the long text once.
+    let dir = tempfile::tempdir().unwrap();
+    let mut stack = Stack::start(dir.path(), &[]).await;
+    let project = stack.project.clone();
+    let done = scan(&mut stack.agent, &project).await;
+    assert_eq!(done.status, common::ScanStatus::Succeeded as i32, "{done:?}");
+
+    let findings = stack
+        .api
+        .list_findings(bearer(api::ListFindingsRequest::default(), READER))
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let advisory = findings[0].vulnerability.as_ref().unwrap();
+    assert_eq!(advisory.id, "RUSTSEC-2099-0003");
+    assert_eq!(advisory.details, "Demo crate before 2.0.0 trusts its input.");
+    let urls: Vec<&str> = advisory.references.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(urls, ["https://example.com/RUSTSEC-2099-0003"]);
+    assert_eq!(advisory.fixed_versions, ["2.0.0"], "scored for the package");
+    stack.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_over_the_apis_limit_is_told_as_a_failed_scan_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mut stack = Stack::start(dir.path(), &["--max-findings-per-report", "0"]).await;
@@ -374,7 +402,11 @@ async fn a_report_over_the_apis_message_size_is_told_as_a_failed_scan_with_the_r
     let report = scans[0].report.as_ref().unwrap();
     assert_eq!(report.scan_id, refused.scan_id);
     assert_eq!(report.status, common::ScanStatus::Failed as i32);
-    assert!(report.error_message.contains("limit of 2000 bytes"), "{}", report.error_message);
+    assert!(
+        report.error_message.contains("limit of 2000 bytes"),
+        "{}",
+        report.error_message
+    );
     assert_eq!(scans[0].finding_count, 0);
     stack.stop();
 }

@@ -255,7 +255,7 @@ async fn run_match(
     mix: &Arc<Mix>,
     o: &Options,
     seed: u64,
-    advisories_by_reference: bool,
+    shape: Shape,
 ) -> Result<Stats, BoxError> {
     let (clients, mix) = (clients.clone(), mix.clone());
     measure(name, budget(o), o.concurrency, move |call| {
@@ -263,13 +263,7 @@ async fn run_match(
         let packages = mix.batch(seed, call.seq);
         let sent = packages.len();
         async move {
-            let response = client
-                .match_packages(pb::MatchPackagesRequest {
-                    packages,
-                    advisories_by_reference,
-                })
-                .await?
-                .into_inner();
+            let response = client.match_packages(shape.request(packages)).await?.into_inner();
             if response.matches.len() != sent {
                 return Err(Status::internal("matches do not line up with packages"));
             }
@@ -277,6 +271,32 @@ async fn run_match(
         }
     })
     .await
+}
+
+/// The response shape a MatchPackages phase asks for.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// Every advisory in full, once per package (the deprecated shape).
+    Embedded,
+    /// Each advisory in full, once per response.
+    ByReference,
+    /// Each advisory once, without its long text: what the agent asks for.
+    Basic,
+}
+
+impl Shape {
+    const ALL: [Shape; 3] = [Shape::Embedded, Shape::ByReference, Shape::Basic];
+
+    fn request(self, packages: Vec<common::Package>) -> pb::MatchPackagesRequest {
+        pb::MatchPackagesRequest {
+            packages,
+            advisories_by_reference: !matches!(self, Shape::Embedded),
+            advisory_view: match self {
+                Shape::Basic => pb::AdvisoryView::Basic,
+                Shape::Embedded | Shape::ByReference => pb::AdvisoryView::Full,
+            } as i32,
+        }
+    }
 }
 
 /// Echo phases: (empty unary, echoed batch).
@@ -299,7 +319,7 @@ async fn echo(mix: &Arc<Mix>, o: &Options) -> Result<(Stats, Stats), BoxError> {
         mix,
         o,
         2,
-        true,
+        Shape::ByReference,
     )
     .await?;
     drop(clients);
@@ -378,13 +398,10 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
         info.total_advisories
     );
     // What one batch weighs, in each shape.
-    for advisories_by_reference in [false, true] {
+    for shape in Shape::ALL {
         let sample = clients[0]
             .clone()
-            .match_packages(pb::MatchPackagesRequest {
-                packages: mix.batch(0, 0),
-                advisories_by_reference,
-            })
+            .match_packages(shape.request(mix.batch(0, 0)))
             .await?
             .into_inner();
         let (matched, warnings): (usize, usize) = sample.matches.iter().fold((0, 0), |(v, w), m| {
@@ -394,18 +411,13 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
             )
         });
         eprintln!(
-            "# a sample MatchPackages response ({}): {} packages, {matched} vulnerabilities and {warnings} warnings, \
-             {} advisories carried, {} bytes",
-            if advisories_by_reference {
-                "by reference"
-            } else {
-                "embedded"
-            },
+            "# a sample MatchPackages response ({shape:?}): {} packages, {matched} vulnerabilities and {warnings} \
+             warnings, {} advisories carried, {} bytes",
             sample.matches.len(),
-            if advisories_by_reference {
-                sample.advisories.len()
-            } else {
+            if matches!(shape, Shape::Embedded) {
                 matched + warnings
+            } else {
+                sample.advisories.len()
             },
             prost::Message::encoded_len(&sample)
         );
@@ -458,7 +470,7 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
                     mix,
                     o,
                     5,
-                    true,
+                    Shape::ByReference,
                 ),
             )
             .await?,
@@ -473,7 +485,7 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
                     mix,
                     o,
                     6,
-                    true,
+                    Shape::ByReference,
                 ),
             )
             .await?,
@@ -489,7 +501,24 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
                     mix,
                     o,
                     6,
-                    false,
+                    Shape::Embedded,
+                ),
+            )
+            .await?,
+        );
+        // Each advisory once without its long text, as the agent asks
+        // (it fetches the text once per scan with BatchGetVulnerabilities).
+        phases.push(
+            with_hit_rate(
+                "match-warm-basic",
+                metrics,
+                run_match(
+                    &format!("MatchPackages of {batch}, warm cache, basic view (the agent's shape)"),
+                    &clients,
+                    mix,
+                    o,
+                    6,
+                    Shape::Basic,
                 ),
             )
             .await?,

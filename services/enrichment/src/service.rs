@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tonic::{Request, Response, Status};
 use zerotrace_advisory::PackageQuery;
 use zerotrace_ecosystem::Ecosystem;
-use zerotrace_proto::advisories::AdvisoryList;
+use zerotrace_proto::advisories::{self, AdvisoryList};
 use zerotrace_proto::common::v1 as common;
 use zerotrace_proto::encoded::{self, EncodedVulnerability};
 use zerotrace_proto::enrichment::v1 as pb;
@@ -72,8 +72,8 @@ impl CacheConfig {
 
 type MatchKey = (String, String, String, i32);
 
-/// An advisory as the caches keep it: its id, and its encoding, made once,
-/// which every response carrying it sends as is.
+/// An advisory as the look-up cache keeps it: its id, and its encoding,
+/// made once, which GetVulnerability and BatchGetVulnerabilities send as is.
 #[derive(Debug)]
 struct CachedAdvisory {
     id: String,
@@ -87,10 +87,54 @@ impl CachedAdvisory {
             encoded: EncodedVulnerability::new(vulnerability),
         }
     }
+}
+
+/// An advisory matched for a package, scored for it: its id, and its
+/// encodings in both views, made once.
+#[derive(Debug)]
+struct MatchedAdvisory {
+    id: String,
+    full: EncodedVulnerability,
+    basic: EncodedVulnerability,
+}
+
+impl MatchedAdvisory {
+    fn new(vulnerability: &common::Vulnerability) -> Self {
+        Self {
+            id: vulnerability.id.clone(),
+            full: EncodedVulnerability::new(vulnerability),
+            basic: EncodedVulnerability::new(&advisories::without_long_text(vulnerability)),
+        }
+    }
+
+    /// The encoding of `view`.
+    fn view(&self, view: View) -> &EncodedVulnerability {
+        match view {
+            View::Full => &self.full,
+            View::Basic => &self.basic,
+        }
+    }
 
     /// Bytes it holds.
     fn size(&self) -> usize {
-        self.id.len() + self.encoded.len()
+        self.id.len() + self.full.len() + self.basic.len()
+    }
+}
+
+/// How much of each advisory a response carries (the request's `advisory_view`).
+#[derive(Debug, Clone, Copy)]
+enum View {
+    Full,
+    Basic,
+}
+
+impl View {
+    fn of(requested: i32) -> Self {
+        match pb::AdvisoryView::try_from(requested) {
+            Ok(pb::AdvisoryView::Basic) => View::Basic,
+            // Unspecified, FULL, or a view this build does not know: all of it.
+            _ => View::Full,
+        }
     }
 }
 
@@ -98,8 +142,8 @@ impl CachedAdvisory {
 /// package): its advisories as scored for it.
 #[derive(Debug, Default)]
 struct CachedMatch {
-    vulnerabilities: Vec<CachedAdvisory>,
-    warnings: Vec<CachedAdvisory>,
+    vulnerabilities: Vec<MatchedAdvisory>,
+    warnings: Vec<MatchedAdvisory>,
     unmatched_reason: String,
 }
 
@@ -109,7 +153,7 @@ impl CachedMatch {
         self.vulnerabilities
             .iter()
             .chain(&self.warnings)
-            .map(CachedAdvisory::size)
+            .map(MatchedAdvisory::size)
             .sum::<usize>()
             + self.unmatched_reason.len()
     }
@@ -176,8 +220,9 @@ impl Enrichment {
             epoch: Instant::now(),
             data,
             metrics,
-            vulnerabilities: cache
-                .build(|key: &String, v: &Option<Arc<CachedAdvisory>>| key.len() + v.as_ref().map_or(0, |v| v.size())),
+            vulnerabilities: cache.build(|key: &String, v: &Option<Arc<CachedAdvisory>>| {
+                key.len() + v.as_ref().map_or(0, |v| v.id.len() + v.encoded.len())
+            }),
             matches: cache.build(|(ecosystem, name, version, _): &MatchKey, m: &Arc<CachedMatch>| {
                 ecosystem.len() + name.len() + version.len() + m.size()
             }),
@@ -278,7 +323,7 @@ impl Enrichment {
         let verdicts = self.data.database().match_packages(&queries)?;
         for (&i, verdict) in missing.iter().zip(verdicts) {
             let package = &packages[i];
-            let cached = |a: &Arc<zerotrace_advisory::ScoredAdvisory>| CachedAdvisory::new(&convert::vulnerability(a));
+            let cached = |a: &Arc<zerotrace_advisory::ScoredAdvisory>| MatchedAdvisory::new(&convert::vulnerability(a));
             let answer = Arc::new(CachedMatch {
                 vulnerabilities: verdict.vulnerabilities.iter().map(cached).collect(),
                 warnings: verdict.warnings.iter().map(cached).collect(),
@@ -302,6 +347,7 @@ impl Enrichment {
 fn by_reference(
     packages: Vec<common::Package>,
     answers: &[Arc<CachedMatch>],
+    view: View,
 ) -> (Vec<encoded::PackageMatch>, Vec<EncodedVulnerability>) {
     let mut advisories = AdvisoryList::default();
     let matches = packages
@@ -313,7 +359,7 @@ fn by_reference(
                 None => package.name.clone(),
             };
             let mut refer =
-                |a: &CachedAdvisory| advisories.position(&package.ecosystem, &name, &a.id, || a.encoded.clone());
+                |a: &MatchedAdvisory| advisories.position(&package.ecosystem, &name, &a.id, || a.view(view).clone());
             let vulnerability_refs = answer.vulnerabilities.iter().map(&mut refer).collect();
             let warning_refs = answer.warnings.iter().map(&mut refer).collect();
             encoded::PackageMatch {
@@ -337,7 +383,9 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
         let pb::MatchPackagesRequest {
             packages,
             advisories_by_reference,
+            advisory_view,
         } = request.into_inner();
+        let view = View::of(advisory_view);
         if packages.len() > self.max_batch_size as usize {
             return Err(EnrichmentError::TooLarge {
                 what: "packages",
@@ -355,15 +403,15 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
             .collect();
         let answers = self.match_all(&packages).await?;
         let (matches, advisories) = if advisories_by_reference {
-            by_reference(packages, &answers)
+            by_reference(packages, &answers, view)
         } else {
             let embedded = packages
                 .into_iter()
                 .zip(answers)
                 .map(|(package, answer)| encoded::PackageMatch {
                     package: Some(package),
-                    vulnerabilities: answer.vulnerabilities.iter().map(|a| a.encoded.clone()).collect(),
-                    warnings: answer.warnings.iter().map(|a| a.encoded.clone()).collect(),
+                    vulnerabilities: answer.vulnerabilities.iter().map(|a| a.view(view).clone()).collect(),
+                    warnings: answer.warnings.iter().map(|a| a.view(view).clone()).collect(),
                     unmatched_reason: answer.unmatched_reason.clone(),
                     ..Default::default()
                 })

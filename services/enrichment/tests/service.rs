@@ -20,6 +20,8 @@ const ADVISORY: &str = r#"{
   "published": "2099-01-01T00:00:00Z",
   "aliases": ["CVE-2099-1234", "GHSA-aaaa-bbbb-cccc"],
   "summary": "memory corruption in demo-crate",
+  "details": "Demo crate before 1.2.3 writes past its buffer.",
+  "references": [{"type": "ADVISORY", "url": "https://example.com/RUSTSEC-2099-0001"}],
   "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
   "affected": [{
     "package": {"ecosystem": "crates.io", "name": "demo-crate"},
@@ -103,12 +105,38 @@ async fn by_reference_each_advisory_comes_once_and_resolves_to_the_embedded_answ
         package("demo-crate", "1.2.3"),
         package("demo-crate", "1.1.0"),
     ];
-    let ask = |advisories_by_reference| pb::MatchPackagesRequest {
+    let ask = |advisories_by_reference, view: pb::AdvisoryView| pb::MatchPackagesRequest {
         packages: packages.clone(),
         advisories_by_reference,
+        advisory_view: view as i32,
     };
-    let embedded = client.match_packages(ask(false)).await.unwrap().into_inner();
-    let by_reference = client.match_packages(ask(true)).await.unwrap().into_inner();
+    let embedded = client
+        .match_packages(ask(false, pb::AdvisoryView::Unspecified))
+        .await
+        .unwrap()
+        .into_inner();
+    let by_reference = client
+        .match_packages(ask(true, pb::AdvisoryView::Full))
+        .await
+        .unwrap()
+        .into_inner();
+    // The basic view: the same matches and advisories without their long
+    // text, which BatchGetVulnerabilities gives back.
+    let basic = client
+        .match_packages(ask(true, pb::AdvisoryView::Basic))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(basic.matches, by_reference.matches);
+    assert_eq!(basic.advisories.len(), by_reference.advisories.len());
+    for (basic, full) in basic.advisories.iter().zip(&by_reference.advisories) {
+        assert!(!full.details.is_empty() && !full.references.is_empty(), "{full:?}");
+        assert!(basic.details.is_empty() && basic.references.is_empty(), "{basic:?}");
+        assert_eq!(basic, &zerotrace_proto::advisories::without_long_text(full));
+        let mut restored = basic.clone();
+        zerotrace_proto::advisories::restore_long_text(&mut restored, full);
+        assert_eq!(&restored, full);
+    }
     assert!(embedded.advisories.is_empty(), "the old shape is unchanged");
     // Three vulnerable versions of one package name: one advisory carried.
     assert_eq!(by_reference.advisories.len(), 1);
@@ -152,6 +180,7 @@ async fn matches_scores_and_caches() {
             },
         ],
         advisories_by_reference: false,
+        ..Default::default()
     };
     let matches = client
         .match_packages(request.clone())
@@ -260,6 +289,7 @@ async fn an_import_by_another_process_is_served_without_a_restart() {
     let other = pb::MatchPackagesRequest {
         packages: vec![package("other-crate", "0.1.0")],
         advisories_by_reference: true,
+        ..Default::default()
     };
     // Both answers are cached: a clean package and an unknown id.
     let clean = client.match_packages(other.clone()).await.unwrap().into_inner();
@@ -316,6 +346,7 @@ async fn an_oversized_batch_is_a_permanent_limit_naming_itself() {
         .match_packages(pb::MatchPackagesRequest {
             packages,
             advisories_by_reference: true,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -360,6 +391,7 @@ async fn absurd_ids_and_keys_are_refused_short_and_never_cached() {
     let absurd = pb::MatchPackagesRequest {
         packages: vec![package(&"x".repeat(100_000), "1.0.0")],
         advisories_by_reference: false,
+        ..Default::default()
     };
     let before = scrape(running.metrics_addr).await.unwrap();
     for _ in 0..3 {
@@ -371,6 +403,7 @@ async fn absurd_ids_and_keys_are_refused_short_and_never_cached() {
     let real = pb::MatchPackagesRequest {
         packages: vec![package("demo-crate", "1.0.0")],
         advisories_by_reference: false,
+        ..Default::default()
     };
     client.match_packages(real.clone()).await.unwrap();
     client.match_packages(real).await.unwrap();

@@ -176,4 +176,21 @@ pub mod advisories {
             self.advisories
         }
     }
+
+    /// The advisory as `ADVISORY_VIEW_BASIC` carries it: without its long
+    /// text (details and references), which [`restore_long_text`] puts back.
+    pub fn without_long_text(vulnerability: &common::Vulnerability) -> common::Vulnerability {
+        common::Vulnerability {
+            details: String::new(),
+            references: Vec::new(),
+            ..vulnerability.clone()
+        }
+    }
+
+    /// Gives `basic` (as [`without_long_text`] left it) the long text of
+    /// `full`, the same advisory in full.
+    pub fn restore_long_text(basic: &mut common::Vulnerability, full: &common::Vulnerability) {
+        basic.details.clone_from(&full.details);
+        basic.references.clone_from(&full.references);
+    }
 }
