@@ -354,20 +354,7 @@ async fn a_report_over_the_apis_limit_is_told_as_a_failed_scan_with_the_reason()
     assert_eq!(refused.status, common::ScanStatus::Failed as i32, "{refused:?}");
     assert!(refused.error_message.contains("findings"), "{refused:?}");
 
-    // The API holds the scan, failed, with the reason and no findings.
-    let scans = stack
-        .api
-        .list_scans(bearer(api::ListScansRequest::default(), READER))
-        .await
-        .unwrap()
-        .into_inner()
-        .scans;
-    assert_eq!(scans.len(), 1, "{scans:?}");
-    let report = scans[0].report.as_ref().unwrap();
-    assert_eq!(report.scan_id, refused.scan_id);
-    assert_eq!(report.status, common::ScanStatus::Failed as i32);
-    assert!(report.error_message.contains("findings"), "{}", report.error_message);
-    assert_eq!(scans[0].finding_count, 0);
+    assert_failed_in_api(&mut stack, &refused.scan_id, "findings").await;
     stack.stop();
 }
 
@@ -390,7 +377,13 @@ async fn a_report_over_the_apis_message_size_is_told_as_a_failed_scan_with_the_r
     let refused = scan(&mut stack.agent, &project).await;
     assert_eq!(refused.status, common::ScanStatus::Failed as i32, "{refused:?}");
     assert!(refused.error_message.contains("limit of 2000 bytes"), "{refused:?}");
+    assert_failed_in_api(&mut stack, &refused.scan_id, "limit of 2000 bytes").await;
+    stack.stop();
+}
 
+/// The API holds the scan `scan_id` as the only one, failed, with a reason
+/// saying `reason` and no findings.
+async fn assert_failed_in_api(stack: &mut Stack, scan_id: &str, reason: &str) {
     let scans = stack
         .api
         .list_scans(bearer(api::ListScansRequest::default(), READER))
@@ -400,13 +393,8 @@ async fn a_report_over_the_apis_message_size_is_told_as_a_failed_scan_with_the_r
         .scans;
     assert_eq!(scans.len(), 1, "{scans:?}");
     let report = scans[0].report.as_ref().unwrap();
-    assert_eq!(report.scan_id, refused.scan_id);
+    assert_eq!(report.scan_id, scan_id);
     assert_eq!(report.status, common::ScanStatus::Failed as i32);
-    assert!(
-        report.error_message.contains("limit of 2000 bytes"),
-        "{}",
-        report.error_message
-    );
+    assert!(report.error_message.contains(reason), "{}", report.error_message);
     assert_eq!(scans[0].finding_count, 0);
-    stack.stop();
 }
