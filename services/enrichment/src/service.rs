@@ -70,7 +70,22 @@ impl CacheConfig {
     }
 }
 
-type MatchKey = (String, String, String, i32);
+/// The match cache's key of a package: its ecosystem, name, version and
+/// source, each but the last length-prefixed so that no two packages share
+/// one. Written into a reused buffer, so a look-up allocates nothing.
+fn write_match_key(key: &mut String, package: &common::Package) {
+    use std::fmt::Write as _;
+    key.clear();
+    let (ecosystem, name, version) = (&package.ecosystem, &package.name, &package.version);
+    let _ = write!(
+        key,
+        "{}:{ecosystem}{}:{name}{}:{version}{}",
+        ecosystem.len(),
+        name.len(),
+        version.len(),
+        package.source
+    );
+}
 
 /// An advisory as the look-up cache keeps it: its id, and its encoding,
 /// made once, which GetVulnerability and BatchGetVulnerabilities send as is.
@@ -187,7 +202,7 @@ pub struct Enrichment {
     /// Advisories by id or alias, encoded as the look-ups send them.
     vulnerabilities: Cache<String, Option<Arc<CachedAdvisory>>>,
     /// The answer for a package.
-    matches: Cache<MatchKey, Arc<CachedMatch>>,
+    matches: Cache<String, Arc<CachedMatch>>,
     /// The database generation the caches were filled from.
     generation: Arc<AtomicU64>,
     /// When the generation was last read from the database, in milliseconds
@@ -223,9 +238,7 @@ impl Enrichment {
             vulnerabilities: cache.build(|key: &String, v: &Option<Arc<CachedAdvisory>>| {
                 key.len() + v.as_ref().map_or(0, |v| v.id.len() + v.encoded.len())
             }),
-            matches: cache.build(|(ecosystem, name, version, _): &MatchKey, m: &Arc<CachedMatch>| {
-                ecosystem.len() + name.len() + version.len() + m.size()
-            }),
+            matches: cache.build(|key: &String, m: &Arc<CachedMatch>| key.len() + m.size()),
             max_batch_size,
         }
     }
@@ -288,14 +301,15 @@ impl Enrichment {
     /// The match of each package, in order: cached answers as they are, the
     /// others read from the database in one transaction and cached.
     async fn match_all(&self, packages: &[common::Package]) -> Result<Vec<Arc<CachedMatch>>, EnrichmentError> {
-        let key = |p: &common::Package| (p.ecosystem.clone(), p.name.clone(), p.version.clone(), p.source);
+        let mut key = String::new();
         let mut answers = Vec::with_capacity(packages.len());
         // The indexes of the packages not in the cache; their places hold
         // an empty match until the database's answer replaces it below.
         let mut missing = Vec::new();
         let unanswered = Arc::new(CachedMatch::default());
         for package in packages {
-            match self.matches.get(&key(package)).await {
+            write_match_key(&mut key, package);
+            match self.matches.get(key.as_str()).await {
                 Some(hit) => answers.push(hit),
                 None => {
                     missing.push(answers.len());
@@ -333,7 +347,8 @@ impl Enrichment {
                 && package.name.len() <= MAX_CACHED_MISS_LEN
                 && package.version.len() <= MAX_CACHED_MISS_LEN;
             if plausible || !answer.vulnerabilities.is_empty() || !answer.warnings.is_empty() {
-                self.matches.insert(key(package), answer.clone()).await;
+                write_match_key(&mut key, package);
+                self.matches.insert(key.clone(), answer.clone()).await;
             }
             answers[i] = answer;
         }
@@ -541,5 +556,32 @@ mod tests {
         assert!(!err.contains("ZZZ") && err.contains("5000 bytes"), "{err}");
         assert!(checked_id("id", "a\nb").is_err());
         assert!(checked_id("id", "  ").is_err());
+    }
+
+    #[test]
+    fn packages_that_differ_in_any_part_have_different_match_keys() {
+        let package = |ecosystem: &str, name: &str, version: &str, source: i32| common::Package {
+            ecosystem: ecosystem.into(),
+            name: name.into(),
+            version: version.into(),
+            source,
+            ..Default::default()
+        };
+        let packages = [
+            package("crates.io", "ab", "1.0.0", 0),
+            package("crates.io", "a", "b1.0.0", 0),
+            package("crates.ioa", "b", "1.0.0", 0),
+            package("crates.io", "ab", "1.0.0", 1),
+            package("crates.io", "ab", "1.0.01", 0),
+            package("crates.io", "ab", "1.0.0", 10),
+        ];
+        let mut keys = std::collections::HashSet::new();
+        let mut key = String::new();
+        for p in &packages {
+            write_match_key(&mut key, p);
+            assert!(keys.insert(key.clone()), "{key} twice");
+        }
+        write_match_key(&mut key, &packages[0]);
+        assert!(keys.contains(&key), "the same package, the same key");
     }
 }
