@@ -287,13 +287,21 @@ impl Enrichment {
             return Ok(hit);
         }
         self.metrics.cache_misses(1);
+        let read_at = self.generation.load(Ordering::Acquire);
         let found = self
             .data
             .database()
             .get(key)?
             .map(|a| Arc::new(CachedAdvisory::new(&convert::vulnerability(&a))));
         if found.is_some() || key.len() <= MAX_CACHED_MISS_LEN {
-            self.vulnerabilities.insert(key.to_string(), found.clone()).await;
+            fill(
+                &self.vulnerabilities,
+                &self.generation,
+                read_at,
+                key.to_string(),
+                found.clone(),
+            )
+            .await;
         }
         Ok(found)
     }
@@ -334,6 +342,7 @@ impl Enrichment {
                 }
             })
             .collect();
+        let read_at = self.generation.load(Ordering::Acquire);
         let verdicts = self.data.database().match_packages(&queries)?;
         for (&i, verdict) in missing.iter().zip(verdicts) {
             let package = &packages[i];
@@ -348,11 +357,25 @@ impl Enrichment {
                 && package.version.len() <= MAX_CACHED_MISS_LEN;
             if plausible || !answer.vulnerabilities.is_empty() || !answer.warnings.is_empty() {
                 write_match_key(&mut key, package);
-                self.matches.insert(key.clone(), answer.clone()).await;
+                fill(&self.matches, &self.generation, read_at, key.clone(), answer.clone()).await;
             }
             answers[i] = answer;
         }
         Ok(answers)
+    }
+}
+
+/// Caches `value`, read from the database when the caches held generation
+/// `read_at`, unless they have been dropped since: an answer read before an
+/// import must not outlive the drop that follows it. The check comes after
+/// the insert, so a drop between the two removes the entry as well.
+async fn fill<V>(cache: &Cache<String, V>, generation: &AtomicU64, read_at: u64, key: String, value: V)
+where
+    V: Clone + Send + Sync + 'static,
+{
+    cache.insert(key.clone(), value).await;
+    if generation.load(Ordering::Acquire) != read_at {
+        cache.invalidate(&key).await;
     }
 }
 
@@ -547,6 +570,22 @@ mod tests {
         }
         small.run_pending_tasks().await;
         assert!(small.entry_count() <= 1000, "{} small entries", small.entry_count());
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_before_the_caches_were_dropped_is_not_kept() {
+        let config = CacheConfig {
+            max_entries: 10,
+            max_bytes: 1 << 20,
+            ttl: Duration::from_secs(60),
+        };
+        let cache = config.build(|k: &String, v: &String| k.len() + v.len());
+        let generation = AtomicU64::new(7);
+        fill(&cache, &generation, 7, "fresh".into(), "read at 7".into()).await;
+        // Read while the caches held 6; an import and a drop came meanwhile.
+        fill(&cache, &generation, 6, "stale".into(), "read at 6".into()).await;
+        assert_eq!(cache.get("fresh").await.as_deref(), Some("read at 7"));
+        assert_eq!(cache.get("stale").await, None);
     }
 
     #[test]
