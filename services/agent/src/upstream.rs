@@ -33,6 +33,9 @@ const MATCH_BATCH: usize = 1_000;
 /// Advisories per BatchGetVulnerabilities call for their long text (the
 /// service's limit is 10,000 ids).
 const TEXT_BATCH: usize = 1_000;
+/// Advisories a notice names when their long text could not be fetched; it
+/// counts the others.
+const NAMED_MISSING: usize = 10;
 /// Largest response accepted from enrichment (a batch with many advisories).
 const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 const TOKEN_FILE: &str = "agent_token";
@@ -232,12 +235,7 @@ impl Upstream {
             }
         }
         if !missing.is_empty() {
-            data.notices.push(format!(
-                "the details and references of {} matched advisories could not be fetched (the advisory database \
-                 changed during the scan): {}",
-                missing.len(),
-                missing.into_iter().collect::<Vec<_>>().join(", ")
-            ));
+            data.notices.push(missing_text_notice(&missing));
         }
         Ok(())
     }
@@ -414,6 +412,22 @@ fn read_token(data_dir: &Path) -> Option<String> {
 }
 
 /// Returns `message` with `authorization: Bearer <token>`.
+/// The notice of a scan whose matched advisories `missing` kept their basic
+/// form: it names the first few and counts the others.
+fn missing_text_notice(missing: &BTreeSet<String>) -> String {
+    let named: Vec<&str> = missing.iter().take(NAMED_MISSING).map(String::as_str).collect();
+    let more = match missing.len() - named.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "the details and references of {} matched advisories could not be fetched (the advisory database changed \
+         during the scan): {}{more}",
+        missing.len(),
+        named.join(", ")
+    )
+}
+
 /// The advisories a match embeds: its vulnerabilities and warnings.
 fn advisories_of(m: &mut enrichment::PackageMatch) -> impl Iterator<Item = &mut common::Vulnerability> {
     m.vulnerabilities.iter_mut().chain(m.warnings.iter_mut())
@@ -460,4 +474,27 @@ fn resolve_references(
             Ok(m)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_of_advisories_without_their_text_names_a_few_and_counts_the_rest() {
+        let one: BTreeSet<String> = ["RUSTSEC-2099-0001".to_string()].into();
+        assert!(
+            missing_text_notice(&one).ends_with("during the scan): RUSTSEC-2099-0001"),
+            "{}",
+            missing_text_notice(&one)
+        );
+        let many: BTreeSet<String> = (0..5000).map(|i| format!("GHSA-{i:04}")).collect();
+        let notice = missing_text_notice(&many);
+        assert!(
+            notice.starts_with("the details and references of 5000 matched advisories"),
+            "{notice}"
+        );
+        assert!(notice.ends_with(" and 4990 more"), "{notice}");
+        assert_eq!(notice.matches("GHSA-").count(), NAMED_MISSING);
+    }
 }
