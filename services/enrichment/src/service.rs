@@ -550,21 +550,26 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_cache_holds_its_bytes_and_its_entries() {
+    /// A cache of strings of 1,000 entries and 1 MiB, as the service builds its caches.
+    fn string_cache() -> Cache<String, String> {
         let config = CacheConfig {
             max_entries: 1000,
             max_bytes: 1 << 20,
             ttl: Duration::from_secs(60),
         };
-        let cache = config.build(|k: &String, v: &String| k.len() + v.len());
+        config.build(|k: &String, v: &String| k.len() + v.len())
+    }
+
+    #[tokio::test]
+    async fn a_cache_holds_its_bytes_and_its_entries() {
+        let cache = string_cache();
         for i in 0..200 {
             cache.insert(format!("big-{i}"), "v".repeat(64 << 10)).await;
         }
         cache.run_pending_tasks().await;
         assert!(cache.weighted_size() <= 1 << 20, "{} bytes", cache.weighted_size());
         assert!(cache.entry_count() <= 16, "{} entries of 64 KiB", cache.entry_count());
-        let small = config.build(|k: &String, v: &String| k.len() + v.len());
+        let small = string_cache();
         for i in 0..5000 {
             small.insert(format!("{i}"), String::new()).await;
         }
@@ -574,12 +579,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_read_before_the_caches_were_dropped_is_not_kept() {
-        let config = CacheConfig {
-            max_entries: 10,
-            max_bytes: 1 << 20,
-            ttl: Duration::from_secs(60),
-        };
-        let cache = config.build(|k: &String, v: &String| k.len() + v.len());
+        let cache = string_cache();
         let generation = AtomicU64::new(7);
         fill(&cache, &generation, 7, "fresh".into(), "read at 7".into()).await;
         // Read while the caches held 6; an import and a drop came meanwhile.
