@@ -70,21 +70,16 @@ impl CacheConfig {
     }
 }
 
-/// The match cache's key of a package: its ecosystem, name, version and
-/// source, each but the last length-prefixed so that no two packages share
-/// one. Written into a reused buffer, so a look-up allocates nothing.
+/// The match cache's key of a package: its ecosystem, name and version,
+/// each length-prefixed so that no two packages share one, then its source
+/// as four characters (one per byte). Written into a reused buffer, so a
+/// look-up allocates nothing.
 fn write_match_key(key: &mut String, package: &common::Package) {
-    use std::fmt::Write as _;
     key.clear();
-    let (ecosystem, name, version) = (&package.ecosystem, &package.name, &package.version);
-    let _ = write!(
-        key,
-        "{}:{ecosystem}{}:{name}{}:{version}{}",
-        ecosystem.len(),
-        name.len(),
-        version.len(),
-        package.source
-    );
+    advisories::push_key_part(key, &package.ecosystem);
+    advisories::push_key_part(key, &package.name);
+    advisories::push_key_part(key, &package.version);
+    key.extend(package.source.to_le_bytes().map(char::from));
 }
 
 /// An advisory as the look-up cache keeps it: its id, and its encoding,
@@ -104,19 +99,22 @@ impl CachedAdvisory {
     }
 }
 
-/// An advisory matched for a package, scored for it: its id, and its
-/// encodings in both views, made once.
+/// An advisory matched for a package, scored for it: its key in a
+/// response's advisory list, and its encodings in both views, made once.
 #[derive(Debug)]
 struct MatchedAdvisory {
-    id: String,
+    /// [`advisories::reference_key`] of the package and the advisory.
+    key: String,
     full: EncodedVulnerability,
     basic: EncodedVulnerability,
 }
 
 impl MatchedAdvisory {
-    fn new(vulnerability: &common::Vulnerability) -> Self {
+    /// `vulnerability` as scored for `package`, whose name is spelled alike
+    /// as `name` (see [`same_package_name`]).
+    fn new(package: &common::Package, name: &str, vulnerability: &common::Vulnerability) -> Self {
         Self {
-            id: vulnerability.id.clone(),
+            key: advisories::reference_key(&package.ecosystem, name, &vulnerability.id),
             full: EncodedVulnerability::new(vulnerability),
             basic: EncodedVulnerability::new(&advisories::without_long_text(vulnerability)),
         }
@@ -132,7 +130,7 @@ impl MatchedAdvisory {
 
     /// Bytes it holds.
     fn size(&self) -> usize {
-        self.id.len() + self.full.len() + self.basic.len()
+        self.key.len() + self.full.len() + self.basic.len()
     }
 }
 
@@ -346,7 +344,10 @@ impl Enrichment {
         let verdicts = self.data.database().match_packages(&queries)?;
         for (&i, verdict) in missing.iter().zip(verdicts) {
             let package = &packages[i];
-            let cached = |a: &Arc<zerotrace_advisory::ScoredAdvisory>| MatchedAdvisory::new(&convert::vulnerability(a));
+            let name = same_package_name(package);
+            let cached = |a: &Arc<zerotrace_advisory::ScoredAdvisory>| {
+                MatchedAdvisory::new(package, &name, &convert::vulnerability(a))
+            };
             let answer = Arc::new(CachedMatch {
                 vulnerabilities: verdict.vulnerabilities.iter().map(cached).collect(),
                 warnings: verdict.warnings.iter().map(cached).collect(),
@@ -379,12 +380,22 @@ where
     }
 }
 
+/// The name of `package` as its ecosystem spells names alike: the versions
+/// of one package share an advisory's entry in a response.
+fn same_package_name(package: &common::Package) -> String {
+    match Ecosystem::from_osv(package.ecosystem.trim()) {
+        Some(ecosystem) => ecosystem.normalize_name(&package.name),
+        None => package.name.clone(),
+    }
+}
+
 /// The matches of a batch with each advisory once: a match refers to its
 /// advisories by position in the returned list. An advisory is scored per
-/// package name, so the versions of one package share its entry.
-fn by_reference(
+/// package name, so the versions of one package share its entry (the key
+/// each cached advisory carries).
+fn by_reference<'a>(
     packages: Vec<common::Package>,
-    answers: &[Arc<CachedMatch>],
+    answers: &'a [Arc<CachedMatch>],
     view: View,
 ) -> (Vec<encoded::PackageMatch>, Vec<EncodedVulnerability>) {
     let mut advisories = AdvisoryList::default();
@@ -392,12 +403,7 @@ fn by_reference(
         .into_iter()
         .zip(answers)
         .map(|(package, answer)| {
-            let name = match Ecosystem::from_osv(package.ecosystem.trim()) {
-                Some(ecosystem) => ecosystem.normalize_name(&package.name),
-                None => package.name.clone(),
-            };
-            let mut refer =
-                |a: &MatchedAdvisory| advisories.position(&package.ecosystem, &name, &a.id, || a.view(view).clone());
+            let mut refer = |a: &'a MatchedAdvisory| advisories.position_by_key(&a.key, || a.view(view).clone());
             let vulnerability_refs = answer.vulnerabilities.iter().map(&mut refer).collect();
             let warning_refs = answer.warnings.iter().map(&mut refer).collect();
             encoded::PackageMatch {
@@ -613,6 +619,8 @@ mod tests {
             package("crates.io", "ab", "1.0.0", 1),
             package("crates.io", "ab", "1.0.01", 0),
             package("crates.io", "ab", "1.0.0", 10),
+            package("crates.io", "ab", "1.0.0", 256),
+            package("crates.io", "ab", "1.0.0", -1),
         ];
         let mut keys = std::collections::HashSet::new();
         let mut key = String::new();

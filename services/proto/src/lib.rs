@@ -94,10 +94,35 @@ mod tests {
         // Names that run together alike stay apart.
         assert_eq!(position("crates.io", "ab", "c"), 3);
         assert_eq!(position("crates.io", "a", "bc"), 4);
+        // A key made beforehand finds the same entries.
+        let key = super::advisories::reference_key("crates.io", "chrono", "RUSTSEC-2020-0071");
+        assert_eq!(list.position_by_key(&key, || unreachable!("already listed")), 1);
+        let key = super::advisories::reference_key("crates.io", "a", "b");
+        assert_eq!(list.position_by_key(&key, || "b".to_string()), 5);
+        assert_eq!(
+            list.position("crates.io", "a", "b", || unreachable!("listed by key")),
+            5
+        );
         assert_eq!(
             list.into_vec(),
-            ["RUSTSEC-2020-0071", "RUSTSEC-2020-0071", "RUSTSEC-2020-0071", "c", "bc"]
+            [
+                "RUSTSEC-2020-0071",
+                "RUSTSEC-2020-0071",
+                "RUSTSEC-2020-0071",
+                "c",
+                "bc",
+                "b"
+            ]
         );
+    }
+
+    #[test]
+    fn key_parts_carry_their_length() {
+        let mut key = String::new();
+        for part in ["", "a", "0123456789", &"x".repeat(1234)] {
+            super::advisories::push_key_part(&mut key, part);
+        }
+        assert_eq!(key, format!("0:1:a10:01234567891234:{}", "x".repeat(1234)));
     }
 
     #[test]
@@ -128,24 +153,63 @@ mod tests {
 /// ScanReport) and referred to by their position in it.
 pub mod advisories {
     use crate::common::v1 as common;
+    use std::borrow::Cow;
     use std::collections::HashMap;
-    use std::fmt::Write as _;
+
+    /// Appends `part` to `key` prefixed by its length, so that parts written
+    /// one after another cannot run together alike ("ab" + "c" and "a" +
+    /// "bc" differ). Allocates nothing once `key` has grown.
+    pub fn push_key_part(key: &mut String, part: &str) {
+        let mut digits = [0u8; 20];
+        let mut n = part.len();
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &digit in &digits[start..] {
+            key.push(char::from(digit));
+        }
+        key.push(':');
+        key.push_str(part);
+    }
+
+    /// The key of an advisory's entry in an [`AdvisoryList`]: the advisory
+    /// `id` as scored for the package `ecosystem`/`name` (as the caller
+    /// spells names alike).
+    pub fn reference_key(ecosystem: &str, name: &str, id: &str) -> String {
+        let mut key = String::with_capacity(ecosystem.len() + name.len() + id.len() + 8);
+        write_reference_key(&mut key, ecosystem, name, id);
+        key
+    }
+
+    fn write_reference_key(key: &mut String, ecosystem: &str, name: &str, id: &str) {
+        key.clear();
+        push_key_part(key, ecosystem);
+        push_key_part(key, name);
+        key.push_str(id);
+    }
 
     /// An advisory is scored for the package it affects (severity and fixed
     /// versions can differ between packages), so the list keeps one entry per
     /// (ecosystem, package name, advisory id): the versions of one package
     /// share it. `V` is the advisory as the message carries it: a
     /// `Vulnerability`, or its encoding ([`crate::encoded::EncodedVulnerability`]).
+    /// Keys made beforehand with [`reference_key`] are borrowed for `'k`.
     #[derive(Debug)]
-    pub struct AdvisoryList<V = common::Vulnerability> {
+    pub struct AdvisoryList<'k, V = common::Vulnerability> {
         advisories: Vec<V>,
-        /// Positions by ecosystem, name and id, each length-prefixed.
-        positions: HashMap<String, u32>,
+        /// Positions by [`reference_key`].
+        positions: HashMap<Cow<'k, str>, u32>,
         /// The key being looked up, kept to spare an allocation per look-up.
         key: String,
     }
 
-    impl<V> Default for AdvisoryList<V> {
+    impl<V> Default for AdvisoryList<'_, V> {
         fn default() -> Self {
             Self {
                 advisories: Vec::new(),
@@ -155,20 +219,34 @@ pub mod advisories {
         }
     }
 
-    impl<V> AdvisoryList<V> {
+    impl<'k, V> AdvisoryList<'k, V> {
         /// The position of the advisory `id` as scored for the package
         /// `ecosystem`/`name` (as the caller spells names alike), added on
         /// first sight as `advisory()`.
         pub fn position(&mut self, ecosystem: &str, name: &str, id: &str, advisory: impl FnOnce() -> V) -> u32 {
-            self.key.clear();
-            let _ = write!(self.key, "{}:{ecosystem}{}:{name}{id}", ecosystem.len(), name.len());
+            write_reference_key(&mut self.key, ecosystem, name, id);
             if let Some(&position) = self.positions.get(self.key.as_str()) {
                 return position;
             }
-            self.advisories.push(advisory());
-            let position = u32::try_from(self.advisories.len() - 1).unwrap_or(u32::MAX);
-            self.positions.insert(self.key.clone(), position);
+            let position = self.push(advisory());
+            self.positions.insert(Cow::Owned(self.key.clone()), position);
             position
+        }
+
+        /// The position of the advisory whose [`reference_key`] is `key`,
+        /// added on first sight as `advisory()`; the key is borrowed, not copied.
+        pub fn position_by_key(&mut self, key: &'k str, advisory: impl FnOnce() -> V) -> u32 {
+            if let Some(&position) = self.positions.get(key) {
+                return position;
+            }
+            let position = self.push(advisory());
+            self.positions.insert(Cow::Borrowed(key), position);
+            position
+        }
+
+        fn push(&mut self, advisory: V) -> u32 {
+            self.advisories.push(advisory);
+            u32::try_from(self.advisories.len() - 1).unwrap_or(u32::MAX)
         }
 
         /// The advisories, in position order.
