@@ -53,6 +53,9 @@ pub enum AgentError {
     /// An upstream service answered with an error.
     #[error("upstream call failed: {}: {}", .0.code(), .0.message())]
     Upstream(tonic::Status),
+    /// A scan's report is over the limits the API told; it was not sent.
+    #[error("the report was not sent, being over the api's limits: {0}")]
+    ReportOverLimit(zerotrace_proto::reports::OverLimit),
     /// The lockfile walk failed.
     #[error(transparent)]
     Inventory(#[from] zerotrace_inventory::InventoryError),
@@ -78,6 +81,9 @@ impl AgentError {
             AgentError::NotFound(_) => Problem::new(Kind::NotFound, "SCAN_NOT_FOUND", self.to_string()),
             AgentError::AlreadyRunning(m) => Problem::new(Kind::AlreadyExists, "SCAN_RUNNING", m.clone()),
             AgentError::Busy(m) => Problem::new(Kind::Busy, "TOO_MANY_SCANS", m.clone()),
+            AgentError::ReportOverLimit(over) => {
+                Problem::new(Kind::TooLarge, over.reason, self.to_string()).with("limit", over.limit)
+            }
             other => Problem::internal(other),
         }
     }

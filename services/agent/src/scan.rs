@@ -326,14 +326,20 @@ impl Scanner {
         let delivered = self.upstream.submit(report).with_context(report_cx.clone()).await;
         report_cx.span().end();
         if let Err(error) = delivered {
-            // A report the API refuses for good (over its size or finding
-            // limit, or invalid) is told as a failed scan, with the API's
-            // reason and without findings, so the fleet sees the scan and why
-            // it holds none; a refusal that may pass later is not.
-            if let AgentError::Upstream(status) = &error
-                && matches!(status.code(), Code::ResourceExhausted | Code::InvalidArgument)
-                && Diagnosis::of(status).retry_after.is_none()
-            {
+            // A report over the API's limits (found before sending it, or by
+            // the API), or one it refuses as invalid, is told as a failed
+            // scan, with the reason and without findings, so the fleet sees
+            // the scan and why it holds none; a refusal that may pass later
+            // is not.
+            let refused_for_good = match &error {
+                AgentError::ReportOverLimit(_) => true,
+                AgentError::Upstream(status) => {
+                    matches!(status.code(), Code::ResourceExhausted | Code::InvalidArgument)
+                        && Diagnosis::of(status).retry_after.is_none()
+                }
+                _ => false,
+            };
+            if refused_for_good {
                 self.report_failure(handle, root, kind, &error).await;
             }
             return Err(error);

@@ -61,6 +61,9 @@ pub(crate) struct Upstream {
     /// register twice; holds when the API may be asked again after refusing
     /// the agent, and the wait after that.
     registering: tokio::sync::Mutex<Lockout>,
+    /// What one report may carry, as the API last told (registration,
+    /// heartbeats); unknown until it has.
+    report_limits: Mutex<Option<api::ReportLimits>>,
 }
 
 /// What the agent presents to its upstream services.
@@ -128,7 +131,15 @@ impl Upstream {
             registration_token: credentials.registration_token.map(str::to_string),
             enrichment_token: credentials.enrichment_token.map(str::to_string),
             registering: tokio::sync::Mutex::new(Lockout::default()),
+            report_limits: Mutex::new(None),
         })
+    }
+
+    /// Keeps the report limits an API response told, if it told them.
+    fn note_report_limits(&self, told: Option<api::ReportLimits>) {
+        if let (Some(told), Ok(mut limits)) = (told, self.report_limits.lock()) {
+            *limits = Some(told);
+        }
     }
 
     fn held_token(&self) -> Option<String> {
@@ -314,6 +325,7 @@ impl Upstream {
                 }
                 *lockout = Lockout::default();
                 self.store_token(&response.token)?;
+                self.note_report_limits(response.report_limits);
                 tracing::info!(agent_id = %self.agent_id, "registered with the api");
                 Ok(())
             }
@@ -362,7 +374,10 @@ impl Upstream {
             agent_id: self.agent_id.clone(),
         })?;
         match client.clone().heartbeat(request).await {
-            Ok(_) => Ok(()),
+            Ok(response) => {
+                self.note_report_limits(response.into_inner().report_limits);
+                Ok(())
+            }
             Err(status) if status.code() == Code::Unauthenticated => {
                 tracing::warn!("api refused the agent token, renewing it");
                 self.renew(&token).await?;
@@ -372,22 +387,29 @@ impl Upstream {
         }
     }
 
-    /// Delivers a report, retrying transient failures (the API is idempotent by scan id).
+    /// Delivers a report, retrying transient failures (the API is idempotent
+    /// by scan id). A report over the limits the API told is not sent.
     pub(crate) async fn submit(&self, report: api::ScanReport) -> Result<api::SubmitScanReportResponse, AgentError> {
         let Some(client) = &self.api else {
             return Err(AgentError::NotConfigured(
                 "no api configured (--api-url): the report was not delivered",
             ));
         };
+        self.ensure_registered().await?;
+        let submission = api::SubmitScanReportRequest {
+            agent_id: self.agent_id.clone(),
+            report: Some(report),
+        };
+        let limits = self.report_limits.lock().ok().and_then(|l| *l);
+        if let Some(limits) = limits {
+            zerotrace_proto::reports::check(&submission, &limits).map_err(AgentError::ReportOverLimit)?;
+        }
         let mut delay = Duration::from_millis(250);
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.ensure_registered().await?;
-            let (request, token) = self.authorized(api::SubmitScanReportRequest {
-                agent_id: self.agent_id.clone(),
-                report: Some(report.clone()),
-            })?;
+            let (request, token) = self.authorized(submission.clone())?;
             match client.clone().submit_scan_report(request).await {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status) if status.code() == Code::Unauthenticated && attempt < 4 => self.renew(&token).await?,

@@ -352,9 +352,12 @@ async fn a_report_over_the_apis_limit_is_told_as_a_failed_scan_with_the_reason()
     let project = stack.project.clone();
     let refused = scan(&mut stack.agent, &project).await;
     assert_eq!(refused.status, common::ScanStatus::Failed as i32, "{refused:?}");
-    assert!(refused.error_message.contains("findings"), "{refused:?}");
+    // The API told its limits at registration: the agent did not send the
+    // report (the API's own refusal would not say so).
+    let reason = "not sent, being over the api's limits: report has 1 findings; the limit is 0 per report";
+    assert!(refused.error_message.contains(reason), "{refused:?}");
 
-    assert_failed_in_api(&mut stack, &refused.scan_id, "findings").await;
+    assert_failed_in_api(&mut stack, &refused.scan_id, reason).await;
     stack.stop();
 }
 
@@ -376,8 +379,15 @@ async fn a_report_over_the_apis_message_size_is_told_as_a_failed_scan_with_the_r
     std::fs::write(project.join("Cargo.lock"), format!("version = 3\n\n{lock}")).unwrap();
     let refused = scan(&mut stack.agent, &project).await;
     assert_eq!(refused.status, common::ScanStatus::Failed as i32, "{refused:?}");
-    assert!(refused.error_message.contains("limit of 2000 bytes"), "{refused:?}");
-    assert_failed_in_api(&mut stack, &refused.scan_id, "limit of 2000 bytes").await;
+    let reason = "not sent, being over the api's limits: report is ";
+    assert!(refused.error_message.contains(reason), "{refused:?}");
+    assert!(
+        refused
+            .error_message
+            .contains("bytes as sent; the limit is 2000 per request"),
+        "{refused:?}"
+    );
+    assert_failed_in_api(&mut stack, &refused.scan_id, reason).await;
     stack.stop();
 }
 

@@ -168,6 +168,16 @@ impl ApiError {
     }
 }
 
+impl From<zerotrace_proto::reports::OverLimit> for ApiError {
+    fn from(over: zerotrace_proto::reports::OverLimit) -> Self {
+        ApiError::TooLarge {
+            reason: over.reason,
+            message: over.message,
+            limit: over.limit,
+        }
+    }
+}
+
 impl From<ApiError> for tonic::Status {
     fn from(error: ApiError) -> Self {
         error.problem().into()

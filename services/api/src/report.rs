@@ -60,16 +60,7 @@ pub fn prepare_report(
     if let Some(ts) = &report.finished_at {
         micros("report.finished_at", ts)?;
     }
-    if report.findings.len() > max_findings {
-        return Err(ApiError::TooLarge {
-            reason: "TOO_MANY_FINDINGS",
-            message: format!(
-                "report has {} findings; the limit is {max_findings} per report (--max-findings-per-report)",
-                report.findings.len()
-            ),
-            limit: max_findings as u64,
-        });
-    }
+    zerotrace_proto::reports::check_counts(&report, max_findings as u64)?;
     // The hash of the report as sent: a retry sends the same bytes.
     let content_hash = digest_parts(&[&report.encode_to_vec()]).to_vec();
     // Values of a newer contract than this API's are stored as unknown.
@@ -78,16 +69,6 @@ pub fn prepare_report(
     let scan_type = common::ScanType::try_from(report.scan_type).unwrap_or_default();
     let status = common::ScanStatus::try_from(report.status).unwrap_or_default();
     let advisories = std::mem::take(&mut report.advisories);
-    if advisories.len() > max_findings.saturating_mul(2) {
-        return Err(ApiError::TooLarge {
-            reason: "TOO_MANY_FINDINGS",
-            message: format!(
-                "report has {} advisories; the limit is twice --max-findings-per-report ({max_findings})",
-                advisories.len()
-            ),
-            limit: max_findings.saturating_mul(2) as u64,
-        });
-    }
     let reported = std::mem::take(&mut report.findings);
     let mut by_key: HashMap<[u8; 16], NewFinding> = HashMap::with_capacity(reported.len());
     for (i, finding) in reported.into_iter().enumerate() {
@@ -117,7 +98,7 @@ pub fn prepare_report(
         // A finding listed twice in one report is one finding: the last listing wins.
         by_key.insert(key, new);
     }
-    bound_report_lists(&mut report, &advisories, max_findings)?;
+    bound_report_lists(&mut report, &advisories)?;
     let mut findings: Vec<NewFinding> = by_key.into_values().collect();
     // One order for every writer keeps concurrent PostgreSQL transactions from deadlocking.
     findings.sort_unstable_by_key(|f| f.key);
@@ -164,23 +145,10 @@ fn vulnerability_of(
 }
 
 /// Bounds what a report carries besides its findings (stored with the scan
-/// and returned by GetScan): warnings like findings, and capped lists of
-/// errors, unmatched packages and advisory-data lines.
-fn bound_report_lists(
-    report: &mut pb::ScanReport,
-    advisories: &[common::Vulnerability],
-    max_findings: usize,
-) -> Result<(), ApiError> {
-    if report.warnings.len() > max_findings {
-        return Err(ApiError::TooLarge {
-            reason: "TOO_MANY_FINDINGS",
-            message: format!(
-                "report has {} warnings; the limit is {max_findings} per report (--max-findings-per-report)",
-                report.warnings.len()
-            ),
-            limit: max_findings as u64,
-        });
-    }
+/// and returned by GetScan; their count is checked with the findings'):
+/// warnings, and capped lists of errors, unmatched packages and
+/// advisory-data lines.
+fn bound_report_lists(report: &mut pb::ScanReport, advisories: &[common::Vulnerability]) -> Result<(), ApiError> {
     for (i, warning) in report.warnings.iter_mut().enumerate() {
         let field = |name: &'static str| format!("report.warnings[{i}].{name}");
         if warning.advisory_ref.is_some() {

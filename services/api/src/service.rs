@@ -63,6 +63,14 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
+    /// What one report may carry, as RegisterAgent and Heartbeat tell agents.
+    fn report_limits(&self) -> pb::ReportLimits {
+        pb::ReportLimits {
+            max_message_bytes: self.max_message_size as u64,
+            max_findings: self.max_findings_per_report as u64,
+        }
+    }
+
     /// Returns the settings of `config` with the resolved reader token.
     pub fn from_config(config: &crate::ApiConfig, reader_token: String) -> Self {
         Self {
@@ -235,6 +243,7 @@ impl pb::api_service_server::ApiService for Api {
                 return Ok(Response::new(pb::RegisterAgentResponse {
                     agent_id: agent.agent_id,
                     token: presented.to_string(),
+                    report_limits: Some(inner.settings.report_limits()),
                 }));
             }
         }
@@ -269,6 +278,7 @@ impl pb::api_service_server::ApiService for Api {
         Ok(Response::new(pb::RegisterAgentResponse {
             agent_id: agent.agent_id,
             token,
+            report_limits: Some(inner.settings.report_limits()),
         }))
     }
 
@@ -308,6 +318,7 @@ impl pb::api_service_server::ApiService for Api {
         }
         Ok(Response::new(pb::HeartbeatResponse {
             received_at: Some(timestamp(now)),
+            report_limits: Some(inner.settings.report_limits()),
         }))
     }
 

@@ -433,6 +433,79 @@ async fn resubmitting_a_report_stores_nothing_twice() {
 }
 
 #[tokio::test]
+async fn agents_are_told_the_report_limits_and_the_api_holds_to_them() {
+    let server = Server::start(|c| {
+        c.max_findings_per_report = 500;
+        c.max_message_size = 1024 * 1024;
+    })
+    .await;
+    let mut client = server.client().await;
+    let registered = client
+        .register_agent(pb::RegisterAgentRequest {
+            hostname: "a".into(),
+            version: "1.0.0".into(),
+            agent_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let limits = pb::ReportLimits {
+        max_message_bytes: 1024 * 1024,
+        max_findings: 500,
+    };
+    assert_eq!(registered.report_limits, Some(limits));
+    let (agent, token) = (registered.agent_id, registered.token);
+    let beat = client
+        .heartbeat(authed(
+            pb::HeartbeatRequest {
+                agent_id: agent.clone(),
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(beat.report_limits, Some(limits));
+
+    // The rule an agent checks with is the one the API holds to: a request
+    // of exactly the limit as sent is stored, one byte more is refused.
+    let sized = |scan_id: &str, bytes: u64| {
+        let mut report = report(scan_id, ScanType::Full, findings("S", 3));
+        report.errors.push(zerotrace_proto::common::v1::ScanError {
+            path: "big".into(),
+            message: String::new(),
+        });
+        let mut request = submit_request(&agent, report);
+        let mut pad = 0usize;
+        loop {
+            request.report.as_mut().unwrap().errors[0].message = "x".repeat(pad);
+            let size = prost::Message::encoded_len(&request) as u64 + 5;
+            match size.cmp(&bytes) {
+                std::cmp::Ordering::Equal => return request,
+                std::cmp::Ordering::Less => pad += (bytes - size) as usize,
+                // A longer length prefix overshot: one less.
+                std::cmp::Ordering::Greater => pad -= 1,
+            }
+        }
+    };
+    let at_limit = sized("at-limit", limits.max_message_bytes);
+    assert_eq!(zerotrace_proto::reports::check(&at_limit, &limits), Ok(()));
+    client.submit_scan_report(authed(at_limit, &token)).await.unwrap();
+    let over = sized("over-limit", limits.max_message_bytes + 1);
+    let agent_says = zerotrace_proto::reports::check(&over, &limits).unwrap_err();
+    assert_eq!(agent_says.reason, "MESSAGE_TOO_LARGE");
+    let api_says = client.submit_scan_report(authed(over, &token)).await.unwrap_err();
+    assert_eq!(api_says.code(), Code::ResourceExhausted, "{api_says:?}");
+    // Counts alike: the API refuses what the shared check refuses, with its words.
+    let crowded = submit_request(&agent, report("crowded", ScanType::Full, findings("C", 501)));
+    let agent_says = zerotrace_proto::reports::check(&crowded, &limits).unwrap_err();
+    let api_says = client.submit_scan_report(authed(crowded, &token)).await.unwrap_err();
+    assert_eq!(api_says.code(), Code::ResourceExhausted, "{api_says:?}");
+    assert_eq!(api_says.message(), agent_says.message);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_input_gets_the_right_status_and_changes_nothing() {
     let server = Server::start(|c| {
         c.max_findings_per_report = 500;

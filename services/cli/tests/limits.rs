@@ -1,8 +1,9 @@
-//! A report that can never fit is sent once: the API refuses it with a
-//! permanent RESOURCE_EXHAUSTED (its reason, its limit, no RetryInfo), and
-//! the agent fails the scan with that reason instead of sending it again;
-//! what it sends instead is the scan as FAILED, without findings, which the
-//! API stores.
+//! A report that can never fit is never sent: the API told the agent its
+//! report limits when it registered, the agent checks the report against
+//! them with the API's own rule and fails the scan with the reason; what it
+//! sends instead is the scan as FAILED, without findings, which the API
+//! stores. (An API that predates the limits refuses such a report once, with
+//! a permanent RESOURCE_EXHAUSTED, and the agent then does the same.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,7 +17,7 @@ const ADVISORY: &str = r#"{"id":"TEST-LIMIT-1","modified":"2024-01-01T00:00:00Z"
   "ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]}"#;
 
 #[tokio::test]
-async fn a_report_over_the_findings_limit_is_sent_once() {
+async fn a_report_over_the_findings_limit_is_never_sent() {
     let dir = tempfile::tempdir().unwrap();
     let advisories = dir.path().join("advisories");
     write(&advisories, "TEST-LIMIT-1.json", ADVISORY);
@@ -39,6 +40,7 @@ async fn a_report_over_the_findings_limit_is_sent_once() {
     );
     let state = scan_to_end(&up.grpc[0], &project).await;
     assert_eq!(state.status, common_pb::ScanStatus::Failed as i32);
+    assert!(state.error_message.contains("not sent"), "{}", state.error_message);
     assert!(state.error_message.contains("limit is 2"), "{}", state.error_message);
 
     let api_metrics: std::net::SocketAddr = up.metrics[2].parse().unwrap();
@@ -51,6 +53,6 @@ async fn a_report_over_the_findings_limit_is_sent_once() {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum::<f64>()
     };
-    assert_eq!(submits("RESOURCE_EXHAUSTED"), 1.0, "sent exactly once:\n{scrape}");
+    assert_eq!(submits("RESOURCE_EXHAUSTED"), 0.0, "never sent:\n{scrape}");
     assert_eq!(submits("OK"), 1.0, "then the failed scan, without findings:\n{scrape}");
 }

@@ -26,6 +26,7 @@ pub fn method_names(service: &str) -> Vec<String> {
 }
 
 pub mod encoded;
+pub mod reports;
 
 /// Shared types: packages, vulnerabilities, findings.
 pub mod common {
