@@ -80,12 +80,8 @@ measure() {
   "$@" >"$tmp/$name.out" 2>/dev/null || true
   local best= best_rss=
   for _ in $(seq 1 "$runs"); do
-    local t0 t1 wall rss
-    t0=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$tmp/$name.rss" "$@" >"$tmp/$name.out" 2>/dev/null || true
-    t1=$(date +%s%N)
-    wall=$(( (t1 - t0) / 1000 ))  # microseconds
-    rss=$(tail -n1 "$tmp/$name.rss")
+    local wall rss  # microseconds, KB
+    read -r wall rss < <(python3 scripts/timed-run.py "$tmp/$name.out" /dev/null "$@")
     if [ -z "$best" ] || [ "$wall" -lt "$best" ]; then best=$wall; best_rss=$rss; fi
   done
   echo "$best $best_rss"

@@ -88,19 +88,16 @@ source scripts/bench-corpus.sh
 tree=$(bench_corpus 2000 100)
 largest_lock=$(find "$tree" -name Cargo.lock -printf '%s %p\n' | sort -n | tail -n1 | cut -d' ' -f2)
 
-# once NAME CMD...: one run; appends "wall_us rss_kb" to $tmp/NAME.samples,
-# the command's stdout to $tmp/NAME.out.
+# once NAME CMD...: one measurement (scripts/timed-run.py: the wall time of
+# a direct spawn, the peak RSS under GNU time); appends "wall_us rss_kb" to
+# $tmp/NAME.samples, the command's stdout to $tmp/NAME.out.
 once() {
   local name=$1; shift
-  local t0 t1
-  t0=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$tmp/$name.rss" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || true
-  t1=$(date +%s%N)
-  echo "$(( (t1 - t0) / 1000 )) $(tail -n1 "$tmp/$name.rss")" >>"$tmp/$name.samples"
+  python3 scripts/timed-run.py "$tmp/$name.out" "$tmp/$name.err" "$@" >>"$tmp/$name.samples"
 }
 
-# The commands measured, the lockfile or tree last. GNU time runs them
-# directly (no shell in between, which would add its own start-up to both).
+# The commands measured, the lockfile or tree last, spawned directly (no
+# shell in between, which would add its own start-up to both).
 audit=("$cargo_audit" audit --db "$tmp/advisory-db" --no-fetch --stale --json --file)
 # Without its yanked-crate check (it reads the crates.io index; zerotrace
 # has no such check): the same work as zerotrace.
