@@ -3,7 +3,9 @@
 
 use crate::data::DataState;
 use crate::{EnrichmentError, convert};
-use moka::future::Cache;
+/// The service's caches, hashing keys with foldhash: a look-up per package
+/// of a batch makes the hasher part of every MatchPackages call.
+type Cache<K, V> = moka::future::Cache<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -59,14 +61,14 @@ impl CacheConfig {
         V: Clone + Send + Sync + 'static,
     {
         let min_weight = self.min_weight();
-        Cache::builder()
+        moka::future::Cache::builder()
             .max_capacity(self.max_bytes)
             .weigher(move |k: &K, v: &V| {
                 let bytes = u32::try_from(size(k, v)).unwrap_or(u32::MAX);
                 bytes.saturating_add(ENTRY_OVERHEAD).max(min_weight)
             })
             .time_to_live(self.ttl)
-            .build()
+            .build_with_hasher(foldhash::fast::RandomState::default())
     }
 }
 
@@ -398,7 +400,9 @@ fn by_reference<'a>(
     answers: &'a [Arc<CachedMatch>],
     view: View,
 ) -> (Vec<encoded::PackageMatch>, Vec<EncodedVulnerability>) {
-    let mut advisories = AdvisoryList::default();
+    // At most every advisory of every answer, when no two share an entry.
+    let entries = answers.iter().map(|a| a.vulnerabilities.len() + a.warnings.len()).sum();
+    let mut advisories = AdvisoryList::with_capacity(entries);
     let matches = packages
         .into_iter()
         .zip(answers)

@@ -205,7 +205,7 @@ pub mod advisories {
     pub struct AdvisoryList<'k, V = common::Vulnerability> {
         advisories: Vec<V>,
         /// Positions by [`reference_key`].
-        positions: HashMap<Cow<'k, str>, u32>,
+        positions: HashMap<Cow<'k, str>, u32, foldhash::fast::RandomState>,
         /// The key being looked up, kept to spare an allocation per look-up.
         key: String,
     }
@@ -214,13 +214,22 @@ pub mod advisories {
         fn default() -> Self {
             Self {
                 advisories: Vec::new(),
-                positions: HashMap::new(),
+                positions: HashMap::default(),
                 key: String::new(),
             }
         }
     }
 
     impl<'k, V> AdvisoryList<'k, V> {
+        /// An empty list with room for `entries` advisories.
+        pub fn with_capacity(entries: usize) -> Self {
+            Self {
+                advisories: Vec::with_capacity(entries),
+                positions: HashMap::with_capacity_and_hasher(entries, Default::default()),
+                key: String::new(),
+            }
+        }
+
         /// The position of the advisory `id` as scored for the package
         /// `ecosystem`/`name` (as the caller spells names alike), added on
         /// first sight as `advisory()`.
