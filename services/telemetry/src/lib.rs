@@ -49,7 +49,27 @@ pub enum Service {
     Api,
 }
 
+/// The share of the calls the enrichment and API servers trace when no
+/// sampled caller asks for it, unless `OTEL_TRACES_SAMPLER` says otherwise:
+/// tracing every call of a server at thousands of calls a second cost 5% of
+/// its throughput (docs/performance.md, "Telemetry overhead").
+pub const DEFAULT_SERVER_ROOT_RATIO: f64 = 0.1;
+
 impl Service {
+    /// The sampler of the service when `OTEL_TRACES_SAMPLER` is unset; `None`
+    /// keeps the SDK's default (`parentbased_always_on`). Every service
+    /// follows its caller's decision, so a scan (a root of the agent, which
+    /// traces all of them) is one whole trace; the servers trace
+    /// [`DEFAULT_SERVER_ROOT_RATIO`] of the calls that come without one.
+    pub fn default_sampler(self) -> Option<Sampler> {
+        match self {
+            Service::Agent => None,
+            Service::Enrichment | Service::Api => Some(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                DEFAULT_SERVER_ROOT_RATIO,
+            )))),
+        }
+    }
+
     /// Returns the `service.name` resource value, which is also the scrape job name.
     pub fn name(self) -> &'static str {
         match self {
@@ -129,6 +149,10 @@ pub fn init(config: &Config) -> Result<TelemetryGuard, TelemetryError> {
     let mut tracers = SdkTracerProvider::builder().with_resource(resource);
     if push.sdk_disabled {
         tracers = tracers.with_sampler(Sampler::AlwaysOff);
+    } else if !push.sampler_set
+        && let Some(sampler) = config.service.default_sampler()
+    {
+        tracers = tracers.with_sampler(sampler);
     }
     if push.traces {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -229,4 +253,50 @@ fn instance_id() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_string());
     format!("{host}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::Context;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+    use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample as _};
+
+    /// How many of `n` calls `sampler` samples, without a caller or with a
+    /// sampled one.
+    fn sampled(sampler: &Sampler, n: u64, parent: Option<&Context>) -> u64 {
+        (1..=n)
+            .filter(|i| {
+                // Trace ids spread over the whole range, as random ones do.
+                let id = TraceId::from(u128::from(*i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
+                let result = sampler.should_sample(parent, id, "call", &SpanKind::Server, &[], &[]);
+                result.decision == SamplingDecision::RecordAndSample
+            })
+            .count() as u64
+    }
+
+    #[test]
+    fn servers_trace_a_tenth_of_their_own_calls_and_every_call_of_a_sampled_caller() {
+        assert!(
+            Service::Agent.default_sampler().is_none(),
+            "the agent keeps the SDK's default"
+        );
+        let caller = Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(7u128),
+            SpanId::from(9u64),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ));
+        for service in [Service::Enrichment, Service::Api] {
+            let sampler = service.default_sampler().expect("servers sample their roots");
+            let roots = sampled(&sampler, 10_000, None);
+            assert!((800..=1200).contains(&roots), "{service:?}: {roots} of 10,000 roots");
+            assert_eq!(
+                sampled(&sampler, 1_000, Some(&caller)),
+                1_000,
+                "{service:?}: a sampled caller's calls"
+            );
+        }
+    }
 }

@@ -24,6 +24,8 @@ pub(crate) struct PushSettings {
     pub(crate) metrics: bool,
     /// An endpoint for traces is set.
     pub(crate) traces: bool,
+    /// `OTEL_TRACES_SAMPLER` is set: the SDK's sampler is the user's.
+    pub(crate) sampler_set: bool,
 }
 
 impl PushSettings {
@@ -35,6 +37,7 @@ impl PushSettings {
             sdk_disabled,
             metrics: !sdk_disabled && (any || set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")),
             traces: !sdk_disabled && (any || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
+            sampler_set: set("OTEL_TRACES_SAMPLER"),
         }
     }
 
