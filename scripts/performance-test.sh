@@ -18,7 +18,7 @@
 #
 # Usage: scripts/performance-test.sh [--full] [--json FILE]
 #   default: a quick mode (small corpus, few and short runs, SQLite only), some minutes;
-#   --full:  the runs docs/performance.md quotes (about half an hour);
+#   --full:  the runs docs/performance.md quotes (under an hour);
 #   --json:  where the table goes as JSON too (default target/performance/results.json).
 # Each benchmark's own output is kept beside the JSON file. Nothing is
 # written to docs/performance.md.
@@ -55,7 +55,7 @@ run() { # NAME CMD...: runs one benchmark, its stdout to $out/NAME.txt
 if [ "$full" = 1 ]; then
   run agent bash scripts/benchmark-agent.sh --no-write
   run scan-db bash scripts/benchmark-scan-db.sh --no-write
-  run enrichment env DURATION=10 ROUNDS=5 bash scripts/load-test-enrichment.sh
+  run enrichment env DURATION=10 ROUNDS=10 bash scripts/load-test-enrichment.sh
   run match-gain bash scripts/compare-match-throughput.sh --rounds 5 --duration 5
   run api bash scripts/api-performance-test.sh --backend both
   run fleet bash scripts/fleet-simulation.sh --full --out "$out/fleet"

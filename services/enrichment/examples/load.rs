@@ -33,7 +33,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
@@ -423,13 +423,12 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
         );
     }
 
-    let scraping = Arc::new(AtomicBool::new(true));
     let scrapes = Arc::new(AtomicU64::new(0));
     let scraper = o.scrape_every.map(|every| {
-        let (scraping, scrapes) = (scraping.clone(), scrapes.clone());
+        let scrapes = scrapes.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
-            while scraping.load(Ordering::Relaxed) {
+            loop {
                 tick.tick().await;
                 // The body is dropped, as if a Prometheus server had stored it.
                 if zerotrace_loadgen::scrape(metrics).await.is_ok() {
@@ -524,9 +523,10 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
             .await?,
         );
     }
-    scraping.store(false, Ordering::Relaxed);
     if let Some(scraper) = scraper {
-        scraper.await?;
+        // Stopped at once rather than at its next tick, up to an interval away.
+        scraper.abort();
+        let _ = scraper.await;
         eprintln!(
             "# /metrics scraped {} times during the run",
             scrapes.load(Ordering::Relaxed)
