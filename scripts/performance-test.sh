@@ -126,13 +126,17 @@ if r:
 # benchmark-scan-db.sh
 for r in rows("scan-db"):
     if r[0].startswith("workspace Cargo.lock") or r[0].startswith("old pins"):
-        anchor = "cargo audit --no-yanked" if "--no-yanked" in r[0] else "cargo audit (with its yanked check)"
+        # The targets are against its own command (cargo audit --db --no-fetch --file, which looks
+        # every crate up in the local crates.io index for yanked versions); --no-yanked skips that look-up,
+        # a stricter anchor reported beside it, for information.
+        strict = "--no-yanked" in r[0]
+        anchor = "cargo audit --no-yanked" if strict else "cargo audit (with its yanked check)"
         wall, rss = number(r[5]), number(r[6])
         label = r[0].split(",")[0]
-        figure(f"scan of one lockfile, wall: {label}", number(r[3]), "s", anchor, wall, "<= 0.25x", wall <= 0.25,
-               "benchmark-scan-db.sh")
-        figure(f"scan of one lockfile, peak RSS: {label}", number(r[4]), "MB", anchor, rss, "<= 1.0x", rss <= 1.0,
-               "benchmark-scan-db.sh")
+        figure(f"scan of one lockfile, wall: {label}", number(r[3]), "s", anchor, wall,
+               None if strict else "<= 0.25x", None if strict else wall <= 0.25, "benchmark-scan-db.sh")
+        figure(f"scan of one lockfile, peak RSS: {label}", number(r[4]), "MB", anchor, rss,
+               None if strict else "<= 1.0x", None if strict else rss <= 1.0, "benchmark-scan-db.sh")
         figure(f"advisory ids against cargo-audit: {label}", None, "", anchor, None, "identical",
                "identical" in r[7], "benchmark-scan-db.sh")
     elif r[0].startswith("100-lockfile tree"):
