@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 use zerotrace_agent::AgentConfig;
 
+#[global_allocator]
+static ALLOCATOR: zerotrace_server::Allocator = zerotrace_server::Allocator;
+
 fn main() -> ExitCode {
     let mut config: AgentConfig = zerotrace_server::parse_config();
     config.service_name_from_env = true;

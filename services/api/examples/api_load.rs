@@ -458,6 +458,10 @@ async fn pg_schema(base: &str) -> Result<(sqlx::PgPool, String, String), BoxErro
     Ok((admin, name, url))
 }
 
+/// As the service binaries, so that the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: zerotrace_server::Allocator = zerotrace_server::Allocator;
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let o = options()?;

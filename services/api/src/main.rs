@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 use zerotrace_api::ApiConfig;
 
+#[global_allocator]
+static ALLOCATOR: zerotrace_server::Allocator = zerotrace_server::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut config: ApiConfig = zerotrace_server::parse_config();

@@ -57,6 +57,9 @@ enum Command {
     Decisions(fleet::DecisionsArgs),
 }
 
+#[global_allocator]
+static ALLOCATOR: zerotrace_server::Allocator = zerotrace_server::Allocator;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

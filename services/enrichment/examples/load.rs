@@ -615,6 +615,10 @@ fn ratio(stats: &Stats, anchor: Option<&Stats>) -> String {
     anchor.map_or_else(|| "".to_string(), |a| format!("{:.2}×", stats.rps() / a.rps()))
 }
 
+/// As the service binaries, so that the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: zerotrace_server::Allocator = zerotrace_server::Allocator;
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     zerotrace_telemetry::init_logging();

@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 use zerotrace_enrichment::EnrichmentConfig;
 
+#[global_allocator]
+static ALLOCATOR: zerotrace_server::Allocator = zerotrace_server::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut config: EnrichmentConfig = zerotrace_server::parse_config();
