@@ -18,9 +18,9 @@ pub use token::RequireToken;
 
 /// The memory allocator of every ZeroTrace program: each binary's `main.rs`
 /// installs it with `#[global_allocator]`. glibc's malloc and free took a
-/// third of the CPU of a MatchPackages call; with mimalloc's 2.x line (the
-/// crate's `v2` feature: its 3.x line was slower here and held 40% more
-/// memory) the same process serves about 1.5 times the calls
+/// third of the CPU of a MatchPackages call; with mimalloc's 2.x line,
+/// without transparent huge pages (the workspace's `mimalloc` features), the
+/// same process serves about 1.5 times the calls in the same memory
 /// (docs/performance.md, "Allocator").
 pub use mimalloc::MiMalloc as Allocator;
 
