@@ -86,6 +86,11 @@ collector_batch_s=5   # collector/otel-collector.yaml: batch timeout
 rule_for_s=2          # every `for:` in the generated rules
 interval_s=1          # scrape and evaluation interval
 group_wait_s=1
+group_interval_s=2
+# After a fault the test caused, the next one starts only once no alert has been
+# active for this long: a `for:`, two evaluations, and Alertmanager's
+# group_interval for the resolved notifications to go out, plus a second.
+quiet_s=$(( rule_for_s + 2 * interval_s + group_interval_s + 1 ))
 
 for tool in prometheus prometheus-alertmanager promtool amtool python3 curl grpcurl; do
     command -v "$tool" >/dev/null || { echo "monitoring-live-test: $tool missing (bash .ci/install-tools.sh)" >&2; exit 1; }
@@ -134,9 +139,49 @@ dump_logs() {
         echo "----- tail of $(basename "$f")"
         tail -n 25 "$f"
     done
+    # Last, where a truncated CI log still shows it.
+    [ -f "$work/diagnosis.txt" ] && cat "$work/diagnosis.txt"
+}
+# On failure, while everything still runs: what Prometheus and the collector
+# hold now, every notification with its time, and each service's export errors.
+diagnose() {
+    {
+        echo "----- diagnosis at $(elapsed)"
+        echo "active alerts in Prometheus:"
+        curl -fsS --max-time 5 "${prom:-}/api/v1/alerts" 2>/dev/null | python3 -c '
+import json, sys
+for a in json.load(sys.stdin)["data"]["alerts"]:
+    print("   ", a["labels"].get("alertname"), a["state"], "since", a.get("activeAt"))' || echo "    (Prometheus unreachable)"
+        if [ "$path" = push ]; then
+            echo "service series in the collector's exporter now:"
+            for m in zerotrace_api_active_connections zerotrace_agent_memory_usage_bytes \
+                     zerotrace_enrichment_active_connections; do
+                printf '    %s: %s\n' "$m" "$(curl -fsS --max-time 5 "http://$exporter/metrics" 2>/dev/null | grep -c "^$m{")"
+            done
+            echo "the collector's own counters:"
+            curl -fsS --max-time 5 "http://127.0.0.1:$own_metrics_port/metrics" 2>/dev/null \
+                | grep -E '^otelcol_(receiver_(accepted|refused)_metric_points|processor_refused|exporter_(sent|send_failed)_metric_points)' \
+                | sed 's/^/    /' || echo "    (unreachable)"
+        fi
+        echo "notifications (seconds since the test started):"
+        [ -f "$work/webhook.jsonl" ] && python3 - "$work/webhook.jsonl" "$started" <<'PY' || true
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print("    %6.1fs %s %s" % (r["received"] - float(sys.argv[2]), r["path"],
+          ", ".join(f'{a["status"]} {a["labels"].get("alertname")}' for a in r["body"].get("alerts", []))))
+PY
+        for f in "$work"/*.log; do
+            n=$(grep -c "otlp export failed" "$f" 2>/dev/null || true)
+            [ "${n:-0}" -gt 0 ] || continue
+            echo "$(basename "$f"): $n failed OTLP exports, the last:"
+            grep "otlp export failed" "$f" | tail -n 1 | cut -c1-300 | sed 's/^/    /'
+        done
+    } >"$work/diagnosis.txt" 2>&1
 }
 cleanup() {
     local pid
+    if [ "$status" -ne 0 ]; then diagnose || true; fi
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for _ in $(seq 1 50); do
         local alive=0
@@ -253,7 +298,7 @@ ZEROTRACE_ALERT_TICKET_WEBHOOK_URL="http://$hook_addr/ticket" \
 ZEROTRACE_ALERT_SECURITY_WEBHOOK_URL="http://$hook_addr/security" \
     sh monitoring/alertmanager/render-config.sh monitoring/alertmanager.yml "$work/alertmanager.rendered.yml"
 $gen gen-alertmanager-timing "$work/alertmanager.rendered.yml" "$work/alertmanager.yml" \
-    --group-wait "${group_wait_s}s" --group-interval 2s
+    --group-wait "${group_wait_s}s" --group-interval "${group_interval_s}s"
 amtool check-config "$work/alertmanager.yml" >/dev/null
 
 # --- the push pipeline: Jaeger first (the collector's exporter backs off) ------
@@ -270,6 +315,17 @@ if [ "$path" = push ]; then
             OTELCOL_METRIC_EXPIRATION="${metric_expiration_s}s" \
             "$otelcol" --config "$root/collector/otel-collector.yaml"
         wait_for "collector" 60 curl -fsS "http://$health/"
+    }
+    # After a restart of the collector: every service's series exported again,
+    # pushed by the same processes (they reconnect on their own).
+    wait_series_back() {
+        local restarted_at
+        restarted_at=$(date +%s)
+        wait_for "metrics through the restarted collector" 60 \
+            sh -c "curl -fsS http://$exporter/metrics | grep -q '^zerotrace_api_active_connections{.*job=\"zerotrace-api\"' \
+                && curl -fsS http://$exporter/metrics | grep -q '^zerotrace_agent_memory_usage_bytes{.*job=\"zerotrace-agent\"' \
+                && curl -fsS http://$exporter/metrics | grep -q '^zerotrace_enrichment_active_connections{.*job=\"zerotrace-enrichment\"'"
+        echo "    ok    every service's series are back $(( $(date +%s) - restarted_at ))s after the restart"
     }
     start_collector
     # The only telemetry settings the services get: the standard variables.
@@ -390,21 +446,15 @@ if [ "$topology" = services ] && [ "$path" = push ]; then
         start_collector
     done
     run_check $gen compare-latency "$work/latency.jsonl" --max-ratio 1.10
-    restarted_at=$(date +%s)
     # Metrics again: the restarted collector exports every service's series.
-    if wait_for "metrics through the restarted collector" 60 \
-        sh -c "curl -fsS http://$exporter/metrics | grep -q '^zerotrace_api_active_connections{.*job=\"zerotrace-api\"' \
-            && curl -fsS http://$exporter/metrics | grep -q '^zerotrace_agent_memory_usage_bytes{.*job=\"zerotrace-agent\"' \
-            && curl -fsS http://$exporter/metrics | grep -q '^zerotrace_enrichment_active_connections{.*job=\"zerotrace-enrichment\"'"; then
-        echo "    ok    every service's series are back $(( $(date +%s) - restarted_at ))s after the restart"
-    fi
+    wait_series_back
     # Traces again: a new scan's trace arrives whole.
     scan_id=$(trigger_scan "$work/traced")
     trace_id=$(grep "scan matched" "$agent_log" | grep "scan_id=$scan_id" | sed -n 's/.*trace_id=\([0-9a-f]\{32\}\).*/\1/p' | tail -n 1)
     run_check $gen check-trace --jaeger "http://$jaeger_http" --trace-id "${trace_id:-missing}" --timeout 60
     # While the collector was away the services' series were absent, long
     # enough for the test's 2s `for:`; every alert must resolve on its own.
-    run_check $gen wait-healthy --prometheus "$prom" --timeout 60
+    run_check $gen wait-healthy --prometheus "$prom" --timeout 60 --quiet "$quiet_s"
 
     say "h. the collector down for good: OTelCollectorDown pages, the service-down alerts never do"
     down_at=$(date +%s.%N)
@@ -415,7 +465,8 @@ if [ "$topology" = services ] && [ "$path" = push ]; then
     run_check $gen check-inhibited --prometheus "$prom" --log "$work/webhook.jsonl" --since "$down_at" \
         --alert EnrichmentServiceDown --alert APIDown --alert AgentNotReporting
     start_collector
-    run_check $gen wait-healthy --prometheus "$prom" --timeout 60
+    wait_series_back
+    run_check $gen wait-healthy --prometheus "$prom" --timeout 60 --quiet "$quiet_s"
 fi
 
 if [ "$topology" = services ]; then

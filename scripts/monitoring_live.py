@@ -610,16 +610,27 @@ def check_healthy(args) -> int:
 
 
 def wait_healthy(args) -> int:
-    """Waits until no alert is pending or firing (after a fault the test caused itself)."""
+    """Waits until no alert has been pending or firing for `--quiet` seconds in
+    a row (after a fault the test caused itself). One quiet evaluation is not
+    enough: right after a restarted collector is scraped, its services' series
+    are still on their way (push interval, batch timeout), and their down alerts
+    go pending an evaluation later. The window must also cover Alertmanager's
+    group_interval, so that their resolved notifications have gone out before
+    the next fault."""
     prom = Prom(args.prometheus)
     deadline = time.time() + args.timeout
     alerts = []
+    quiet_since = None
     while time.time() < deadline:
         alerts = _platform_alerts(prom)
-        if not alerts:
-            print(f"wait-healthy: no alert active (exposure alerts aside)")
+        if alerts:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since >= args.quiet:
+            print(f"wait-healthy: no alert active for {args.quiet:g}s (exposure alerts aside)")
             return 0
-        time.sleep(1)
+        time.sleep(0.5)
     names = sorted({a["labels"].get("alertname", "?") for a in alerts})
     print(f"FAIL wait-healthy: still active after {args.timeout:.0f}s: {names}")
     return 1
@@ -879,6 +890,8 @@ def main() -> int:
                        help="push: the services are behind the collector (no per-service `up`)")
         p.add_argument("--timeout", type=float, default=90)
         p.add_argument("--settle", type=float, default=5)
+        p.add_argument("--quiet", type=float, default=0,
+                       help="wait-healthy: seconds in a row without an active alert")
         p.set_defaults(fn=fn)
     p = sub.add_parser("wait-alert")
     p.add_argument("--log", required=True), p.add_argument("--alert", required=True)
