@@ -5,7 +5,7 @@ use crate::data::DataState;
 use crate::{EnrichmentError, convert};
 /// The service's caches, hashing keys with foldhash: a look-up per package
 /// of a batch makes the hasher part of every MatchPackages call.
-type Cache<K, V> = moka::future::Cache<K, V, foldhash::fast::RandomState>;
+type Cache<K, V> = moka::sync::Cache<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ impl CacheConfig {
         V: Clone + Send + Sync + 'static,
     {
         let min_weight = self.min_weight();
-        moka::future::Cache::builder()
+        moka::sync::Cache::builder()
             .max_capacity(self.max_bytes)
             .weigher(move |k: &K, v: &V| {
                 let bytes = u32::try_from(size(k, v)).unwrap_or(u32::MAX);
@@ -281,8 +281,8 @@ impl Enrichment {
     }
 
     /// Looks up an advisory by a [`checked_id`].
-    async fn lookup(&self, key: &str) -> Result<Option<Arc<CachedAdvisory>>, EnrichmentError> {
-        if let Some(hit) = self.vulnerabilities.get(key).await {
+    fn lookup(&self, key: &str) -> Result<Option<Arc<CachedAdvisory>>, EnrichmentError> {
+        if let Some(hit) = self.vulnerabilities.get(key) {
             self.metrics.cache_hits(1);
             return Ok(hit);
         }
@@ -300,15 +300,14 @@ impl Enrichment {
                 read_at,
                 key.to_string(),
                 found.clone(),
-            )
-            .await;
+            );
         }
         Ok(found)
     }
 
     /// The match of each package, in order: cached answers as they are, the
     /// others read from the database in one transaction and cached.
-    async fn match_all(&self, packages: &[common::Package]) -> Result<Vec<Arc<CachedMatch>>, EnrichmentError> {
+    fn match_all(&self, packages: &[common::Package]) -> Result<Vec<Arc<CachedMatch>>, EnrichmentError> {
         let mut key = String::new();
         let mut answers = Vec::with_capacity(packages.len());
         // The indexes of the packages not in the cache; their places hold
@@ -317,7 +316,7 @@ impl Enrichment {
         let unanswered = Arc::new(CachedMatch::default());
         for package in packages {
             write_match_key(&mut key, package);
-            match self.matches.get(key.as_str()).await {
+            match self.matches.get(key.as_str()) {
                 Some(hit) => answers.push(hit),
                 None => {
                     missing.push(answers.len());
@@ -360,7 +359,7 @@ impl Enrichment {
                 && package.version.len() <= MAX_CACHED_MISS_LEN;
             if plausible || !answer.vulnerabilities.is_empty() || !answer.warnings.is_empty() {
                 write_match_key(&mut key, package);
-                fill(&self.matches, &self.generation, read_at, key.clone(), answer.clone()).await;
+                fill(&self.matches, &self.generation, read_at, key.clone(), answer.clone());
             }
             answers[i] = answer;
         }
@@ -372,13 +371,13 @@ impl Enrichment {
 /// `read_at`, unless they have been dropped since: an answer read before an
 /// import must not outlive the drop that follows it. The check comes after
 /// the insert, so a drop between the two removes the entry as well.
-async fn fill<V>(cache: &Cache<String, V>, generation: &AtomicU64, read_at: u64, key: String, value: V)
+fn fill<V>(cache: &Cache<String, V>, generation: &AtomicU64, read_at: u64, key: String, value: V)
 where
     V: Clone + Send + Sync + 'static,
 {
-    cache.insert(key.clone(), value).await;
+    cache.insert(key.clone(), value);
     if generation.load(Ordering::Acquire) != read_at {
-        cache.invalidate(&key).await;
+        cache.invalidate(&key);
     }
 }
 
@@ -449,7 +448,7 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
             .iter()
             .filter_map(|p| Ecosystem::from_osv(p.ecosystem.trim()))
             .collect();
-        let answers = self.match_all(&packages).await?;
+        let answers = self.match_all(&packages)?;
         let (matches, advisories) = if advisories_by_reference {
             by_reference(packages, &answers, view)
         } else {
@@ -480,7 +479,7 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
         let request = request.into_inner();
         let id = checked_id("id", &request.id)?;
         self.invalidate_if_stale()?;
-        match self.lookup(id).await? {
+        match self.lookup(id)? {
             Some(advisory) => Ok(Response::new(encoded::GetVulnerabilityResponse::new(
                 advisory.encoded.clone(),
             ))),
@@ -510,7 +509,7 @@ impl pb::encoded_server::enrichment_service_server::EnrichmentService for Enrich
             .collect::<Result<Vec<_>, _>>()?;
         let mut seen = std::collections::HashSet::new();
         for id in ids {
-            match self.lookup(id).await? {
+            match self.lookup(id)? {
                 Some(advisory) => {
                     if seen.insert(advisory.id.clone()) {
                         response.vulnerabilities.push(advisory.encoded.clone());
@@ -574,16 +573,16 @@ mod tests {
     async fn a_cache_holds_its_bytes_and_its_entries() {
         let cache = string_cache();
         for i in 0..200 {
-            cache.insert(format!("big-{i}"), "v".repeat(64 << 10)).await;
+            cache.insert(format!("big-{i}"), "v".repeat(64 << 10));
         }
-        cache.run_pending_tasks().await;
+        cache.run_pending_tasks();
         assert!(cache.weighted_size() <= 1 << 20, "{} bytes", cache.weighted_size());
         assert!(cache.entry_count() <= 16, "{} entries of 64 KiB", cache.entry_count());
         let small = string_cache();
         for i in 0..5000 {
-            small.insert(format!("{i}"), String::new()).await;
+            small.insert(format!("{i}"), String::new());
         }
-        small.run_pending_tasks().await;
+        small.run_pending_tasks();
         assert!(small.entry_count() <= 1000, "{} small entries", small.entry_count());
     }
 
@@ -591,11 +590,11 @@ mod tests {
     async fn an_answer_read_before_the_caches_were_dropped_is_not_kept() {
         let cache = string_cache();
         let generation = AtomicU64::new(7);
-        fill(&cache, &generation, 7, "fresh".into(), "read at 7".into()).await;
+        fill(&cache, &generation, 7, "fresh".into(), "read at 7".into());
         // Read while the caches held 6; an import and a drop came meanwhile.
-        fill(&cache, &generation, 6, "stale".into(), "read at 6".into()).await;
-        assert_eq!(cache.get("fresh").await.as_deref(), Some("read at 7"));
-        assert_eq!(cache.get("stale").await, None);
+        fill(&cache, &generation, 6, "stale".into(), "read at 6".into());
+        assert_eq!(cache.get("fresh").as_deref(), Some("read at 7"));
+        assert_eq!(cache.get("stale"), None);
     }
 
     #[test]
