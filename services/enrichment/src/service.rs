@@ -569,8 +569,8 @@ mod tests {
         config.build(|k: &String, v: &String| k.len() + v.len())
     }
 
-    #[tokio::test]
-    async fn a_cache_holds_its_bytes_and_its_entries() {
+    #[test]
+    fn a_cache_holds_its_bytes_and_its_entries() {
         let cache = string_cache();
         for i in 0..200 {
             cache.insert(format!("big-{i}"), "v".repeat(64 << 10));
@@ -586,8 +586,8 @@ mod tests {
         assert!(small.entry_count() <= 1000, "{} small entries", small.entry_count());
     }
 
-    #[tokio::test]
-    async fn an_answer_read_before_the_caches_were_dropped_is_not_kept() {
+    #[test]
+    fn an_answer_read_before_the_caches_were_dropped_is_not_kept() {
         let cache = string_cache();
         let generation = AtomicU64::new(7);
         fill(&cache, &generation, 7, "fresh".into(), "read at 7".into());
