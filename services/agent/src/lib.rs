@@ -21,8 +21,6 @@ use scan::{ScanPolicy, Scanner};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tonic::service::Routes;
-use tonic::service::interceptor::InterceptedService;
 use upstream::{Upstream, UpstreamCredentials};
 use zerotrace_inventory::WalkOptions;
 use zerotrace_proto::agent::v1::agent_service_server::AgentServiceServer;
@@ -118,24 +116,16 @@ pub async fn serve(
         scanner,
         upstream,
     };
-    let layer = GrpcMetricsLayer::new(|_| {}).with_tracer(tracer);
-    let router = Routes::new(InterceptedService::new(AgentServiceServer::new(agent), require))
-        .into_axum_router()
-        .layer(layer);
+    let layers = tower::ServiceBuilder::new()
+        .layer(GrpcMetricsLayer::new(|_| {}).with_tracer(tracer))
+        .layer(require);
+    let routes = zerotrace_server::layered(AgentServiceServer::new(agent), layers);
     let options = ServeOptions {
         grace: config.shutdown_grace,
         tls,
         ..ServeOptions::default()
     };
-    let result = zerotrace_server::serve(
-        SERVICE_NAME,
-        Routes::from(router),
-        listeners,
-        telemetry,
-        options,
-        shutdown,
-    )
-    .await;
+    let result = zerotrace_server::serve(SERVICE_NAME, routes, listeners, telemetry, options, shutdown).await;
     background.shutdown().await;
     result?;
     Ok(())

@@ -26,7 +26,7 @@ use crate::auth::{Credentials, bearer, hash_token};
 use crate::error::{ApiError, Refusal};
 use crate::rate::RateLimiter;
 use crate::store::Store;
-use axum::body::{Body as AxumBody, Bytes};
+use axum::body::Bytes;
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::body::Body as GrpcBody;
 use tower::{Layer, Service};
 
 /// The body limit of every call but SubmitScanReport: their requests are
@@ -160,9 +161,9 @@ pub(crate) struct Admission<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-impl<S, RB> Service<Request<AxumBody>> for Admission<S>
+impl<S, RB> Service<Request<GrpcBody>> for Admission<S>
 where
-    S: Service<Request<AxumBody>, Response = Response<RB>> + Clone + Send + 'static,
+    S: Service<Request<GrpcBody>, Response = Response<RB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     RB: Default + Send + 'static,
@@ -175,7 +176,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<AxumBody>) -> Self::Future {
+    fn call(&mut self, request: Request<GrpcBody>) -> Self::Future {
         // The readied service handles this call; a clone takes its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -205,7 +206,7 @@ where
                 budget: state.limits.byte_budget,
                 held: held.clone(),
             };
-            let request = Request::from_parts(parts, AxumBody::new(body));
+            let request = Request::from_parts(parts, GrpcBody::new(body));
             let response = if streaming {
                 inner.call(request).await
             } else {
@@ -285,7 +286,7 @@ impl State {
 /// limit it fails with RESOURCE_EXHAUSTED (the rest is never read), and the
 /// bytes it read hold a share of the global byte budget until the call ends.
 pub(crate) struct CountedBody {
-    inner: AxumBody,
+    inner: GrpcBody,
     limit: usize,
     read: usize,
     bytes: Arc<Semaphore>,

@@ -141,6 +141,5 @@ pub fn routes(service: Api, metrics: &ApiMetrics, tracer: Option<SdkTracer>) -> 
         .layer(observe)
         .layer(service.admission());
     let server = ApiServiceServer::new(service).max_decoding_message_size(settings.max_message_size);
-    let router = Routes::new(server).into_axum_router().layer(layers);
-    Routes::from(router)
+    zerotrace_server::layered(server, layers)
 }

@@ -19,7 +19,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tonic::service::Routes;
-use tonic::service::interceptor::InterceptedService;
 use zerotrace_advisory::Database;
 use zerotrace_proto::enrichment::v1::encoded_server::enrichment_service_server::EnrichmentServiceServer;
 use zerotrace_server::{Listeners, RequireToken, ServeOptions};
@@ -141,7 +140,8 @@ async fn open_database(config: &EnrichmentConfig) -> Result<Database, StartError
         .map_err(|e| StartError::Internal(format!("database task failed: {e}")))?
 }
 
-/// Returns the service's routes wrapped in its metric layers.
+/// Returns the service's routes wrapped in its layers: in-flight gauge,
+/// request metrics, then the token check when a token is set.
 pub fn routes(
     service: Enrichment,
     metrics: &EnrichmentMetrics,
@@ -166,10 +166,8 @@ pub fn routes(
     };
     let layers = tower::ServiceBuilder::new()
         .layer(InFlightLayer::new(metrics.active_connections()))
-        .layer(grpc_layer);
+        .layer(grpc_layer)
+        .layer(require);
     let server = EnrichmentServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_SIZE);
-    let router = Routes::new(InterceptedService::new(server, require))
-        .into_axum_router()
-        .layer(layers);
-    Routes::from(router)
+    zerotrace_server::layered(server, layers)
 }

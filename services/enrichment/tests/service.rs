@@ -472,9 +472,12 @@ async fn a_token_guards_every_call_but_health_and_is_needed_beyond_loopback() {
         }
         request
     };
-    for token in [None, Some("wrong")] {
+    // Refused from the headers, with the reason a client can act on.
+    for (token, reason) in [(None, "TOKEN_MISSING"), (Some("wrong"), "TOKEN_INVALID")] {
         let err = client.get_database_info(call(token)).await.unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated, "{token:?}");
+        let info = tonic_types::StatusExt::get_details_error_info(&err).expect("ErrorInfo");
+        assert_eq!(info.reason, reason, "{token:?}");
     }
     client
         .get_database_info(call(Some("enrich-secret")))

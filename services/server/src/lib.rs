@@ -1,17 +1,19 @@
 //! How every ZeroTrace gRPC service is served.
 //!
-//! A service crate builds its own [`Routes`] (its gRPC service with its own
-//! layers) and hands them to [`serve`], which adds tonic-health and gRPC
+//! A service crate builds its own [`Routes`] (its gRPC service behind its own
+//! layers, with [`layered`]) and hands them to [`serve`], which adds tonic-health and gRPC
 //! reflection (v1 and v1alpha: grpcurl 1.8 asks v1alpha), serves `/metrics`,
 //! and on shutdown sets health to NOT_SERVING, drains within a grace timeout
 //! and flushes telemetry last.
 
 mod config;
+mod routes;
 pub mod status;
 mod tls;
 mod token;
 
 pub use config::{CONFIG_ERROR_EXIT, Secret, parse_config, parse_duration};
+pub use routes::layered;
 pub use status::{Diagnosis, Kind, Problem};
 pub use tls::{TlsArgs, TlsClientArgs};
 pub use token::RequireToken;

@@ -3,9 +3,15 @@
 //! reflection are served beside it and stay open.
 
 use crate::{Kind, Problem, Secret, ServerError, TlsArgs};
+use futures_util::future::Either;
+use std::future::Ready;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tonic::{Request, Status};
+use std::task::{Context, Poll};
+use tonic::Status;
+use tonic::body::Body;
+use tonic::codegen::http;
+use tower::{Layer, Service};
 
 /// Requires `authorization: Bearer <token>` on every call, when a token is set.
 #[derive(Debug, Clone)]
@@ -31,20 +37,20 @@ impl RequireToken {
     }
 }
 
-impl tonic::service::Interceptor for RequireToken {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+impl RequireToken {
+    /// Checks the `authorization` header of a call against the token.
+    fn check(&self, headers: &http::HeaderMap) -> Result<(), Status> {
         let Some(expected) = &self.0 else {
-            return Ok(request);
+            return Ok(());
         };
-        let presented = request
-            .metadata()
+        let presented = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim());
         match presented {
-            Some(token) if same(token.as_bytes(), expected.as_bytes()) => Ok(request),
+            Some(token) if same(token.as_bytes(), expected.as_bytes()) => Ok(()),
             Some(_) => Err(Problem::new(Kind::Unauthenticated, "TOKEN_INVALID", "the service token is wrong").into()),
             None => Err(Problem::new(
                 Kind::Unauthenticated,
@@ -52,6 +58,46 @@ impl tonic::service::Interceptor for RequireToken {
                 "this service requires a token: authorization: Bearer <token>",
             )
             .into()),
+        }
+    }
+}
+
+/// Wraps a gRPC service in the token check.
+impl<S> Layer<S> for RequireToken {
+    type Service = TokenChecked<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TokenChecked {
+            inner,
+            require: self.clone(),
+        }
+    }
+}
+
+/// A gRPC service behind [`RequireToken`]: a call without the token is
+/// answered UNAUTHENTICATED from its headers, before its body is read.
+#[derive(Debug, Clone)]
+pub struct TokenChecked<S> {
+    inner: S,
+    require: RequireToken,
+}
+
+impl<S, B> Service<http::Request<B>> for TokenChecked<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>>,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<Self::Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        match self.require.check(request.headers()) {
+            Ok(()) => Either::Right(self.inner.call(request)),
+            Err(status) => Either::Left(std::future::ready(Ok(status.into_http()))),
         }
     }
 }
@@ -64,16 +110,14 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::service::Interceptor as _;
 
     fn call(token: &str, header: Option<&str>) -> Result<(), tonic::Code> {
-        let mut request = Request::new(());
+        let mut headers = http::HeaderMap::new();
         if let Some(value) = header {
-            request.metadata_mut().insert("authorization", value.parse().unwrap());
+            headers.insert("authorization", value.parse().unwrap());
         }
         RequireToken::new(&token.parse().unwrap())
-            .call(request)
-            .map(|_| ())
+            .check(&headers)
             .map_err(|s| s.code())
     }
 
