@@ -7,7 +7,9 @@
 //! shared OSV zips imported, default caches). Clients draw advisory ids and
 //! aliases, and package versions named by the advisories, Zipf-wise, and
 //! call GetVulnerability and MatchPackages (batches of 100) in a closed loop,
-//! each phase bounded in time and count: first from a cold cache, then warm.
+//! each phase bounded in time and count: first from a cold cache, then warm;
+//! the warm look-ups run once more with clients that keep the advisory as the
+//! bytes it came in, which leaves the service's own part of a look-up.
 //! The cache hit rate of a phase is the delta of
 //! `zerotrace_cve_cache_hits_total` / (hits + misses) on the service's
 //! `/metrics`. Prints a Markdown table and one `RESULT` line per phase.
@@ -36,13 +38,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tonic::client::Grpc;
 use tonic::codec::CompressionEncoding;
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Request, Response, Status};
+use tonic_prost::ProstCodec;
 use zerotrace_enrichment::EnrichmentConfig;
 use zerotrace_loadgen::{BoxError, Budget, OsvWorkload, Rng, Stats, WorkloadPackage, Zipf, measure, scrape_counter};
 use zerotrace_proto::common::v1 as common;
+use zerotrace_proto::encoded;
 use zerotrace_proto::enrichment::v1 as pb;
 use zerotrace_proto::enrichment::v1::enrichment_service_client::EnrichmentServiceClient;
 use zerotrace_proto::enrichment::v1::enrichment_service_server::{EnrichmentService, EnrichmentServiceServer};
@@ -211,12 +217,20 @@ fn call_rng(seed: u64, seq: usize) -> Rng {
 
 /// One connection per client, so N clients are N HTTP/2 connections.
 async fn connect(addr: SocketAddr, n: usize) -> Result<Arc<Vec<Client>>, BoxError> {
-    let mut clients = Vec::with_capacity(n);
-    for _ in 0..n {
-        let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
-        clients.push(EnrichmentServiceClient::new(channel).max_decoding_message_size(256 * 1024 * 1024));
-    }
+    let clients = channels(addr, n)
+        .await?
+        .into_iter()
+        .map(|channel| EnrichmentServiceClient::new(channel).max_decoding_message_size(256 * 1024 * 1024))
+        .collect();
     Ok(Arc::new(clients))
+}
+
+async fn channels(addr: SocketAddr, n: usize) -> Result<Vec<Channel>, BoxError> {
+    let mut channels = Vec::with_capacity(n);
+    for _ in 0..n {
+        channels.push(Channel::from_shared(format!("http://{addr}"))?.connect().await?);
+    }
+    Ok(channels)
 }
 
 fn budget(o: &Options) -> Budget {
@@ -240,6 +254,43 @@ async fn run_get(
         async move {
             match client.get_vulnerability(pb::GetVulnerabilityRequest { id }).await {
                 // An alias of a withdrawn-only record may resolve to nothing: still a served call.
+                Ok(_) => Ok(()),
+                Err(status) if status.code() == Code::NotFound => Ok(()),
+                Err(status) => Err(status),
+            }
+        }
+    })
+    .await
+}
+
+/// GetVulnerability with clients that keep the advisory as the bytes it came
+/// in (`encoded::GetVulnerabilityResponse`), on connections of their own: the
+/// service's part of a look-up, without the in-process client decoding an
+/// advisory the echo server never sends.
+async fn run_get_encoded(
+    name: &str,
+    addr: SocketAddr,
+    mix: &Arc<Mix>,
+    o: &Options,
+    seed: u64,
+) -> Result<Stats, BoxError> {
+    const PATH: &str = "/zerotrace.enrichment.v1.EnrichmentService/GetVulnerability";
+    let clients: Arc<Vec<Grpc<Channel>>> = Arc::new(
+        channels(addr, o.concurrency)
+            .await?
+            .into_iter()
+            .map(Grpc::new)
+            .collect(),
+    );
+    let mix = mix.clone();
+    measure(name, budget(o), o.concurrency, move |call| {
+        let mut client = clients[call.worker].clone();
+        let id = mix.id(seed, call.seq);
+        async move {
+            client.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
+            let codec = ProstCodec::<pb::GetVulnerabilityRequest, encoded::GetVulnerabilityResponse>::default();
+            let request = Request::new(pb::GetVulnerabilityRequest { id });
+            match client.unary(request, PathAndQuery::from_static(PATH), codec).await {
                 Ok(_) => Ok(()),
                 Err(status) if status.code() == Code::NotFound => Ok(()),
                 Err(status) => Err(status),
@@ -454,6 +505,20 @@ async fn enrichment(mix: &Arc<Mix>, o: &Options) -> Result<Vec<Phase>, BoxError>
                 "get-warm",
                 metrics,
                 run_get("GetVulnerability, Zipf ids, warm cache", &clients, mix, o, 4),
+            )
+            .await?,
+        );
+        phases.push(
+            with_hit_rate(
+                "get-warm-encoded",
+                metrics,
+                run_get_encoded(
+                    "GetVulnerability, warm cache, the client keeps the advisory encoded",
+                    addr,
+                    mix,
+                    o,
+                    4,
+                ),
             )
             .await?,
         );
