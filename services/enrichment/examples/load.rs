@@ -251,16 +251,19 @@ async fn run_get(
     measure(name, budget(o), o.concurrency, move |call| {
         let mut client = clients[call.worker].clone();
         let id = mix.id(seed, call.seq);
-        async move {
-            match client.get_vulnerability(pb::GetVulnerabilityRequest { id }).await {
-                // An alias of a withdrawn-only record may resolve to nothing: still a served call.
-                Ok(_) => Ok(()),
-                Err(status) if status.code() == Code::NotFound => Ok(()),
-                Err(status) => Err(status),
-            }
-        }
+        async move { served(client.get_vulnerability(pb::GetVulnerabilityRequest { id }).await) }
     })
     .await
+}
+
+/// Whether a look-up was served: an alias of a withdrawn-only record may
+/// resolve to nothing, which is still an answer.
+fn served<T>(answer: Result<T, Status>) -> Result<(), Status> {
+    match answer {
+        Ok(_) => Ok(()),
+        Err(status) if status.code() == Code::NotFound => Ok(()),
+        Err(status) => Err(status),
+    }
 }
 
 /// GetVulnerability with clients that keep the advisory as the bytes it came
@@ -290,11 +293,7 @@ async fn run_get_encoded(
             client.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
             let codec = ProstCodec::<pb::GetVulnerabilityRequest, encoded::GetVulnerabilityResponse>::default();
             let request = Request::new(pb::GetVulnerabilityRequest { id });
-            match client.unary(request, PathAndQuery::from_static(PATH), codec).await {
-                Ok(_) => Ok(()),
-                Err(status) if status.code() == Code::NotFound => Ok(()),
-                Err(status) => Err(status),
-            }
+            served(client.unary(request, PathAndQuery::from_static(PATH), codec).await)
         }
     })
     .await

@@ -16,7 +16,7 @@ pub use config::{CONFIG_ERROR_EXIT, Secret, parse_config, parse_duration};
 pub use routes::layered;
 pub use status::{Diagnosis, Kind, Problem};
 pub use tls::{TlsArgs, TlsClientArgs};
-pub use token::RequireToken;
+pub use token::{RequireToken, TokenChecked};
 
 /// The memory allocator of every ZeroTrace program: each binary's `main.rs`
 /// installs it with `#[global_allocator]`. glibc's malloc and free took a
