@@ -1,34 +1,45 @@
 //! How a service crate routes its gRPC service behind its own tower layers.
 
 use std::convert::Infallible;
+use std::future::Ready;
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
+use tonic::Status;
 use tonic::body::Body;
 use tonic::codegen::http;
 use tonic::server::NamedService;
 use tonic::service::Routes;
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceExt as _};
 
-/// Routes `service` under its gRPC name, wrapped in `layers`.
+/// Routes `service` under its gRPC name, wrapped in `layers`, and answers
+/// every other path UNIMPLEMENTED behind the same layers (so that a call to
+/// a service this server does not have is counted and traced too).
 ///
 /// The layers wrap the service itself, and axum boxes the result once as
 /// the route. Layering the router instead (`into_axum_router().layer(..)`)
 /// wraps every route a second time, so that each call is boxed and cloned
-/// twice, and puts the layers in front of the router's fallback as well,
-/// where a call to an unknown service would be counted under a name the
-/// caller chose.
+/// twice.
 pub fn layered<S, L>(service: S, layers: L) -> Routes
 where
     S: NamedService + 'static,
-    L: Layer<S>,
-    L::Service: Service<http::Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
-    <L::Service as Service<http::Request<Body>>>::Response: axum::response::IntoResponse,
-    <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+    L: Layer<S> + Layer<Unrouted>,
+    <L as Layer<S>>::Service: Service<http::Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
+    <<L as Layer<S>>::Service as Service<http::Request<Body>>>::Response: axum::response::IntoResponse,
+    <<L as Layer<S>>::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+    <L as Layer<Unrouted>>::Service: Service<http::Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
+    <<L as Layer<Unrouted>>::Service as Service<http::Request<Body>>>::Response: axum::response::IntoResponse,
+    <<L as Layer<Unrouted>>::Service as Service<http::Request<Body>>>::Future: Send + 'static,
 {
-    Routes::new(Named::<_, S> {
+    let fallback = layers
+        .layer(Unrouted)
+        .map_request(|request: http::Request<axum::body::Body>| request.map(Body::new));
+    let mut routes = Routes::new(Named::<_, S> {
         inner: layers.layer(service),
         name: PhantomData,
-    })
+    });
+    let router = std::mem::take(routes.axum_router_mut());
+    *routes.axum_router_mut() = router.fallback_service(fallback);
+    routes
 }
 
 /// A layered service, routed under the name of the service `N` inside it.
@@ -61,5 +72,60 @@ impl<T: Service<R>, R, N> Service<R> for Named<T, N> {
 
     fn call(&mut self, request: R) -> Self::Future {
         self.inner.call(request)
+    }
+}
+
+/// What answers a path no route has: UNIMPLEMENTED, as tonic's own fallback.
+#[derive(Debug, Clone, Copy)]
+pub struct Unrouted;
+
+impl<B> Service<http::Request<B>> for Unrouted {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: http::Request<B>) -> Self::Future {
+        std::future::ready(Ok(Status::unimplemented("").into_http()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use zerotrace_telemetry::GrpcMetricsLayer;
+
+    #[tokio::test]
+    async fn the_service_and_every_unknown_path_pass_the_layers() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let layer = GrpcMetricsLayer::new(move |call| {
+            record
+                .lock()
+                .unwrap()
+                .push(format!("{}/{} {}", call.service, call.method, call.code.name()));
+        });
+        let (_, health) = tonic_health::server::health_reporter();
+        let routes = layered(health, layer).prepare();
+        for path in ["/grpc.health.v1.Health/Check", "/zerotrace.nowhere.v1.Nothing/Call"] {
+            let request = http::Request::post(path)
+                .header("content-type", "application/grpc")
+                .body(Body::empty())
+                .unwrap();
+            let response = routes.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), http::StatusCode::OK, "{path}");
+        }
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                // An empty body is not a request message.
+                "grpc.health.v1.Health/Check INTERNAL",
+                "zerotrace.nowhere.v1.Nothing/Call UNIMPLEMENTED",
+            ]
+        );
     }
 }
