@@ -13,7 +13,7 @@ mod tls;
 mod token;
 
 pub use config::{CONFIG_ERROR_EXIT, Secret, parse_config, parse_duration};
-pub use routes::{Unrouted, layered};
+pub use routes::{Routable, Unrouted, layered};
 pub use status::{Diagnosis, Kind, Problem};
 pub use tls::{TlsArgs, TlsClientArgs};
 pub use token::{RequireToken, TokenChecked};

@@ -22,13 +22,7 @@ use tower::{Layer, Service, ServiceExt as _};
 pub fn layered<S, L>(service: S, layers: L) -> Routes
 where
     S: NamedService + 'static,
-    L: Layer<S> + Layer<Unrouted>,
-    <L as Layer<S>>::Service: Service<http::Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
-    <<L as Layer<S>>::Service as Service<http::Request<Body>>>::Response: axum::response::IntoResponse,
-    <<L as Layer<S>>::Service as Service<http::Request<Body>>>::Future: Send + 'static,
-    <L as Layer<Unrouted>>::Service: Service<http::Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
-    <<L as Layer<Unrouted>>::Service as Service<http::Request<Body>>>::Response: axum::response::IntoResponse,
-    <<L as Layer<Unrouted>>::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+    L: Layer<S, Service: Routable> + Layer<Unrouted, Service: Routable>,
 {
     let fallback = layers
         .layer(Unrouted)
@@ -40,6 +34,25 @@ where
     let router = std::mem::take(routes.axum_router_mut());
     *routes.axum_router_mut() = router.fallback_service(fallback);
     routes
+}
+
+/// A service axum can route a gRPC call to, as tonic's [`Routes`] take it.
+pub trait Routable:
+    Service<http::Request<Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Routable for T where
+    T: Service<http::Request<Body>, Error = Infallible, Response: axum::response::IntoResponse, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// A layered service, routed under the name of the service `N` inside it.
