@@ -55,7 +55,7 @@ run() { # NAME CMD...: runs one benchmark, its stdout to $out/NAME.txt
 if [ "$full" = 1 ]; then
   run agent bash scripts/benchmark-agent.sh --no-write
   run scan-db bash scripts/benchmark-scan-db.sh --no-write
-  run enrichment env DURATION=10 ROUNDS=10 bash scripts/load-test-enrichment.sh
+  run enrichment env DURATION=10 ROUNDS=10 LOOKUP_ROUNDS=10 bash scripts/load-test-enrichment.sh
   run match-gain bash scripts/compare-match-throughput.sh --rounds 5 --duration 5
   run api bash scripts/api-performance-test.sh --backend both
   run fleet bash scripts/fleet-simulation.sh --full --out "$out/fleet"
@@ -146,9 +146,17 @@ for r in rows("scan-db"):
 # load-test-enrichment.sh
 for r in rows("enrichment"):
     if r[0].startswith("GetVulnerability") and "warm" in r[0] and "encoded" not in r[0]:
-        figure("GetVulnerability, warm cache", number(r[2]), "req/s", "bare tonic echo", number(r[7]), ">= 0.8x",
-               (number(r[7]) or 0) >= 0.8, "load-test-enrichment.sh")
-        figure("enrichment cache hit rate, GetVulnerability warm", number(r[6]), "%", None, None,
+        figure("GetVulnerability, warm cache (one process)", number(r[2]), "req/s", "bare tonic echo", number(r[7]),
+               None, None, "load-test-enrichment.sh")
+    if r[0] == "median over processes: GetVulnerability, warm cache":
+        # The 0.8x, on the median over processes: one process's ratio spreads by a few hundredths.
+        figure(f"GetVulnerability, warm cache, median of {r[1]} processes", number(r[2]), "x echo",
+               "bare tonic echo, same process", number(r[2]), ">= 0.8x", (number(r[2]) or 0) >= 0.8,
+               "load-test-enrichment.sh")
+    if r[0].startswith("GetVulnerability") and "cold" in r[0]:
+        # The warm phase has every id cached beforehand; the mix's own hit
+        # rate, first sightings included, is the cold phase's.
+        figure("enrichment cache hit rate, GetVulnerability from a cold cache", number(r[6]), "%", None, None,
                "seed: > 80%", (number(r[6]) or 0) > 80, "load-test-enrichment.sh")
     if r[0].startswith("GetVulnerability") and "encoded" in r[0]:
         figure("GetVulnerability, warm cache, the client keeps the advisory encoded", number(r[2]), "req/s",
