@@ -61,6 +61,7 @@ if [ "$part" = both ] || [ "$part" = lookups ]; then
   echo
   echo "## Look-ups against the echo, ${lookup_rounds} processes (--phases echo,get)"
   lookups=$(mktemp)
+  trap 'rm -f "$lookups"' EXIT
   for round in $(seq 1 "$lookup_rounds"); do
     env "${otel_unset[@]}" "$bin" "${common[@]}" --phases echo,get --label "round-$round" | grep '^RESULT' >>"$lookups"
   done

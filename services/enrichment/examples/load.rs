@@ -692,8 +692,9 @@ async fn otlp_sink(o: &Options) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn ratio(stats: &Stats, anchor: Option<&Stats>) -> String {
-    anchor.map_or_else(|| "".to_string(), |a| format!("{:.2}×", stats.rps() / a.rps()))
+/// A phase's req/s over its anchor's, if it has one.
+fn ratio(stats: &Stats, anchor: Option<&Stats>) -> Option<f64> {
+    anchor.map(|a| stats.rps() / a.rps())
 }
 
 /// As the service binaries, so that the figures are theirs.
@@ -750,7 +751,7 @@ async fn main() -> Result<(), BoxError> {
             phase.stats.cells(),
             phase.hit_rate * 100.0,
             phase.lookups,
-            ratio(&phase.stats, anchor(phase))
+            ratio(&phase.stats, anchor(phase)).map_or_else(String::new, |r| format!("{r:.2}×"))
         );
     }
     for phase in &phases {
@@ -765,7 +766,7 @@ async fn main() -> Result<(), BoxError> {
             phase.stats.ms(0.95),
             phase.stats.ms(0.99),
             phase.hit_rate,
-            anchor(phase).map_or(f64::NAN, |a| phase.stats.rps() / a.rps())
+            ratio(&phase.stats, anchor(phase)).unwrap_or(f64::NAN)
         );
     }
     Ok(())
