@@ -71,18 +71,15 @@ ratios = {}  # phase -> its req/s over the echo's, one per process
 for line in open(sys.argv[1]):
     f = dict(kv.split("=", 1) for kv in line.split()[1:])
     ratios.setdefault(f["phase"], []).append(float(f["echo_ratio"]))
-names = {
-    "get-cold": "GetVulnerability, cold cache",
-    "get-warm": "GetVulnerability, warm cache",
-    "get-warm-encoded": "GetVulnerability, warm cache, the client keeps the advisory encoded",
-}
 # The interval resamples whole processes.
 rng = random.Random(1)
+# Phases by the load tool's keys, as in the telemetry part below: get-cold, get-warm, and get-warm-encoded
+# (the client keeps the advisory encoded).
 print("| median over processes of req/s / echo req/s | processes | median | 90% interval of the median | per process |")
 print("|---|---|---|---|---|")
 for phase, per in ratios.items():
     boots = sorted(statistics.median(rng.choices(per, k=len(per))) for _ in range(2000))
-    print(f"| median over processes: {names.get(phase, phase)} | {len(per)} | {statistics.median(per):.3f}× "
+    print(f"| median over processes: {phase} | {len(per)} | {statistics.median(per):.3f}× "
           f"| {boots[100]:.3f}–{boots[1899]:.3f}× | {', '.join(f'{r:.3f}' for r in per)} |")
 PY
   rm -f "$lookups"

@@ -148,7 +148,7 @@ for r in rows("enrichment"):
     if r[0].startswith("GetVulnerability") and "warm" in r[0] and "encoded" not in r[0]:
         figure("GetVulnerability, warm cache (one process)", number(r[2]), "req/s", "bare tonic echo", number(r[7]),
                None, None, "load-test-enrichment.sh")
-    if r[0] == "median over processes: GetVulnerability, warm cache":
+    if r[0] == "median over processes: get-warm":
         # The 0.8x, on the median over processes: one process's ratio spreads by a few hundredths.
         figure(f"GetVulnerability, warm cache, median of {r[1]} processes", number(r[2]), "x echo",
                "bare tonic echo, same process", number(r[2]), ">= 0.8x", (number(r[2]) or 0) >= 0.8,
