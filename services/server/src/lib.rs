@@ -7,6 +7,7 @@
 //! and flushes telemetry last.
 
 mod config;
+mod one_write;
 mod routes;
 pub mod status;
 mod tls;
@@ -176,7 +177,9 @@ pub async fn serve(
 
     let (stop_grpc, grpc_stopped) = tokio::sync::oneshot::channel::<()>();
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let tls = options.tls.is_some();
     let mut builder = tonic::transport::Server::builder()
+        .layer(one_write::SmallFramesLayer::new(tls))
         // A connection opens at most this many streams at once (HTTP/2
         // SETTINGS_MAX_CONCURRENT_STREAMS); a client that wants more opens
         // more connections.
@@ -192,13 +195,15 @@ pub async fn serve(
     if let Some(timeout) = options.request_timeout {
         builder = builder.timeout(timeout);
     }
-    let tls = options.tls.is_some();
     if let Some(config) = options.tls {
         builder = builder.tls_config(config)?;
     }
     let grpc_addr = listeners.grpc.local_addr().ok();
     let mut grpc = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
-        TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)),
+        // A small answer leaves in one write (`one_write`).
+        futures_util::StreamExt::map(TcpIncoming::from(listeners.grpc).with_nodelay(Some(true)), |accepted| {
+            accepted.map(one_write::Socket::new)
+        }),
         async {
             let _ = grpc_stopped.await;
         },
