@@ -25,7 +25,9 @@
 //! `--otlp-sink` instead runs an OTLP/gRPC sink (metrics and traces, counted
 //! and dropped) until SIGTERM, for the telemetry overhead runs, where the
 //! service pushes to it: the OpenTelemetry SDK reads `OTEL_*` once at start,
-//! so each telemetry mode is its own process.
+//! so each telemetry mode is its own process. `--serve-echo` serves the echo
+//! server alone until SIGTERM, its address on the first line of stdout, for
+//! an outside client (h2load) to call beside the service binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -76,6 +78,7 @@ struct Options {
     label: String,
     seed: u64,
     otlp_sink: bool,
+    serve_echo: bool,
     sink_seconds: u64,
 }
 
@@ -93,6 +96,7 @@ fn options() -> Result<Options, BoxError> {
         label: "default".to_string(),
         seed: 0x5eed,
         otlp_sink: false,
+        serve_echo: false,
         sink_seconds: 900,
     };
     let mut args = std::env::args().skip(1);
@@ -111,6 +115,7 @@ fn options() -> Result<Options, BoxError> {
             "--label" => o.label = value()?,
             "--seed" => o.seed = value()?.parse()?,
             "--otlp-sink" => o.otlp_sink = true,
+            "--serve-echo" => o.serve_echo = true,
             "--sink-seconds" => o.sink_seconds = value()?.parse()?,
             other => return Err(format!("unknown flag {other}").into()),
         }
@@ -367,13 +372,9 @@ async fn echo(mix: &Arc<Mix>, o: &Options) -> Result<(Stats, Stats), BoxError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(EnrichmentServiceServer::new(Echo))
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async {
-                let _ = stopped.await;
-            }),
-    );
+    let server = tokio::spawn(echo_server(listener, async {
+        let _ = stopped.await;
+    }));
     let clients = connect(addr, o.concurrency).await?;
     let unary = run_get("echo: empty unary (bare tonic)", &clients, mix, o, 1).await?;
     let batch = run_match(
@@ -692,6 +693,23 @@ async fn otlp_sink(o: &Options) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The bare tonic echo server, on `listener`, until `shutdown`.
+async fn echo_server(listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), tonic::transport::Error> {
+    tonic::transport::Server::builder()
+        .add_service(EnrichmentServiceServer::new(Echo))
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
+        .await
+}
+
+/// The echo server alone, on a port of its own, until SIGTERM.
+async fn serve_echo() -> Result<(), BoxError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("echo listening on {}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    echo_server(listener, zerotrace_server::shutdown_signal()).await?;
+    Ok(())
+}
+
 /// A phase's req/s over its anchor's, if it has one.
 fn ratio(stats: &Stats, anchor: Option<&Stats>) -> Option<f64> {
     anchor.map(|a| stats.rps() / a.rps())
@@ -707,6 +725,9 @@ async fn main() -> Result<(), BoxError> {
     let o = options()?;
     if o.otlp_sink {
         return otlp_sink(&o).await;
+    }
+    if o.serve_echo {
+        return serve_echo().await;
     }
     let zips = [o.data.join("osv/crates.io/all.zip"), o.data.join("osv/PyPI/all.zip")];
     if let Some(missing) = zips.iter().find(|z| !z.is_file()) {
