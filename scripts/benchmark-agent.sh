@@ -44,15 +44,7 @@ for f in "$corpus_script" "$crates_zip" "$pypi_zip"; do
   [ -f "$f" ] || { echo "benchmark-agent: $f is missing (../shared is needed)" >&2; exit 1; }
 done
 
-need_apt() { # command package
-  command -v "$1" >/dev/null 2>&1 && return 0
-  echo "benchmark-agent: installing $2" >&2
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null
-  else
-    sudo apt-get update -qq >/dev/null && sudo apt-get install -y -qq "$2" >/dev/null
-  fi
-}
+source scripts/need-apt.sh
 need_apt rg ripgrep
 [ -x /usr/bin/time ] || need_apt /usr/bin/time time
 

@@ -12,8 +12,8 @@
 #     at a time on each) calls GetVulnerability of one cached id on the service binary and on the bare tonic echo
 #     server (`load --serve-echo`, its own process), in turns, EXTERNAL_ROUNDS times (default 3) with fresh
 #     processes; for the advisories at the 50th, 90th and 99th percentiles of the shared data's sizes. Prints req/s,
-#     bytes per answer and the server's CPU per call (from /proc), and the ratio to the echo. Skipped, loudly,
-#     without h2load (Debian's nghttp2-client).
+#     bytes per answer and the server's CPU per call (from /proc), and the ratio to the echo. Installs h2load
+#     (Debian's nghttp2-client) if it can, and says this part is skipped if it cannot.
 #  3. telemetry overhead: MatchPackages with telemetry fully on (OTLP push of metrics and of traces, at the default
 #     sampler and span batching, to a sink process; /metrics scraped too) versus OTEL_SDK_DISABLED=true, one
 #     process per run, interleaved on/off/off/on/…; prints the throughput ratio. "On" pushes metrics and is scraped
@@ -94,6 +94,10 @@ PY
   rm -f "$lookups"
 fi
 
+source scripts/need-apt.sh
+if [ "$part" = all ] || [ "$part" = external ]; then
+  need_apt h2load nghttp2-client || true
+fi
 if { [ "$part" = all ] || [ "$part" = external ]; } && ! command -v h2load >/dev/null; then
   echo
   echo "SKIPPED: h2load not found (Debian's nghttp2-client): the look-ups with an outside client did not run" >&2
