@@ -6,13 +6,13 @@
 //! h2 flushes it before it queues the next frame, so the trailers of a unary
 //! answer of 256 bytes or more left in a second write: two system calls and two
 //! TCP segments per call, and two wake-ups of the client. A cached advisory
-//! look-up (about 700 bytes) paid for it with about a fifth of its throughput
-//! (docs/performance.md, "One write per answer").
+//! look-up (about 700 bytes) paid for it with about a sixth of its throughput
+//! (docs/performance.md, "one write per answer").
 //!
 //! Two halves make an answer of up to [`HOLD`] bytes leave in one write:
-//! - [`Socket`], each plaintext connection's stream, tells h2 that it takes no
-//!   vectored writes, which raises h2's threshold to 1 KiB, and holds small
-//!   writes until the flush;
+//! - [`Socket`], each connection's TCP stream, holds small writes until the
+//!   flush, and tells h2, which writes to it directly on a plaintext
+//!   connection, that it takes no vectored writes: h2's threshold becomes 1 KiB;
 //! - [`SmallFramesLayer`] cuts such an answer's frames into pieces under that
 //!   threshold, which h2 copies and flushes with the trailers.
 //!
