@@ -37,6 +37,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $part in lookups | external | telemetry | all) ;; *) echo "unknown part $part" >&2; exit 64 ;; esac
+wants() { [ "$part" = all ] || [ "$part" = "$1" ]; }
+source scripts/need-apt.sh
 data=../shared/data
 if [ ! -f "$data/osv/crates.io/all.zip" ] || [ ! -f "$data/osv/PyPI/all.zip" ]; then
   echo "SKIPPED: $data/osv/{crates.io,PyPI}/all.zip not found: the enrichment benchmarks did not run" >&2
@@ -62,7 +64,7 @@ otel_unset=(-u OTEL_EXPORTER_OTLP_ENDPOINT -u OTEL_EXPORTER_OTLP_METRICS_ENDPOIN
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($cpu), $(uname -sr); ${concurrency} clients, ${duration} s per phase"
 
-if [ "$part" = all ] || [ "$part" = lookups ]; then
+if wants lookups; then
   echo
   echo "## Look-ups and matching"
   env "${otel_unset[@]}" "$bin" "${common[@]}" | grep -v '^RESULT'
@@ -94,14 +96,13 @@ PY
   rm -f "$lookups"
 fi
 
-source scripts/need-apt.sh
-if [ "$part" = all ] || [ "$part" = external ]; then
+if wants external; then
   need_apt h2load nghttp2-client || true
 fi
-if { [ "$part" = all ] || [ "$part" = external ]; } && ! command -v h2load >/dev/null; then
+if wants external && ! command -v h2load >/dev/null; then
   echo
   echo "SKIPPED: h2load not found (Debian's nghttp2-client): the look-ups with an outside client did not run" >&2
-elif [ "$part" = all ] || [ "$part" = external ]; then
+elif wants external; then
   echo
   echo "## Cached look-ups with an outside client (h2load), ${external_rounds} rounds of fresh processes"
   work=$(mktemp -d)
@@ -204,7 +205,7 @@ PY
   rm -rf "$work"
 fi
 
-if [ "$part" = all ] || [ "$part" = telemetry ]; then
+if wants telemetry; then
   echo
   echo "## Telemetry overhead (MatchPackages; on = OTLP push every ${push_ms} ms, traces at the default sampler," \
     "/metrics scraped every ${scrape_s} s; off = OTEL_SDK_DISABLED=true)"
