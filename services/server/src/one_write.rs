@@ -239,23 +239,19 @@ impl<B: Body<Data = Bytes> + Unpin> Body for SmallFrames<B> {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let me = self.get_mut();
-        if !me.rest.is_empty() {
-            let piece = me.rest.split_to(PIECE.min(me.rest.len()));
-            return Poll::Ready(Some(Ok(Frame::data(piece))));
-        }
-        let frame = ready!(Pin::new(&mut me.inner).poll_frame(cx));
-        let Some(Ok(frame)) = frame else {
-            return Poll::Ready(frame);
-        };
-        match frame.into_data() {
-            Ok(mut data) if me.cut && (COPIED_BELOW..=HOLD).contains(&data.len()) => {
-                let piece = data.split_to(PIECE);
-                me.rest = data;
-                Poll::Ready(Some(Ok(Frame::data(piece))))
+        if me.rest.is_empty() {
+            let frame = ready!(Pin::new(&mut me.inner).poll_frame(cx));
+            let Some(Ok(frame)) = frame else {
+                return Poll::Ready(frame);
+            };
+            match frame.into_data() {
+                Ok(data) if me.cut && (COPIED_BELOW..=HOLD).contains(&data.len()) => me.rest = data,
+                Ok(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                Err(other) => return Poll::Ready(Some(Ok(other))),
             }
-            Ok(data) => Poll::Ready(Some(Ok(Frame::data(data)))),
-            Err(other) => Poll::Ready(Some(Ok(other))),
         }
+        let piece = me.rest.split_to(PIECE.min(me.rest.len()));
+        Poll::Ready(Some(Ok(Frame::data(piece))))
     }
 
     fn is_end_stream(&self) -> bool {
